@@ -1,0 +1,148 @@
+"""The default backend: cel-expr-python, Python bindings of Google's CEL C++ runtime.
+
+Compile errors arrive as one RuntimeError whose text holds lines like `<input>:L:C: message`;
+run-time errors come back as values of type ERROR whose `value()` is the message.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from cel_expr_python import cel
+from cel_expr_python.ext import ext_strings
+from google.protobuf import descriptor_pool
+
+from celgate.engine.backends.base import (
+    EMPTY_DOCUMENT,
+    LIST_VARIABLES,
+    MESSAGE_VARIABLES,
+    Backend,
+    CelCompileError,
+    EvalError,
+    FunctionSpec,
+    Kind,
+)
+from celgate.engine.scope import memoised
+from celgate.v1 import decision_pb2 as pb
+
+_ERROR_LINE = re.compile(r"ERROR: <input>:(\d+):(\d+): (.*)")
+_FINDING = cel.Type("celgate.v1.Finding")
+_ERROR = cel.Type.ERROR
+
+_TYPES: dict[str, cel.Type] = {
+    "string": cel.Type.STRING,
+    "int": cel.Type.INT,
+    "double": cel.Type.DOUBLE,
+    "bool": cel.Type.BOOL,
+    "list_string": cel.Type.List(cel.Type.STRING),
+    "findings": cel.Type.List(_FINDING),
+}
+
+
+def _findings(result: Any) -> list[pb.Finding]:
+    return [pb.Finding(type=f.type, start=f.start, end=f.end, score=f.score) for f in result]
+
+
+_CONVERT: dict[str, Callable[[Any], Any]] = {
+    "string": str,
+    "int": int,
+    "double": float,
+    "bool": bool,
+    "list_string": list,
+    "findings": _findings,
+}
+
+
+def _declare(functions: list[FunctionSpec]) -> list[cel.FunctionDecl]:
+    by_name: dict[str, list[cel.Overload]] = {}
+    for spec in functions:
+        call = memoised(spec.overload_id, spec.impl)
+        convert = _CONVERT[spec.returns]
+
+        def impl(*args: Any, _call: Callable[..., Any] = call, _convert: Callable[[Any], Any] = convert) -> Any:
+            return _convert(_call(*args))
+
+        by_name.setdefault(spec.name, []).append(
+            cel.Overload(
+                spec.overload_id,
+                _TYPES[spec.returns],
+                [_TYPES[p] for p in spec.params],
+                is_member=True,
+                impl=impl,
+            )
+        )
+    return [cel.FunctionDecl(name, overloads) for name, overloads in by_name.items()]
+
+
+class CppBackend(Backend):
+    name = "cpp"
+
+    def __init__(self, functions: list[FunctionSpec]) -> None:
+        variables: dict[str, cel.Type] = {
+            "action": cel.Type.STRING,
+            "context": cel.Type("google.protobuf.Struct"),
+            "data": cel.Type.Map(cel.Type.STRING, cel.Type.DYN),
+            "vars": cel.Type.Map(cel.Type.STRING, cel.Type.DYN),
+            "now": cel.Type.TIMESTAMP,
+        }
+        for var, type_name in MESSAGE_VARIABLES.items():
+            variables[var] = cel.Type(type_name)
+        for var, type_name in LIST_VARIABLES.items():
+            variables[var] = cel.Type.List(cel.Type(type_name))
+        extensions: list[Any] = [ext_strings.ExtStrings()]
+        if functions:
+            extensions.append(cel.CelExtension("celgate", _declare(functions)))
+        self.env = cel.NewEnv(descriptor_pool.Default(), variables=variables, extensions=extensions)
+
+    def compile(self, source: str, kind: Kind) -> Any:
+        try:
+            program = self.env.compile(source)
+        except RuntimeError as exc:
+            problems = [(int(m[1]), int(m[2]), m[3].strip()) for m in _ERROR_LINE.finditer(str(exc))]
+            raise CelCompileError(problems or [(1, 1, str(exc))]) from None
+        returns = program.return_type().name()
+        if kind is Kind.BOOL and returns not in ("BOOL", "DYN"):
+            raise CelCompileError([(1, 1, f"expression must return a bool, but returns {returns.lower()}")])
+        if kind is Kind.STRING and returns not in ("STRING", "DYN"):
+            raise CelCompileError([(1, 1, f"expression must return a string, but returns {returns.lower()}")])
+        return program
+
+    def prepare_data(self, data: Mapping[str, Any]) -> Any:
+        return dict(data)
+
+    def bindings(
+        self, request: pb.CheckRequest, names: frozenset[str], data: Any, now: datetime.datetime
+    ) -> dict[str, Any]:
+        b: dict[str, Any] = {}
+        for name in names:
+            if name in LIST_VARIABLES:
+                b[name] = list(getattr(request, name))
+            elif name == "data":
+                b[name] = data
+            elif name == "now":
+                b[name] = now
+            elif name == "vars":
+                b[name] = {}
+            elif name == "document":
+                b[name] = EMPTY_DOCUMENT
+            else:
+                b[name] = getattr(request, name)
+        return b
+
+    def convert_document(self, document: pb.Document) -> Any:
+        return document
+
+    def activation(self, bindings: dict[str, Any]) -> Any:
+        return self.env.Activation(bindings)
+
+    def evaluate(self, program: Any, activation: Any) -> Any:
+        result = program.eval(activation)
+        value = result.value()
+        if value is True or value is False:
+            return value
+        if result.type() == _ERROR:
+            return EvalError(str(value))
+        return result.plain_value()  # value() gives accessors that cannot be bound again as `vars`

@@ -1,0 +1,245 @@
+"""Compiles a policy repository into a `Bundle`: one immutable, ready-to-evaluate revision.
+
+Everything that can be decided before a request arrives is decided here: which policies apply to
+which action, which request variables each action's policies read (only those are bound per
+request), which policies must run once per retrieved document, and every expression compiled
+and type-checked. A bundle is built off to the side and swapped in whole.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from celgate.engine.actions import ACTIONS, RETRIEVAL
+from celgate.engine.backends import Backend, CelCompileError, FunctionSpec, Kind, new_backend
+from celgate.engine.backends.base import VARIABLE_NAMES
+from celgate.engine.errors import PolicyError, PolicyLoadError
+from celgate.engine.model import Config, Expr, Policy, Redact, Rule, TestSuite
+from celgate.engine.repo import read_repo, revision_of
+
+_IDENT = re.compile(r"(?<![.\w])([A-Za-z_]\w*)")
+_VAR_REF = re.compile(r"\bvars\s*\.\s*([A-Za-z_]\w*)|\bvars\s*\[\s*[\"']([^\"']*)[\"']\s*\]")
+
+
+def referenced_variables(source: str) -> frozenset[str]:
+    """Top-level request variables an expression may read (an over-approximation is fine)."""
+    return frozenset(m for m in _IDENT.findall(source) if m in VARIABLE_NAMES)
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledRule:
+    policy: str
+    name: str
+    key: str  # "policy/rule"
+    effect: str | None
+    when: Any | None
+    message: str
+    message_expr: Any | None
+    redact: Redact | None
+    labels: tuple[str, ...]
+    enforced: bool
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledPolicy:
+    name: str
+    enforced: bool
+    when: Any | None
+    variables: tuple[tuple[str, Any, bool], ...]  # (name, program, reads other vars)
+    rules: tuple[CompiledRule, ...]
+    per_document: bool  # evaluated once per retrieved document, with `document` bound
+    file: str
+
+
+@dataclass
+class Bundle:
+    """One compiled revision of a policy repository."""
+
+    revision: str
+    config: Config
+    backend: Backend
+    detectors: Any
+    data: dict[str, Any]
+    data_value: Any
+    policies: dict[str, tuple[CompiledPolicy, ...]]
+    names: dict[str, frozenset[str]]
+    suites: list[TestSuite] = field(default_factory=list)
+    root: Path | None = None
+
+    def rules(self) -> list[CompiledRule]:
+        seen: dict[str, CompiledRule] = {}
+        for policies in self.policies.values():
+            for p in policies:
+                for r in p.rules:
+                    seen[r.key] = r
+        return list(seen.values())
+
+
+def _detector_suite(config: Config, errors: list[PolicyError]) -> tuple[Any, list[FunctionSpec]]:
+    try:
+        from celgate.detectors import build
+    except ImportError:  # pragma: no cover - only while the detectors package is being built
+        return None, []
+    try:
+        suite = build(config.detectors)
+    except ValueError as exc:
+        errors.append(PolicyError(config.file, 1, 1, f"detectors: {exc}"))
+        return None, []
+    specs = [
+        FunctionSpec(fn.name, ov.id, tuple(ov.params), ov.returns, ov.impl)
+        for fn in suite.functions
+        for ov in fn.overloads
+    ]
+    return suite, specs
+
+
+class _Compiler:
+    def __init__(self, backend: Backend, checker: Backend | None, detectors: Any) -> None:
+        self.backend = backend
+        self.checker = checker  # the C++ backend type-checks even when Python evaluates
+        self.detectors = detectors
+        self.errors: list[PolicyError] = []
+
+    def expr(self, expr: Expr | None, kind: Kind) -> Any | None:
+        if expr is None:
+            return None
+        try:
+            if self.checker is not None and self.checker is not self.backend:
+                self.checker.compile(expr.source, kind)
+            return self.backend.compile(expr.source, kind)
+        except CelCompileError as exc:
+            for line, col, message in exc.problems:
+                self.errors.append(expr.error(line, col, message))
+            return None
+
+    def check_var_refs(self, expr: Expr | None, known: set[str], later: set[str]) -> None:
+        if expr is None:
+            return
+        for m in _VAR_REF.finditer(expr.source):
+            name = m.group(1) or m.group(2)
+            if name in known:
+                continue
+            line = expr.source.count("\n", 0, m.start()) + 1
+            col = m.start() - (expr.source.rfind("\n", 0, m.start()) + 1) + 1
+            why = "is declared after this use" if name in later else "is not declared in this policy's variables"
+            self.errors.append(expr.error(line, col, f"vars.{name} {why}"))
+
+    def redact(self, rule: Rule, file: str) -> None:
+        if rule.redact is None or self.detectors is None:
+            return
+        for selector in rule.redact.detectors:
+            try:
+                self.detectors.validate_selector(selector)
+            except ValueError as exc:
+                self.errors.append(PolicyError(file, rule.pos.line, rule.pos.column, f"redact: {exc}"))
+        try:
+            self.detectors.validate_replacement(rule.redact.replacement)
+        except ValueError as exc:
+            self.errors.append(PolicyError(file, rule.pos.line, rule.pos.column, f"redact: {exc}"))
+
+    def policy(self, policy: Policy) -> CompiledPolicy:
+        enforced = policy.mode == "enforce"
+        declared = [name for name, _ in policy.variables]
+        variables = []
+        sources = [policy.when.source if policy.when else ""]
+        for i, (name, expr) in enumerate(policy.variables):
+            self.check_var_refs(expr, set(declared[:i]), set(declared[i:]))
+            program = self.expr(expr, Kind.ANY)
+            variables.append((name, program, bool(_VAR_REF.search(expr.source))))
+            sources.append(expr.source)
+        self.check_var_refs(policy.when, set(), set(declared))
+        rules = []
+        for rule in policy.rules:
+            for e in (rule.when, rule.message_expr):
+                self.check_var_refs(e, set(declared), set())
+                if e is not None:
+                    sources.append(e.source)
+            self.redact(rule, policy.file)
+            rules.append(
+                CompiledRule(
+                    policy=policy.name,
+                    name=rule.name,
+                    key=f"{policy.name}/{rule.name}",
+                    effect=rule.effect,
+                    when=self.expr(rule.when, Kind.BOOL),
+                    message=rule.message,
+                    message_expr=self.expr(rule.message_expr, Kind.STRING),
+                    redact=rule.redact,
+                    labels=rule.labels,
+                    enforced=enforced,
+                )
+            )
+        uses_document = any("document" in referenced_variables(s) for s in sources)
+        if uses_document and policy.actions != (RETRIEVAL,):
+            self.errors.append(
+                PolicyError(
+                    policy.file,
+                    policy.pos.line,
+                    policy.pos.column,
+                    "`document` is bound only for action retrieval; this policy also applies to "
+                    + ", ".join(a for a in policy.actions if a != RETRIEVAL),
+                )
+            )
+        return CompiledPolicy(
+            name=policy.name,
+            enforced=enforced,
+            when=self.expr(policy.when, Kind.BOOL),
+            variables=tuple(variables),
+            rules=tuple(rules),
+            per_document=uses_document,
+            file=policy.file,
+        )
+
+
+def _policy_sources(policy: Policy) -> list[str]:
+    out = [policy.when.source] if policy.when else []
+    out += [e.source for _, e in policy.variables]
+    for r in policy.rules:
+        out += [e.source for e in (r.when, r.message_expr) if e is not None]
+    return out
+
+
+def compile_repo(
+    path: str | Path, *, backend: str | None = None, revision: str | None = None
+) -> Bundle:
+    """Reads, validates and compiles a policy repository; raises PolicyLoadError on any problem."""
+    root = Path(path)
+    contents = read_repo(root)
+    errors: list[PolicyError] = []
+    suite, specs = _detector_suite(contents.config, errors)
+    engine_backend = new_backend(backend, specs)
+    checker: Backend | None = engine_backend
+    if engine_backend.name != "cpp":
+        try:
+            checker = new_backend("cpp", specs)
+        except ImportError:
+            checker = None
+    compiler = _Compiler(engine_backend, checker, suite)
+    by_action: dict[str, list[CompiledPolicy]] = {a: [] for a in ACTIONS}
+    names: dict[str, set[str]] = {a: {"action"} for a in ACTIONS}
+    for policy in contents.policies:
+        compiled = compiler.policy(policy)
+        used = set().union(*(referenced_variables(s) for s in _policy_sources(policy)))
+        for action in policy.actions:
+            by_action[action].append(compiled)
+            names[action] |= used
+    errors.extend(compiler.errors)
+    if errors:
+        raise PolicyLoadError(errors)
+    data: Mapping[str, Any] = contents.data
+    return Bundle(
+        revision=revision or revision_of(root, contents.files),
+        config=contents.config,
+        backend=engine_backend,
+        detectors=suite,
+        data=dict(data),
+        data_value=engine_backend.prepare_data(data),
+        policies={a: tuple(ps) for a, ps in by_action.items()},
+        names={a: frozenset(n - {"document"}) for a, n in names.items()},
+        suites=contents.suites,
+        root=root,
+    )

@@ -1,0 +1,245 @@
+"""`Engine.check`: one request in, one decision out. Every door calls this and nothing else.
+
+Semantics (DESIGN.md): deny overrides require_approval overrides allow; no matching rule gives the
+action's default; rules of `audit` policies are reported with `enforced: false` and never change
+the effect or add obligations; a deny/require_approval rule whose condition errors counts as
+matched (fail closed), an allow rule that errors does not; a policy's variables are evaluated at
+most once per request (per document for per-document policies).
+"""
+
+from __future__ import annotations
+
+import datetime
+import time
+import uuid
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from celgate.engine.actions import ALLOW, DENY, EFFECT_RANK, REQUIRE_APPROVAL, RETRIEVAL
+from celgate.engine.backends import EvalError
+from celgate.engine.compiler import Bundle, CompiledPolicy, CompiledRule, compile_repo
+from celgate.engine.decision import Decision, DocumentDecision, Reason, Redaction, RuleTrace
+from celgate.engine.redaction import apply_redactions
+from celgate.engine.request import parse_request
+from celgate.engine.scope import DEFAULT_BUDGET_SECONDS, Scope
+from celgate.v1 import decision_pb2 as pb
+
+_UTC = datetime.UTC
+_FAIL_CLOSED = (DENY, REQUIRE_APPROVAL)
+
+
+class _Matched:
+    """A rule that matched (or errored and counts as matched), with its rendered message."""
+
+    __slots__ = ("message", "rule")
+
+    def __init__(self, rule: CompiledRule, message: str) -> None:
+        self.rule = rule
+        self.message = message
+
+
+class Engine:
+    """Decides requests against one compiled bundle. Thread-safe; swap engines to change policies."""
+
+    def __init__(self, bundle: Bundle) -> None:
+        self.bundle = bundle
+        budget = bundle.config.detectors.get("budget_ms") if bundle.config.detectors else None
+        self._budget = float(budget) / 1000 if isinstance(budget, int | float) else DEFAULT_BUDGET_SECONDS
+
+    @property
+    def revision(self) -> str:
+        return self.bundle.revision
+
+    def check(self, request: Mapping[str, Any] | pb.CheckRequest, *, explain: bool = False) -> Decision:
+        """Decides one request; raises `InvalidRequest` when it does not fit the schema."""
+        req = parse_request(request)
+        explain = explain or req.explain
+        bundle = self.bundle
+        backend = bundle.backend
+        action = req.action
+        trace: list[RuleTrace] | None = [] if explain else None
+        with Scope(self._budget):
+            bindings = backend.bindings(req, bundle.names[action], bundle.data_value, datetime.datetime.now(_UTC))
+            activation = backend.activation(bindings)
+            matched: list[_Matched] = []
+            doc_policies: list[CompiledPolicy] = []
+            for policy in bundle.policies[action]:
+                if policy.per_document:
+                    doc_policies.append(policy)
+                else:
+                    self._run_policy(policy, activation, bindings, matched, trace, -1)
+            documents: list[DocumentDecision] = []
+            doc_matched: list[tuple[int, list[_Matched]]] = []
+            if action == RETRIEVAL and doc_policies:
+                default = bundle.config.defaults[RETRIEVAL]
+                for index, doc in enumerate(req.documents):
+                    per_doc: list[_Matched] = []
+                    doc_bindings = dict(bindings)
+                    doc_bindings["document"] = backend.convert_document(doc)
+                    doc_activation = backend.activation(doc_bindings)
+                    for policy in doc_policies:
+                        self._run_policy(policy, doc_activation, doc_bindings, per_doc, trace, index)
+                    documents.append(
+                        DocumentDecision(index, doc.id, _combine(per_doc, default), tuple(_reasons(per_doc)))
+                    )
+                    doc_matched.append((index, per_doc))
+            effect = _combine(matched, bundle.config.defaults[action])
+            decision = Decision(
+                effect=effect,
+                reasons=_reasons(matched),
+                decision_id=str(uuid.uuid4()),
+                policy_revision=bundle.revision,
+                documents=documents,
+                explanation=trace,
+            )
+            if matched or doc_matched:
+                self._obligations(decision, req, matched, doc_matched)
+        return decision
+
+    def check_batch(self, requests: list[Mapping[str, Any] | pb.CheckRequest], *, explain: bool = False) -> list[Decision]:
+        return [self.check(r, explain=explain) for r in requests]
+
+    def _run_policy(
+        self,
+        policy: CompiledPolicy,
+        activation: Any,
+        bindings: dict[str, Any],
+        matched: list[_Matched],
+        trace: list[RuleTrace] | None,
+        document: int,
+    ) -> None:
+        evaluate = self.bundle.backend.evaluate
+        if policy.when is not None:
+            started = time.perf_counter_ns() if trace is not None else 0
+            guard = evaluate(policy.when, activation)
+            if guard is not True:
+                if trace is not None:
+                    elapsed = time.perf_counter_ns() - started
+                    if guard is False:
+                        trace.append(RuleTrace(policy.name, "", "not_matched", "", elapsed, document))
+                        trace.extend(RuleTrace(policy.name, r.name, "skipped", "", 0, document) for r in policy.rules)
+                    else:
+                        trace.append(RuleTrace(policy.name, "", "error", _error(guard), elapsed, document))
+                if guard is False:
+                    return
+                # A guard that errors does not switch the policy off: its rules run (and fail closed).
+        if policy.variables:
+            activation = self._with_variables(policy, activation, bindings, trace, document)
+        for rule in policy.rules:
+            if rule.when is None:
+                result: Any = True
+                elapsed = 0
+            else:
+                started = time.perf_counter_ns() if trace is not None else 0
+                result = evaluate(rule.when, activation)
+                elapsed = time.perf_counter_ns() - started if trace is not None else 0
+            if result is True:
+                matched.append(_Matched(rule, self._message(rule, activation)))
+                if trace is not None:
+                    trace.append(RuleTrace(policy.name, rule.name, "matched", "", elapsed, document))
+            elif result is False:
+                if trace is not None:
+                    trace.append(RuleTrace(policy.name, rule.name, "not_matched", "", elapsed, document))
+            else:
+                error = _error(result)
+                if trace is not None:
+                    trace.append(RuleTrace(policy.name, rule.name, "error", error, elapsed, document))
+                if rule.effect in _FAIL_CLOSED:
+                    matched.append(_Matched(rule, f"{rule.key} failed closed: {error}"))
+
+    def _with_variables(
+        self,
+        policy: CompiledPolicy,
+        activation: Any,
+        bindings: dict[str, Any],
+        trace: list[RuleTrace] | None,
+        document: int,
+    ) -> Any:
+        backend = self.bundle.backend
+        values: dict[str, Any] = {}
+        scoped = dict(bindings)
+        for name, program, reads_vars in policy.variables:
+            if reads_vars:
+                scoped["vars"] = backend.variables(values)
+                value = backend.evaluate(program, backend.activation(scoped))
+            else:
+                value = backend.evaluate(program, activation)
+            if isinstance(value, EvalError):
+                # Left unbound: rules that read it error, and deny rules fail closed.
+                if trace is not None:
+                    trace.append(RuleTrace(policy.name, f"vars.{name}", "error", value.message, 0, document))
+                continue
+            values[name] = value
+        scoped["vars"] = backend.variables(values)
+        return backend.activation(scoped)
+
+    def _message(self, rule: CompiledRule, activation: Any) -> str:
+        if rule.message_expr is not None:
+            value = self.bundle.backend.evaluate(rule.message_expr, activation)
+            if isinstance(value, EvalError):
+                return f"{rule.key} (message error: {value.message})"
+            return str(value)
+        return rule.message
+
+    def _obligations(
+        self,
+        decision: Decision,
+        req: pb.CheckRequest,
+        matched: list[_Matched],
+        doc_matched: list[tuple[int, list[_Matched]]],
+    ) -> None:
+        enforced = [m.rule for m in matched if m.rule.enforced]
+        labels: dict[str, None] = {}
+        for rule in enforced:
+            labels.update(dict.fromkeys(rule.labels))
+        for _, per_doc in doc_matched:
+            for m in per_doc:
+                if m.rule.enforced:
+                    labels.update(dict.fromkeys(m.rule.labels))
+        decision.labels = list(labels)
+        if decision.effect == REQUIRE_APPROVAL:
+            decision.approval_id = "apr_" + uuid.uuid4().hex
+        first = next((m for m in matched if m.rule.enforced and m.rule.effect == decision.effect), None)
+        if first is not None and decision.effect != ALLOW:
+            decision.message = first.message or f"{decision.effect.replace('_', ' ')} by {first.rule.key}"
+        if decision.effect == DENY:
+            return
+        redacting = [(r, -1) for r in enforced if r.redact is not None]
+        for index, per_doc in doc_matched:
+            redacting += [(m.rule, index) for m in per_doc if m.rule.enforced and m.rule.redact is not None]
+        if redacting and self.bundle.detectors is not None:
+            redactions, rewritten = apply_redactions(self.bundle.detectors, req, redacting)
+            decision.redactions = redactions
+            decision.rewritten = rewritten
+
+
+def _error(value: Any) -> str:
+    return value.message if isinstance(value, EvalError) else f"expected a bool, got {type(value).__name__}"
+
+
+def _combine(matched: list[_Matched], default: str) -> str:
+    effect = None
+    for m in matched:
+        rule = m.rule
+        if rule.effect is None or not rule.enforced:
+            continue
+        if effect is None or EFFECT_RANK[rule.effect] > EFFECT_RANK[effect]:
+            effect = rule.effect
+    return default if effect is None else effect
+
+
+def _reasons(matched: list[_Matched]) -> list[Reason]:
+    return [Reason(m.rule.policy, m.rule.name, m.rule.effect or "", m.message, m.rule.enforced) for m in matched]
+
+
+def load(path: str | Path, *, backend: str | None = None, revision: str | None = None) -> Engine:
+    """Compiles the policy repository at `path`; raises PolicyLoadError listing every problem."""
+    return Engine(compile_repo(path, backend=backend, revision=revision))
+
+
+def iter_rules(engine: Engine) -> Iterator[CompiledRule]:
+    yield from engine.bundle.rules()
+
+
+__all__ = ["Decision", "Engine", "Redaction", "load"]

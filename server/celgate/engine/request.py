@@ -1,0 +1,211 @@
+"""Turns a request in the proto's JSON form into a `CheckRequest`, with errors that name the field.
+
+`json_format.ParseDict` costs about 25 µs a request and reports errors in protobuf's words; building
+the message directly from a per-type field table costs a few µs and lets every door answer
+"principal.roles: expected a list of strings, got string". Both proto field names (`tool_calls`)
+and JSON names (`toolCalls`) are accepted, as the proto3 JSON mapping requires; unknown fields are
+errors, not ignored.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from google.protobuf import struct_pb2
+from google.protobuf.descriptor import Descriptor, FieldDescriptor
+from google.protobuf.message import Message
+
+from celgate.engine.actions import ACTIONS
+from celgate.engine.errors import InvalidRequest
+from celgate.v1 import decision_pb2 as pb
+
+_STRUCT = "google.protobuf.Struct"
+_MAX_DEPTH = 64
+
+_SCALAR_NAMES = {
+    FieldDescriptor.TYPE_STRING: "string",
+    FieldDescriptor.TYPE_BOOL: "boolean",
+    FieldDescriptor.TYPE_INT32: "integer",
+    FieldDescriptor.TYPE_INT64: "integer",
+}
+
+
+def _type_name(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list | tuple):
+        return "list"
+    if isinstance(value, Mapping):
+        return "object"
+    return type(value).__name__
+
+
+def _check_json(value: Any, path: str, depth: int = 0) -> None:
+    """Struct fields accept any JSON value; reject what JSON cannot hold and absurd nesting."""
+    if depth > _MAX_DEPTH:
+        raise InvalidRequest(path, f"nested deeper than {_MAX_DEPTH} levels")
+    if value is None or isinstance(value, bool | str | int):
+        return
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise InvalidRequest(path, "expected a finite number")
+        return
+    if isinstance(value, Mapping):
+        for k, v in value.items():
+            if not isinstance(k, str):
+                raise InvalidRequest(path, f"object keys must be strings, got {_type_name(k)}")
+            _check_json(v, f"{path}.{k}", depth + 1)
+        return
+    if isinstance(value, list | tuple):
+        for i, v in enumerate(value):
+            _check_json(v, f"{path}[{i}]", depth + 1)
+        return
+    raise InvalidRequest(path, f"expected a JSON value, got {_type_name(value)}")
+
+
+def _struct(value: Any, path: str) -> struct_pb2.Struct:
+    if not isinstance(value, Mapping):
+        raise InvalidRequest(path, f"expected an object, got {_type_name(value)}")
+    _check_json(value, path)
+    s = struct_pb2.Struct()
+    try:
+        s.update(value)
+    except (ValueError, TypeError) as exc:  # e.g. integers beyond a double's range
+        raise InvalidRequest(path, str(exc)) from None
+    return s
+
+
+Converter = Callable[[Any, str], Any]
+
+
+def _scalar(field: FieldDescriptor) -> Converter:
+    ftype = field.type
+    name = _SCALAR_NAMES.get(ftype, "value")
+    if ftype == FieldDescriptor.TYPE_STRING:
+
+        def conv(v: Any, path: str) -> Any:
+            if isinstance(v, str):
+                return v
+            raise InvalidRequest(path, f"expected a string, got {_type_name(v)}")
+
+    elif ftype == FieldDescriptor.TYPE_BOOL:
+
+        def conv(v: Any, path: str) -> Any:
+            if isinstance(v, bool):
+                return v
+            raise InvalidRequest(path, f"expected a boolean, got {_type_name(v)}")
+
+    else:
+
+        def conv(v: Any, path: str) -> Any:
+            if isinstance(v, bool) or not isinstance(v, int | str):
+                raise InvalidRequest(path, f"expected an {name}, got {_type_name(v)}")
+            try:
+                return int(v)
+            except ValueError:
+                raise InvalidRequest(path, f"expected an {name}, got {v!r}") from None
+
+    return conv
+
+
+class _MessageConverter:
+    """Converts one message type; built once per type from its descriptor."""
+
+    def __init__(self, descriptor: Descriptor, cls: type[Message]) -> None:
+        self.cls = cls
+        self.name = descriptor.name
+        self.fields: dict[str, tuple[str, bool, Converter]] = {}
+        self._descriptor = descriptor
+
+    def resolve(self) -> None:
+        for field in self._descriptor.fields:
+            repeated = field.is_repeated
+            if field.message_type is not None and field.message_type.GetOptions().map_entry:
+                conv = _map_of_strings
+                repeated = False
+            elif field.message_type is not None and field.message_type.full_name == _STRUCT:
+                conv = _struct
+            elif field.message_type is not None:
+                conv = _converter_for(field.message_type).convert
+            else:
+                conv = _scalar(field)
+            entry = (field.name, repeated, conv)
+            self.fields[field.name] = entry
+            self.fields[field.json_name] = entry
+
+    def convert(self, value: Any, path: str) -> Message:
+        if isinstance(value, self.cls):
+            return value
+        if not isinstance(value, Mapping):
+            raise InvalidRequest(path, f"expected an object ({self.name}), got {_type_name(value)}")
+        kwargs: dict[str, Any] = {}
+        for key, item in value.items():
+            entry = self.fields.get(key)
+            where = f"{path}.{key}" if path else str(key)
+            if entry is None:
+                known = ", ".join(sorted({e[0] for e in self.fields.values()}))
+                raise InvalidRequest(where, f"unknown field for {self.name}; known fields: {known}")
+            if item is None:
+                continue  # JSON null means "not set" in the proto3 JSON mapping
+            name, repeated, conv = entry
+            if repeated:
+                if not isinstance(item, list | tuple):
+                    raise InvalidRequest(where, f"expected a list, got {_type_name(item)}")
+                kwargs[name] = [conv(x, f"{where}[{i}]") for i, x in enumerate(item)]
+            else:
+                kwargs[name] = conv(item, where)
+        return self.cls(**kwargs)
+
+
+def _map_of_strings(value: Any, path: str) -> dict[str, str]:
+    if not isinstance(value, Mapping):
+        raise InvalidRequest(path, f"expected an object, got {_type_name(value)}")
+    for k, v in value.items():
+        if not isinstance(v, str):
+            raise InvalidRequest(f"{path}.{k}", f"expected a string, got {_type_name(v)}")
+    return dict(value)
+
+
+_CONVERTERS: dict[str, _MessageConverter] = {}
+
+
+def _converter_for(descriptor: Descriptor) -> _MessageConverter:
+    conv = _CONVERTERS.get(descriptor.full_name)
+    if conv is None:
+        cls = getattr(pb, descriptor.name)
+        conv = _MessageConverter(descriptor, cls)
+        _CONVERTERS[descriptor.full_name] = conv
+        conv.resolve()
+    return conv
+
+
+_REQUEST = _converter_for(pb.CheckRequest.DESCRIPTOR)
+
+
+def parse_request(request: Mapping[str, Any] | pb.CheckRequest) -> pb.CheckRequest:
+    """Validates and converts a request; raises `InvalidRequest` naming the field at fault."""
+    if isinstance(request, pb.CheckRequest):
+        msg = request
+    elif isinstance(request, Mapping):
+        msg = _REQUEST.convert(request, "")
+    else:
+        raise InvalidRequest("", f"expected a JSON object or a CheckRequest, got {_type_name(request)}")
+    validate_action(msg.action)
+    return msg
+
+
+def validate_action(action: str) -> None:
+    if not action:
+        raise InvalidRequest("action", f"required; one of {', '.join(ACTIONS)}")
+    if action not in ACTIONS:
+        raise InvalidRequest("action", f"unknown action {action!r}; expected one of {', '.join(ACTIONS)}")
