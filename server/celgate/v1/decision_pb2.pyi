@@ -178,7 +178,7 @@ class DocumentDecision(_message.Message):
     def __init__(self, index: _Optional[int] = ..., id: _Optional[str] = ..., effect: _Optional[str] = ..., reasons: _Optional[_Iterable[_Union[Reason, _Mapping]]] = ...) -> None: ...
 
 class CheckResponse(_message.Message):
-    __slots__ = ("decision_id", "effect", "reasons", "redactions", "rewritten", "labels", "approval_id", "policy_revision", "explanation", "documents", "message")
+    __slots__ = ("decision_id", "effect", "reasons", "redactions", "rewritten", "labels", "approval_id", "policy_revision", "explanation", "documents", "message", "retry_after_seconds")
     class RewrittenEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -197,6 +197,7 @@ class CheckResponse(_message.Message):
     EXPLANATION_FIELD_NUMBER: _ClassVar[int]
     DOCUMENTS_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    RETRY_AFTER_SECONDS_FIELD_NUMBER: _ClassVar[int]
     decision_id: str
     effect: str
     reasons: _containers.RepeatedCompositeFieldContainer[Reason]
@@ -208,7 +209,8 @@ class CheckResponse(_message.Message):
     explanation: _containers.RepeatedCompositeFieldContainer[RuleTrace]
     documents: _containers.RepeatedCompositeFieldContainer[DocumentDecision]
     message: str
-    def __init__(self, decision_id: _Optional[str] = ..., effect: _Optional[str] = ..., reasons: _Optional[_Iterable[_Union[Reason, _Mapping]]] = ..., redactions: _Optional[_Iterable[_Union[Redaction, _Mapping]]] = ..., rewritten: _Optional[_Mapping[str, str]] = ..., labels: _Optional[_Iterable[str]] = ..., approval_id: _Optional[str] = ..., policy_revision: _Optional[str] = ..., explanation: _Optional[_Iterable[_Union[RuleTrace, _Mapping]]] = ..., documents: _Optional[_Iterable[_Union[DocumentDecision, _Mapping]]] = ..., message: _Optional[str] = ...) -> None: ...
+    retry_after_seconds: float
+    def __init__(self, decision_id: _Optional[str] = ..., effect: _Optional[str] = ..., reasons: _Optional[_Iterable[_Union[Reason, _Mapping]]] = ..., redactions: _Optional[_Iterable[_Union[Redaction, _Mapping]]] = ..., rewritten: _Optional[_Mapping[str, str]] = ..., labels: _Optional[_Iterable[str]] = ..., approval_id: _Optional[str] = ..., policy_revision: _Optional[str] = ..., explanation: _Optional[_Iterable[_Union[RuleTrace, _Mapping]]] = ..., documents: _Optional[_Iterable[_Union[DocumentDecision, _Mapping]]] = ..., message: _Optional[str] = ..., retry_after_seconds: _Optional[float] = ...) -> None: ...
 
 class CheckBatchRequest(_message.Message):
     __slots__ = ("requests",)
