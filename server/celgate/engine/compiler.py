@@ -17,6 +17,7 @@ from typing import Any
 from celgate.engine.actions import ACTIONS, RETRIEVAL
 from celgate.engine.backends import Backend, CelCompileError, FunctionSpec, Kind, new_backend
 from celgate.engine.backends.base import VARIABLE_NAMES
+from celgate.engine.builtins import BUILTINS
 from celgate.engine.errors import PolicyError, PolicyLoadError
 from celgate.engine.model import Config, Expr, Policy, Redact, Rule, TestSuite
 from celgate.engine.repo import read_repo, revision_of
@@ -55,6 +56,18 @@ class CompiledPolicy:
     file: str
 
 
+@dataclass(frozen=True, slots=True)
+class CompiledQuota:
+    name: str
+    key: Any
+    cost: Any | None
+    when: Any | None
+    limit: int
+    window_seconds: float
+    enforced: bool
+    message: str
+
+
 @dataclass
 class Bundle:
     """One compiled revision of a policy repository."""
@@ -69,6 +82,7 @@ class Bundle:
     names: dict[str, frozenset[str]]
     suites: list[TestSuite] = field(default_factory=list)
     root: Path | None = None
+    quotas: dict[str, tuple[CompiledQuota, ...]] = field(default_factory=dict)
 
     def rules(self) -> list[CompiledRule]:
         seen: dict[str, CompiledRule] = {}
@@ -211,6 +225,7 @@ def compile_repo(
     contents = read_repo(root)
     errors: list[PolicyError] = []
     suite, specs = _detector_suite(contents.config, errors)
+    specs = [*BUILTINS, *specs]
     engine_backend = new_backend(backend, specs)
     checker: Backend | None = engine_backend
     if engine_backend.name != "cpp":
@@ -227,6 +242,22 @@ def compile_repo(
         for action in policy.actions:
             by_action[action].append(compiled)
             names[action] |= used
+    quotas: dict[str, list[CompiledQuota]] = {a: [] for a in ACTIONS}
+    for q in contents.config.limits:
+        compiled_quota = CompiledQuota(
+            name=q.name,
+            key=compiler.expr(q.key, Kind.STRING),
+            cost=compiler.expr(q.cost, Kind.ANY),
+            when=compiler.expr(q.when, Kind.BOOL),
+            limit=q.limit,
+            window_seconds=q.window_seconds,
+            enforced=q.mode == "enforce",
+            message=q.message,
+        )
+        used = set().union(*(referenced_variables(e.source) for e in (q.key, q.cost, q.when) if e is not None))
+        for action in q.actions:
+            quotas[action].append(compiled_quota)
+            names[action] |= used
     errors.extend(compiler.errors)
     if errors:
         raise PolicyLoadError(errors)
@@ -242,4 +273,5 @@ def compile_repo(
         names={a: frozenset(n - {"document"}) for a, n in names.items()},
         suites=contents.suites,
         root=root,
+        quotas={a: tuple(qs) for a, qs in quotas.items()},
     )

@@ -63,6 +63,7 @@ class Decision:
     explanation: list[RuleTrace] | None = None
     documents: list[DocumentDecision] = field(default_factory=list)
     message: str = ""
+    retry_after_seconds: float = 0.0
 
     @property
     def allowed(self) -> bool:
@@ -103,6 +104,7 @@ class Decision:
                 for d in self.documents
             ],
             message=self.message,
+            retry_after_seconds=self.retry_after_seconds,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -115,6 +117,8 @@ class Decision:
         }
         if self.message:
             out["message"] = self.message
+        if self.retry_after_seconds:
+            out["retry_after_seconds"] = self.retry_after_seconds
         if self.redactions:
             out["redactions"] = [
                 {"field": x.field, "start": x.start, "end": x.end, "type": x.type, "rule": x.rule}

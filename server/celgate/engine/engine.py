@@ -18,11 +18,12 @@ from typing import Any
 
 from celgate.engine.actions import ALLOW, DENY, EFFECT_RANK, REQUIRE_APPROVAL, RETRIEVAL
 from celgate.engine.backends import EvalError
-from celgate.engine.compiler import Bundle, CompiledPolicy, CompiledRule, compile_repo
+from celgate.engine.compiler import Bundle, CompiledPolicy, CompiledQuota, CompiledRule, compile_repo
 from celgate.engine.decision import Decision, DocumentDecision, Reason, Redaction, RuleTrace
 from celgate.engine.redaction import apply_redactions
 from celgate.engine.request import parse_request
 from celgate.engine.scope import DEFAULT_BUDGET_SECONDS, Scope
+from celgate.quotas import Charge, QuotaStore, QuotaStoreError, default_store
 from celgate.v1 import decision_pb2 as pb
 
 _UTC = datetime.UTC
@@ -42,8 +43,9 @@ class _Matched:
 class Engine:
     """Decides requests against one compiled bundle. Thread-safe; swap engines to change policies."""
 
-    def __init__(self, bundle: Bundle) -> None:
+    def __init__(self, bundle: Bundle, quota_store: QuotaStore | None = None) -> None:
         self.bundle = bundle
+        self._quota_store = quota_store
         budget = bundle.config.detectors.get("budget_ms") if bundle.config.detectors else None
         self._budget = float(budget) / 1000 if isinstance(budget, int | float) else DEFAULT_BUDGET_SECONDS
 
@@ -85,6 +87,12 @@ class Engine:
                     )
                     doc_matched.append((index, per_doc))
             effect = _combine(matched, bundle.config.defaults[action])
+            retry_after = 0.0
+            if effect != DENY and bundle.quotas[action]:
+                quota_reasons, retry_after = self._charge_quotas(bundle.quotas[action], activation, trace)
+                if quota_reasons:
+                    matched.extend(quota_reasons)
+                    effect = _combine(matched, effect)
             decision = Decision(
                 effect=effect,
                 reasons=_reasons(matched),
@@ -92,6 +100,7 @@ class Engine:
                 policy_revision=bundle.revision,
                 documents=documents,
                 explanation=trace,
+                retry_after_seconds=retry_after,
             )
             if matched or doc_matched:
                 self._obligations(decision, req, matched, doc_matched)
@@ -147,6 +156,51 @@ class Engine:
                     trace.append(RuleTrace(policy.name, rule.name, "error", error, elapsed, document))
                 if rule.effect in _FAIL_CLOSED:
                     matched.append(_Matched(rule, f"{rule.key} failed closed: {error}"))
+
+    def _charge_quotas(
+        self, quotas: tuple[CompiledQuota, ...], activation: Any, trace: list[RuleTrace] | None
+    ) -> tuple[list[_Matched], float]:
+        """Charges the request to every applicable quota at once; denies when one is spent."""
+        evaluate = self.bundle.backend.evaluate
+        charges: list[Charge] = []
+        applied: list[CompiledQuota] = []
+        failed: list[_Matched] = []
+        for q in quotas:
+            if q.when is not None:
+                guard = evaluate(q.when, activation)
+                if guard is False:
+                    continue
+            key = evaluate(q.key, activation)
+            cost: Any = 1 if q.cost is None else evaluate(q.cost, activation)
+            bad = key if isinstance(key, EvalError) else cost if isinstance(cost, EvalError) else None
+            if bad is not None or isinstance(cost, bool) or not isinstance(cost, int | float):
+                error = bad.message if bad is not None else f"cost must be a number, got {type(cost).__name__}"
+                if trace is not None:
+                    trace.append(RuleTrace("quota", q.name, "error", error, 0, -1))
+                if q.enforced:
+                    failed.append(_Matched(_quota_rule(q), f"quota {q.name} failed closed: {error}"))
+                continue
+            charges.append(Charge(f"{q.name}:{key}", max(0, int(cost)), q.limit, q.window_seconds))
+            applied.append(q)
+        if not charges:
+            return failed, 0.0
+        store = self._quota_store or default_store()
+        try:
+            outcomes = store.consume(charges, time.time())
+        except QuotaStoreError as exc:
+            if self.bundle.config.on_error == "allow":
+                return failed, 0.0
+            rule = CompiledRule("quota", "store-unavailable", "quota/store-unavailable", DENY, None, "", None, None, (), True)
+            return [*failed, _Matched(rule, f"quota store unavailable: {exc}")], 0.0
+        retry = 0.0
+        for q, outcome in zip(applied, outcomes, strict=True):
+            if trace is not None:
+                trace.append(RuleTrace("quota", q.name, "not_matched" if outcome.allowed else "matched", "", 0, -1))
+            if not outcome.allowed:
+                retry = max(retry, outcome.retry_after_seconds)
+                message = q.message or f"quota {q.name} exhausted; retry in {outcome.retry_after_seconds:.0f}s"
+                failed.append(_Matched(_quota_rule(q), message))
+        return failed, retry
 
     def _with_variables(
         self,
@@ -214,6 +268,10 @@ class Engine:
             decision.rewritten = rewritten
 
 
+def _quota_rule(q: CompiledQuota) -> CompiledRule:
+    return CompiledRule("quota", q.name, f"quota/{q.name}", DENY, None, q.message, None, None, (), q.enforced)
+
+
 def _error(value: Any) -> str:
     return value.message if isinstance(value, EvalError) else f"expected a bool, got {type(value).__name__}"
 
@@ -233,9 +291,15 @@ def _reasons(matched: list[_Matched]) -> list[Reason]:
     return [Reason(m.rule.policy, m.rule.name, m.rule.effect or "", m.message, m.rule.enforced) for m in matched]
 
 
-def load(path: str | Path, *, backend: str | None = None, revision: str | None = None) -> Engine:
+def load(
+    path: str | Path,
+    *,
+    backend: str | None = None,
+    revision: str | None = None,
+    quota_store: QuotaStore | None = None,
+) -> Engine:
     """Compiles the policy repository at `path`; raises PolicyLoadError listing every problem."""
-    return Engine(compile_repo(path, backend=backend, revision=revision))
+    return Engine(compile_repo(path, backend=backend, revision=revision), quota_store)
 
 
 def iter_rules(engine: Engine) -> Iterator[CompiledRule]:

@@ -72,6 +72,8 @@ class Config:
     detectors: dict[str, Any]
     quotas: dict[str, Any]
     file: str = "celgate.yaml"
+    limits: tuple[QuotaLimit, ...] = ()
+    on_error: str = "deny"
 
 
 @dataclass(frozen=True, slots=True)
@@ -335,7 +337,88 @@ def parse_config(doc: Any, file: str, problems: Problems) -> Config:
                 defaults[action] = effect
     detectors = r.mapping("detectors")
     quotas = r.mapping("quotas")
-    return Config(defaults, _plain(detectors) or {}, _plain(quotas) or {}, file)
+    limits = parse_quotas(quotas, file, problems) if quotas is not None else ()
+    on_error = quotas.get("on_error", "deny") if quotas is not None else "deny"
+    if on_error not in ("deny", "allow"):
+        problems.add(file, quotas.at.get("on_error"), f"quotas.on_error must be 'deny' or 'allow', got {on_error!r}")
+    return Config(defaults, _plain(detectors) or {}, _plain(quotas) or {}, file, limits, on_error)
+
+
+@dataclass(frozen=True, slots=True)
+class QuotaLimit:
+    name: str
+    actions: tuple[str, ...]
+    key: Expr
+    cost: Expr | None
+    when: Expr | None
+    limit: int
+    window_seconds: float
+    mode: str
+    message: str
+
+
+_QUOTA_KEYS = {"on_error", "limits", "store"}
+_LIMIT_KEYS = {"name", "actions", "key", "cost", "when", "limit", "window", "mode", "message", "description"}
+_WINDOW_RE = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$")
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
+
+
+def parse_window(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value) if value > 0 else None
+    if isinstance(value, str):
+        m = _WINDOW_RE.match(value.strip())
+        if m:
+            seconds = float(m.group(1)) * _UNITS[m.group(2)]
+            return seconds if seconds > 0 else None
+    return None
+
+
+def parse_quotas(doc: LocDict, file: str, problems: Problems) -> tuple[QuotaLimit, ...]:
+    _Reader(doc, file, problems, "quotas").check_keys(_QUOTA_KEYS)
+    raw = doc.get("limits")
+    if raw is None:
+        return ()
+    if not isinstance(raw, LocList):
+        problems.add(file, doc.at.get("limits"), "quotas.limits must be a list")
+        return ()
+    out = []
+    names: set[str] = set()
+    for i, item in enumerate(raw):
+        if not isinstance(item, LocDict):
+            problems.add(file, raw.at[i], "a quota limit must be a mapping")
+            continue
+        r = _Reader(item, file, problems, "quota limit")
+        before = len(problems.errors)
+        r.check_keys(_LIMIT_KEYS, {"name", "actions", "key", "limit", "window"})
+        name = r.string("name")
+        if name and not NAME_RE.match(name):
+            problems.add(file, r.pos("name"), f"quota name {name!r} must be lower case letters, digits, '-', '_', '.'")
+        if name in names:
+            problems.add(file, r.pos("name"), f"duplicate quota name {name!r}")
+        names.add(name)
+        actions = r.string_list("actions") or ()
+        for action in actions:
+            if action not in ACTIONS:
+                problems.add(file, r.pos("actions"), f"unknown action {action!r}; expected one of {', '.join(ACTIONS)}")
+        limit = item.get("limit")
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
+            problems.add(file, r.pos("limit"), "limit must be a non-negative integer")
+        window = parse_window(item.get("window"))
+        if window is None and "window" in item:
+            problems.add(file, r.pos("window"), "window must be a duration such as 60s, 5m, 1h or 1d")
+        mode = r.string("mode", "enforce")
+        if mode not in ("enforce", "audit"):
+            problems.add(file, r.pos("mode"), f"mode must be 'enforce' or 'audit', got {mode!r}")
+        key = r.expr("key")
+        if len(problems.errors) != before or key is None or window is None:
+            continue
+        out.append(
+            QuotaLimit(name, actions, key, r.expr("cost"), r.expr("when"), int(limit), window, mode, r.string("message"))
+        )
+    return tuple(out)
 
 
 _SUITE_KEYS = {"apiVersion", "kind", "name", "description", "cases"}

@@ -1,0 +1,44 @@
+"""The quota store interface: atomic sliding-window consumption of several buckets at once.
+
+The engine decides *which* buckets a request charges (from the `quotas:` section of
+`celgate.yaml`, compiled like any policy expression); a store only counts. A store lives as long as
+the process, not a bundle, so a policy reload never resets anyone's budget.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Charge:
+    """Charge `cost` to `bucket`, admitted only while the window's total stays within `limit`."""
+
+    bucket: str
+    cost: int
+    limit: int
+    window_seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    allowed: bool
+    remaining: int
+    retry_after_seconds: float  # 0 when allowed
+
+
+class QuotaStoreError(RuntimeError):
+    """The store cannot answer (e.g. Redis is down); the configured `on_error` behaviour applies."""
+
+
+class QuotaStore(ABC):
+    @abstractmethod
+    def consume(self, charges: list[Charge], now: float) -> list[Outcome]:
+        """All-or-nothing: if any charge would exceed its limit, nothing is recorded.
+
+        Raises QuotaStoreError when the store is unreachable.
+        """
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Releases connections."""
