@@ -1,0 +1,265 @@
+"""PII: e-mail, phone, payment card, IBAN, US SSN, IP address, plus custom patterns.
+
+One RE2 alternation with a named group per kind finds candidates in a single linear scan;
+Python then validates each candidate (Luhn, IBAN mod-97, SSN ranges, IP octets) so format-alike
+strings such as order numbers, UUIDs and version strings do not fire. When a digit-run
+candidate fails validation (say a 13-digit phone-looking run that fails Luhn), the phone-only
+pattern is retried inside the same span so the alternation's leftmost-first choice does not
+hide a phone number.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+
+from celgate.detectors._re import _UNANCHORED, Text, compile_re, group_names, match_at, spans
+from celgate.detectors.base import Finding
+from celgate.detectors.settings import CustomPattern
+
+PII_TYPES: frozenset[str] = frozenset({"email", "phone", "credit_card", "iban", "us_ssn", "ip_address"})
+
+_EMAIL = (
+    r"[A-Za-z0-9][A-Za-z0-9._%+-]*@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,24}\b"
+)
+# Two-letter country, two check digits, 11..30 alphanumerics optionally grouped by 4 with spaces.
+_IBAN = r"\b[A-Z]{2}\d{2}(?:[A-Z0-9]{11,30}|(?: [A-Z0-9]{4}){2,7}(?: [A-Z0-9]{1,3})?)\b"
+_CARD = r"\b\d(?:[ -]?\d){12,18}\b"
+_SSN = r"\b\d{3}-\d{2}-\d{4}\b|\b\d{3} \d{2} \d{4}\b|(?i:ssn|social security(?: number| no\.?)?)[ \t:#.-]{1,4}\d{9}\b"
+_IPV4 = r"\b(?:\d{1,3}\.){3}\d{1,3}\b"
+_IPV6 = (
+    r"\b(?:[0-9A-Fa-f]{1,4}:){7}[0-9A-Fa-f]{1,4}\b"
+    r"|(?:\b(?:[0-9A-Fa-f]{1,4}:){1,6}|\B::?)(?::[0-9A-Fa-f]{1,4}){1,6}\b"
+    r"|\b(?:[0-9A-Fa-f]{1,4}:){1,7}:\B"
+)
+# Phone numbers end at a word boundary or run into an extension ("x890", " ext. 12").
+_EXT = r"(?:[ ]?(?:x|ext\.?)[ ]?\d{1,5}\b|\b)"
+_PHONE = (
+    # International: +CC then 2..6 groups; digit count validated (8..15, E.164).
+    r"\B\+\d{1,3}(?:[ .-]?\(?\d{1,5}\)?){1,6}" + _EXT
+    # International with 00 / 011 prefix.
+    + r"|\b0(?:0|11)[ .-]?\d{1,3}(?:[ .-]?\(?\d{1,5}\)?){1,6}" + _EXT
+    # North American: (555) 123-4567, 555-123-4567, 555.123.4567, 555 123 4567, 1-555-123-4567.
+    + r"|(?:\b1[ .-]?)?(?:\B\(\d{3}\)[ .-]?|\b\d{3}[ .-])\d{3}[ .-]\d{4}" + _EXT
+    # National with trunk 0 (UK, FR, DE, IT, ...): 020 7946 0958, 01 23 45 67 89, 030/1234567.
+    + r"|\b0\d{1,4}(?:[ ./-]?\d{2,4}){2,5}\b"
+)
+
+_PII_RX = compile_re(
+    "|".join(
+        f"(?P<{n}>{p})"
+        for n, p in (
+            ("email", _EMAIL),
+            ("iban", _IBAN),
+            ("phone_intl", r"\B\+\d{1,3}(?:[ .-]?\(?\d{1,5}\)?){1,6}" + _EXT),
+            ("ssn", _SSN),
+            ("card", _CARD),
+            ("ipv4", _IPV4),
+            ("phone", _PHONE),
+            ("ipv6", _IPV6),
+        )
+    )
+)
+_PII_GROUPS = group_names(_PII_RX)
+_PHONE_RX = compile_re(_PHONE)
+
+_IBAN_LEN = {
+    "AD": 24, "AE": 23, "AL": 28, "AT": 20, "AZ": 28, "BA": 20, "BE": 16, "BG": 22, "BH": 22, "BR": 29,
+    "CH": 21, "CR": 22, "CY": 28, "CZ": 24, "DE": 22, "DK": 18, "DO": 28, "EE": 20, "EG": 29, "ES": 24,
+    "FI": 18, "FO": 18, "FR": 27, "GB": 22, "GE": 22, "GI": 23, "GL": 18, "GR": 27, "GT": 28, "HR": 21,
+    "HU": 28, "IE": 22, "IL": 23, "IS": 26, "IT": 27, "JO": 30, "KW": 30, "KZ": 20, "LB": 28, "LI": 21,
+    "LT": 20, "LU": 20, "LV": 21, "MC": 27, "MD": 24, "ME": 22, "MK": 19, "MR": 27, "MT": 31, "MU": 30,
+    "NL": 18, "NO": 15, "PK": 24, "PL": 28, "PS": 29, "PT": 25, "QA": 29, "RO": 24, "RS": 22, "SA": 24,
+    "SE": 24, "SI": 19, "SK": 24, "SM": 27, "TN": 24, "TR": 26, "UA": 29, "VG": 24, "XK": 20,
+}
+_DIGITS = str.maketrans("", "", " -.()/+")
+
+
+def luhn_ok(digits: str) -> bool:
+    """Luhn mod-10 check (cards)."""
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = ord(ch) - 48
+        if i & 1:
+            d *= 2
+            if d > 9:
+                d -= 9
+        total += d
+    return total % 10 == 0
+
+
+def card_brand(d: str) -> str | None:
+    """Major brand for a card number's IIN and length, ``None`` if no major brand matches."""
+    n = len(d)
+    p2, p4 = int(d[:2]), int(d[:4])
+    if d[0] == "4" and n in (13, 16, 19):
+        return "visa"
+    if (51 <= p2 <= 55 or 2221 <= p4 <= 2720) and n == 16:
+        return "mastercard"
+    if p2 in (34, 37) and n == 15:
+        return "amex"
+    if (d.startswith("6011") or p2 == 65 or 644 <= int(d[:3]) <= 649) and 16 <= n <= 19:
+        return "discover"
+    if 3528 <= p4 <= 3589 and 16 <= n <= 19:
+        return "jcb"
+    if (300 <= int(d[:3]) <= 305 or p2 in (36, 38)) and 14 <= n <= 19:
+        return "diners"
+    if p2 == 62 and 16 <= n <= 19:
+        return "unionpay"
+    return None
+
+
+def iban_ok(raw: str) -> bool:
+    """Country length table and ISO 13616 mod-97 == 1."""
+    s = raw.replace(" ", "")
+    if _IBAN_LEN.get(s[:2]) != len(s):
+        return False
+    moved = s[4:] + s[:4]
+    num = "".join(str(int(c, 36)) for c in moved)
+    return int(num) % 97 == 1
+
+
+def ssn_ok(d: str) -> bool:
+    """SSA rules: area not 000, 666 or 9xx; group not 00; serial not 0000."""
+    area, group, serial = d[:3], d[3:5], d[5:]
+    return area not in ("000", "666") and area[0] != "9" and group != "00" and serial != "0000"
+
+
+def _ipv4_ok(s: str, before: str, after: str) -> bool:
+    parts = s.split(".")
+    if any(len(p) > 1 and p[0] == "0" for p in parts) or any(int(p) > 255 for p in parts):
+        return False
+    # Version strings: "v1.2.3.4", "1.2.3.4.5", "version 10.0.0.1" stay out.
+    if before[-1:] in ("v", "V", ".") or (after[:1] == "." and after[1:2].isdigit()):
+        return False
+    return not before.rstrip().lower().endswith(("version", "ver", "release", "build"))
+
+
+def _phone_ok(s: str) -> float:
+    digits = s.split("x")[0].split("ext")[0].split("#")[0].translate(_DIGITS)
+    n = len(digits)
+    if s.startswith("+") or s.startswith(("00", "011")):
+        return 0.85 if 8 <= n <= 15 else 0.0
+    if s[0] == "0":
+        seps = sum(1 for c in s if c in " ./-")
+        return 0.6 if 9 <= n <= 12 and seps >= 1 and len(set(digits)) > 2 else 0.0
+    if n in (10, 11):
+        # NANP (optionally with the leading country code 1).
+        return 0.8 if n == 10 or digits[0] == "1" else 0.0
+    return 0.0
+
+
+class PiiDetector:
+    """E-mail, phone, card, IBAN, SSN, IP (+ custom patterns) in one pass."""
+
+    name = "pii"
+
+    def __init__(self, custom: tuple[CustomPattern, ...] = (), max_chars: int = 4_000_000) -> None:
+        self.custom = custom
+        self.max_chars = max_chars
+        self.types = PII_TYPES | frozenset(c.name for c in custom)
+        self._custom_rx = None
+        if custom:
+            alts = []
+            for i, c in enumerate(custom):
+                flag = "(?i)" if c.case_insensitive else ""
+                alts.append(f"(?P<c{i}>{flag}(?:{c.pattern}))")
+            self._custom_rx = compile_re("|".join(alts))
+
+    def scan(self, text: str) -> list[Finding]:
+        t = Text(text, self.max_chars)
+        out = self._builtin(t)
+        if self._custom_rx is not None:
+            out.extend(self._customs(t))
+            out.sort(key=lambda f: (f.start, f.end))
+        return out
+
+    def _customs(self, t: Text) -> list[Finding]:
+        out = []
+        rx = self._custom_rx
+        assert rx is not None
+        for sp in spans(rx, t.data):
+            s, e = sp[0]
+            if e == s:
+                continue
+            for i, c in enumerate(self.custom):
+                if sp[i + 1][0] >= 0:
+                    out.append(Finding(c.name, t.cp(s), t.cp(e), c.score))
+                    break
+        return out
+
+    def _builtin(self, t: Text) -> list[Finding]:
+        data = t.data
+        out: list[Finding] = []
+        raw_rx = _PII_RX._regexp
+        pos, n = 0, len(data)
+        while pos < n:
+            sp = raw_rx.Match(_UNANCHORED, data, pos, n)
+            s, e = sp[0]
+            if s < 0:
+                break
+            pos = e if e > s else e + 1
+            kind = next(_PII_GROUPS[i] for i in range(1, len(sp)) if sp[i][0] >= 0)
+            raw = t.s(s, e)
+            f = self._validate(kind, raw, t, s, e)
+            if f is None and kind in ("card", "ssn", "ipv4"):
+                m = match_at(_PHONE_RX, data, s, min(len(data), e + 16))
+                score = _phone_ok(t.s(*m[0])) if m is not None else 0.0
+                if m is not None and score:
+                    f = ("phone", m[0][0], m[0][1], score)
+            if f is not None:
+                typ, fs, fe, score = f
+                out.append(Finding(typ, t.cp(fs), t.cp(fe), score))
+                pos = max(fe, s + 1)
+            elif kind in ("card", "ssn", "phone", "phone_intl"):
+                # A rejected digit run may hide a valid item after its first group
+                # ("555-123-4567 555-987-6543" is one 20-digit card candidate): resume after
+                # the first separator. Each retry advances, so this stays linear.
+                cut = next((i for i, c in enumerate(raw) if c in " -./"), -1)
+                if cut > 0:
+                    pos = s + len(raw[: cut + 1].encode("utf-8"))
+        return out
+
+    @staticmethod
+    def _validate(kind: str, raw: str, t: Text, s: int, e: int) -> tuple[str, int, int, float] | None:
+        if kind == "email":
+            local = raw.split("@", 1)[0]
+            if ".." in raw or local.endswith("."):
+                return None
+            return ("email", s, e, 0.9)
+        if kind == "card":
+            d = raw.translate(_DIGITS)
+            seps = {c for c in raw if c in " -"}
+            if len(seps) <= 1 and luhn_ok(d) and card_brand(d) and len(set(d)) > 1:
+                return ("credit_card", s, e, 0.95)
+            return None
+        if kind == "iban":
+            return ("iban", s, e, 0.95) if iban_ok(raw) else None
+        if kind == "ssn":
+            d = raw[-11:].translate(_DIGITS)[-9:]
+            if not ssn_ok(d):
+                return None
+            if raw[0].isdigit():
+                return ("us_ssn", s, e, 0.85)
+            return ("us_ssn", e - 9, e, 0.9)  # keyword form: span only the digits
+        if kind == "ipv4":
+            before = t.s(max(0, s - 10), s)
+            after = t.s(e, min(len(t.data), e + 2))
+            return ("ip_address", s, e, 0.8) if _ipv4_ok(raw, before, after) else None
+        if kind == "ipv6":
+            return _ipv6(raw, s, e)
+        score = _phone_ok(raw)  # phone, phone_intl
+        return ("phone", s, e, score) if score else None
+
+
+def _ipv6(raw: str, s: int, e: int) -> tuple[str, int, int, float] | None:
+    if raw.count(":") < 2 or not any(c.isdigit() for c in raw):
+        return None
+    groups = [g for g in raw.split(":") if g]
+    if "::" in raw and len(groups) < 2 and raw not in ("::1",):
+        return None
+    try:
+        ipaddress.IPv6Address(raw)
+    except ValueError:
+        return None
+    return ("ip_address", s, e, 0.75)

@@ -1,0 +1,151 @@
+"""Secrets: vendor tokens with fixed prefixes, private key blocks, JWTs, credential assignments.
+
+Prefixed tokens (``AKIA``, ``ghp_``, ``glpat-``, ``xoxb-``, ``sk_live_``, ``AIza``, ``sk-``,
+``sk-ant-``) are precise by construction, so they are found by one RE2 alternation and only
+lightly validated. Context-dependent values (an AWS secret key, ``password = ...``) additionally
+need an entropy check so ordinary prose ("the password is required") does not fire. Findings
+for assignments span only the value, so redaction keeps the key name readable.
+"""
+
+from __future__ import annotations
+
+import base64
+import math
+from collections import Counter
+
+from celgate.detectors._re import Text, compile_re, group_names, spans
+from celgate.detectors.base import Finding
+
+SECRET_TYPES: frozenset[str] = frozenset(
+    {
+        "aws_access_key_id", "aws_secret_access_key", "github_token", "gitlab_token", "slack_token",
+        "stripe_key", "google_api_key", "openai_api_key", "anthropic_api_key", "private_key", "jwt",
+        "credential_assignment",
+    }
+)
+
+_KEYWORDS = (
+    r"password|passwd|passphrase|pwd|secret|client_secret|secret_key|token|access_token|auth_token"
+    r"|refresh_token|api_key|apikey|api-key|access_key|private_key|credentials?"
+)
+_ALTS: tuple[tuple[str, str], ...] = (
+    ("private_key", r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----"),
+    ("aws_access_key_id", r"\b(?:AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AIPA|ANPA|ANVA|AROA|APKA|ASCA)[A-Z0-9]{16}\b"),
+    (
+        "aws_secret_access_key",
+        r"(?i:aws_?secret_?access_?key|aws_?secret_?key|secret_?access_?key|aws_?secret)[\"']?\s*(?:[:=]|=>)"
+        r"\s*[\"']?(?P<aws_secret_value>[A-Za-z0-9/+]{40})\b",
+    ),
+    ("github_token", r"\b(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})\b"),
+    ("gitlab_token", r"\bgl(?:pat|ptt|dt|rt|soat|cbt|imt|ft|agent)-[A-Za-z0-9_-]{20,}"),
+    (
+        "slack_token",
+        r"\bxox[abposr]-[A-Za-z0-9-]{10,}|https://hooks\.slack\.com/services/T[A-Z0-9]+/B[A-Z0-9]+/[A-Za-z0-9]+",
+    ),
+    ("stripe_key", r"\b(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{16,}|\bwhsec_[A-Za-z0-9]{24,}"),
+    ("google_api_key", r"\bAIza[0-9A-Za-z_-]{35}"),
+    ("anthropic_api_key", r"\bsk-ant-[A-Za-z0-9_-]{20,}"),
+    ("openai_api_key", r"\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}"),
+    ("jwt", r"\beyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"),
+    (
+        "credential_assignment",
+        r"(?i:\b(?:[a-z0-9]+[_-])?(?:" + _KEYWORDS + r"))[\"']?\s*(?:[:=]|=>|:=)\s*"
+        r"(?:\"(?P<cred_dq>[^\"\s]{6,200})\"|'(?P<cred_sq>[^'\s]{6,200})'|(?P<cred_bare>[^\s\"',;]{6,200}))",
+    ),
+)
+_RX = compile_re("|".join(f"(?P<{n}>{p})" for n, p in _ALTS))
+_GROUPS = group_names(_RX)
+_TOP = {i for i, n in _GROUPS.items() if n in SECRET_TYPES}
+_PLACEHOLDER = ("xxx", "***", "<", "${", "{{", "%(", "changeme", "example", "redacted", "your", "dummy", "...")
+
+
+def shannon_entropy(s: str) -> float:
+    """Bits per character of ``s`` (0 for empty)."""
+    if not s:
+        return 0.0
+    n = len(s)
+    return -sum(c / n * math.log2(c / n) for c in Counter(s).values())
+
+
+def _classes(s: str) -> int:
+    return sum((any(c.islower() for c in s), any(c.isupper() for c in s), any(c.isdigit() for c in s),
+                any(not c.isalnum() for c in s)))
+
+
+def looks_random(value: str, min_entropy: float) -> bool:
+    """High entropy, at least two character classes, not a placeholder or a code expression."""
+    low = value.lower()
+    if any(p in low for p in _PLACEHOLDER) or "(" in value or value.startswith(("$", "%", "@")):
+        return False
+    if value.isalpha() and value.islower():
+        return False
+    return len(value) >= 8 and _classes(value) >= 2 and shannon_entropy(value) >= min_entropy
+
+
+def _jwt_ok(tok: str) -> bool:
+    head = tok.split(".", 1)[0]
+    try:
+        raw = base64.urlsafe_b64decode(head + "=" * (-len(head) % 4))
+    except (ValueError, TypeError):
+        return False
+    return raw.startswith(b"{") and b'"alg"' in raw
+
+
+class SecretsDetector:
+    """Vendor tokens, key blocks, JWTs and high-entropy credential assignments."""
+
+    name = "secrets"
+    types = SECRET_TYPES
+
+    def __init__(self, min_entropy: float = 3.0, max_chars: int = 4_000_000) -> None:
+        self.min_entropy = min_entropy
+        self.max_chars = max_chars
+
+    def scan(self, text: str) -> list[Finding]:
+        t = Text(text, self.max_chars)
+        out: list[Finding] = []
+        for sp in spans(_RX, t.data):
+            kind = next(_GROUPS[i] for i in _TOP if sp[i][0] >= 0)
+            f = self._validate(kind, sp, t)
+            if f is not None:
+                out.append(Finding(f[0], t.cp(f[1]), t.cp(f[2]), f[3]))
+        return out
+
+    def _validate(self, kind: str, sp: list, t: Text) -> tuple[str, int, int, float] | None:
+        s, e = sp[0]
+        if kind == "private_key":
+            end_marker = t.data.find(b"-----END ", e, e + 65_536)
+            if end_marker >= 0:
+                close = t.data.find(b"-----", end_marker + 9, end_marker + 80)
+                if close >= 0:
+                    e = close + 5
+            return (kind, s, e, 0.99)
+        if kind == "aws_secret_access_key":
+            vs, ve = sp[_index("aws_secret_value")]
+            value = t.s(vs, ve)
+            return (kind, vs, ve, 0.9) if shannon_entropy(value) >= 3.5 else None
+        if kind == "credential_assignment":
+            for g in ("cred_dq", "cred_sq", "cred_bare"):
+                vs, ve = sp[_index(g)]
+                if vs >= 0:
+                    break
+            value = t.s(vs, ve)
+            if not looks_random(value, self.min_entropy):
+                return None
+            score = min(0.95, 0.5 + (shannon_entropy(value) - self.min_entropy) / 4)
+            return (kind, vs, ve, round(score, 3))
+        if kind == "openai_api_key":
+            body = t.s(s, e)
+            if _classes(body[3:]) < 3 and "T3BlbkFJ" not in body:
+                return None  # "sk-learn-compatible-estimators" is prose, keys mix case and digits
+            return (kind, s, e, 0.95)
+        if kind == "jwt":
+            return (kind, s, e, 0.95) if _jwt_ok(t.s(s, e)) else None
+        return (kind, s, e, 0.99)
+
+
+_NAME_TO_INDEX = {n: i for i, n in _GROUPS.items()}
+
+
+def _index(name: str) -> int:
+    return _NAME_TO_INDEX[name]
