@@ -1,9 +1,9 @@
 """celgate: a policy decision point for LLM workloads.
 
-    import celgate
-    engine = celgate.load("policies/")
-    decision = engine.check({"action": "tool_call", "principal": {"id": "u1"}, "tool": {"name": "shell"}})
-    decision.effect  # "deny"
+import celgate
+engine = celgate.load("policies/")
+decision = engine.check({"action": "tool_call", "principal": {"id": "u1"}, "tool": {"name": "shell"}})
+decision.effect  # "deny"
 """
 
 from celgate.engine import (

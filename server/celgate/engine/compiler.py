@@ -217,13 +217,11 @@ def _policy_sources(policy: Policy) -> list[str]:
     return out
 
 
-def compile_repo(
-    path: str | Path, *, backend: str | None = None, revision: str | None = None
-) -> Bundle:
+def compile_repo(path: str | Path, *, backend: str | None = None, revision: str | None = None) -> Bundle:
     """Reads, validates and compiles a policy repository; raises PolicyLoadError on any problem."""
     root = Path(path)
     contents = read_repo(root)
-    errors: list[PolicyError] = []
+    errors: list[PolicyError] = list(contents.problems.errors)
     suite, specs = _detector_suite(contents.config, errors)
     specs = [*BUILTINS, *specs]
     engine_backend = new_backend(backend, specs)
@@ -260,7 +258,7 @@ def compile_repo(
             names[action] |= used
     errors.extend(compiler.errors)
     if errors:
-        raise PolicyLoadError(errors)
+        raise PolicyLoadError(sorted(errors, key=lambda e: (e.file, e.line, e.column)))
     data: Mapping[str, Any] = contents.data
     return Bundle(
         revision=revision or revision_of(root, contents.files),

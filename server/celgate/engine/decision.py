@@ -81,8 +81,7 @@ class Decision:
             effect=self.effect,
             reasons=[_reason_pb(r) for r in self.reasons],
             redactions=[
-                pb.Redaction(field=x.field, start=x.start, end=x.end, type=x.type, rule=x.rule)
-                for x in self.redactions
+                pb.Redaction(field=x.field, start=x.start, end=x.end, type=x.type, rule=x.rule) for x in self.redactions
             ],
             rewritten=self.rewritten,
             labels=self.labels,

@@ -106,7 +106,9 @@ class Engine:
                 self._obligations(decision, req, matched, doc_matched)
         return decision
 
-    def check_batch(self, requests: list[Mapping[str, Any] | pb.CheckRequest], *, explain: bool = False) -> list[Decision]:
+    def check_batch(
+        self, requests: list[Mapping[str, Any] | pb.CheckRequest], *, explain: bool = False
+    ) -> list[Decision]:
         return [self.check(r, explain=explain) for r in requests]
 
     def _run_policy(
@@ -190,7 +192,9 @@ class Engine:
         except QuotaStoreError as exc:
             if self.bundle.config.on_error == "allow":
                 return failed, 0.0
-            rule = CompiledRule("quota", "store-unavailable", "quota/store-unavailable", DENY, None, "", None, None, (), True)
+            rule = CompiledRule(
+                "quota", "store-unavailable", "quota/store-unavailable", DENY, None, "", None, None, (), True
+            )
             return [*failed, _Matched(rule, f"quota store unavailable: {exc}")], 0.0
         retry = 0.0
         for q, outcome in zip(applied, outcomes, strict=True):

@@ -210,7 +210,6 @@ _REDACT_KEYS = {"detectors", "in", "replacement"}
 
 def parse_policy(doc: LocDict, file: str, problems: Problems) -> Policy | None:
     r = _Reader(doc, file, problems, "policy")
-    before = len(problems.errors)
     r.check_keys(_POLICY_KEYS, {"apiVersion", "kind", "name", "actions", "rules"})
     name = r.string("name")
     if name and not NAME_RE.match(name):
@@ -251,12 +250,11 @@ def parse_policy(doc: LocDict, file: str, problems: Problems) -> Policy | None:
             continue
         seen[rule.name] = rule.pos
         rules.append(rule)
-    if len(problems.errors) != before:
-        return None
+    # Structural problems are reported, yet the expressions are still compiled so all errors show at once.
     return Policy(
         name=name,
         description=r.string("description"),
-        actions=actions,
+        actions=tuple(a for a in actions if a in ACTIONS),
         when=r.expr("when"),
         mode=mode,
         variables=tuple(variables),
@@ -271,7 +269,6 @@ def _parse_rule(raw: Any, pos: Pos, file: str, problems: Problems) -> Rule | Non
         problems.add(file, pos, "a rule must be a mapping")
         return None
     r = _Reader(raw, file, problems, "rule")
-    before = len(problems.errors)
     r.check_keys(_RULE_KEYS, {"name"})
     name = r.string("name")
     if name and not NAME_RE.match(name):
@@ -301,12 +298,14 @@ def _parse_rule(raw: Any, pos: Pos, file: str, problems: Problems) -> Rule | Non
         fields = rr.string_list("in") or ()
         for f in fields:
             if not _FIELD_RE.match(f):
-                problems.add(file, rr.pos("in"), f"unknown content field {f!r}; expected e.g. {', '.join(FIELD_EXAMPLES)}")
+                problems.add(
+                    file, rr.pos("in"), f"unknown content field {f!r}; expected e.g. {', '.join(FIELD_EXAMPLES)}"
+                )
         redact = Redact(detectors, fields, rr.string("replacement", "[{type}]"))
-    if effect is None and redact is None and not labels:
+    if effect is None and redact is None and not labels and "effect" not in raw:
         problems.add(file, pos, f"rule {name!r} needs at least one of 'effect', 'redact' or 'labels'")
-    if len(problems.errors) != before:
-        return None
+    if effect not in EFFECTS:
+        effect = None
     return Rule(name, effect, when, message, message_expr, redact, labels, pos)
 
 
@@ -416,7 +415,9 @@ def parse_quotas(doc: LocDict, file: str, problems: Problems) -> tuple[QuotaLimi
         if len(problems.errors) != before or key is None or window is None:
             continue
         out.append(
-            QuotaLimit(name, actions, key, r.expr("cost"), r.expr("when"), int(limit), window, mode, r.string("message"))
+            QuotaLimit(
+                name, actions, key, r.expr("cost"), r.expr("when"), int(limit), window, mode, r.string("message")
+            )
         )
     return tuple(out)
 

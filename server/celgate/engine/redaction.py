@@ -88,6 +88,8 @@ def apply_redactions(
             continue
         rewritten[path] = new_text
         for span in spans:
-            owner = next((r for r, fs in per_rule if any(f.start < span.end and span.start < f.end for f in fs)), first_rule)
+            owner = next(
+                (r for r, fs in per_rule if any(f.start < span.end and span.start < f.end for f in fs)), first_rule
+            )
             redactions.append(Redaction(path, span.start, span.end, span.type, owner.key))
     return redactions, rewritten

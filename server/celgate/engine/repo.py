@@ -39,6 +39,7 @@ class RepoContents:
     data: dict[str, Any] = field(default_factory=dict)
     suites: list[TestSuite] = field(default_factory=list)
     files: dict[str, bytes] = field(default_factory=dict)
+    problems: Problems = field(default_factory=Problems)
 
 
 def _yaml_files(root: Path) -> list[Path]:
@@ -53,7 +54,10 @@ def _yaml_files(root: Path) -> list[Path]:
 
 
 def read_repo(root: str | Path) -> RepoContents:
-    """Reads and validates every document; raises PolicyLoadError with all problems found."""
+    """Reads and validates every document; problems are collected in `contents.problems`.
+
+    Only a missing root raises: everything else is reported together with the compile errors.
+    """
     root = Path(root)
     problems = Problems()
     if not root.is_dir():
@@ -70,7 +74,7 @@ def read_repo(root: str | Path) -> RepoContents:
         files[CONFIG_FILE] = raw
         docs = _load(str(config_path), raw, problems)
         config = parse_config(docs[0] if docs else None, str(config_path), problems)
-    contents = RepoContents(root, config, files=files)
+    contents = RepoContents(root, config, files=files, problems=problems)
     policy_names: dict[str, str] = {}
     for path in _yaml_files(root):
         rel = path.relative_to(root)
@@ -102,12 +106,13 @@ def read_repo(root: str | Path) -> RepoContents:
             if policy is None:
                 continue
             if policy.name in policy_names:
-                problems.add(file, doc.pos, f"duplicate policy name {policy.name!r} (also in {policy_names[policy.name]})")
+                problems.add(
+                    file, doc.pos, f"duplicate policy name {policy.name!r} (also in {policy_names[policy.name]})"
+                )
                 continue
             policy_names[policy.name] = file
             contents.policies.append(policy)
-    if problems.errors:
-        raise PolicyLoadError(problems.errors)
+    contents.problems = problems
     return contents
 
 

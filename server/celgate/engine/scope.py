@@ -66,9 +66,7 @@ def memoised(overload_id: str, impl: Callable[..., Any]) -> Callable[..., Any]:
             except KeyError:
                 pass
         if _state.spent > _state.budget:
-            raise DetectorBudgetExceeded(
-                f"detector budget of {_state.budget * 1000:.0f} ms for this decision is spent"
-            )
+            raise DetectorBudgetExceeded(f"detector budget of {_state.budget * 1000:.0f} ms for this decision is spent")
         started = time.perf_counter()
         result = impl(*args)
         _state.spent += time.perf_counter() - started

@@ -14,7 +14,7 @@ def open_store(url: str) -> QuotaStore:
     if url in ("", "memory", "memory://"):
         return MemoryStore()
     if url.startswith(("redis://", "rediss://", "unix://")):
-        from celgate.quotas.redis import RedisStore  # noqa: PLC0415 - optional dependency
+        from celgate.quotas.redis import RedisStore
 
         return RedisStore(url)
     raise ValueError(f"unknown quota store {url!r}; expected 'memory' or 'redis://host:port/db'")

@@ -193,9 +193,7 @@ class PythonBackend(Backend):
         return message_to_cel(document)
 
     def variables(self, values: dict[str, Any]) -> Any:
-        return celtypes.MapType(
-            {_S(k): celtypes.BoolType(v) if isinstance(v, bool) else v for k, v in values.items()}
-        )
+        return celtypes.MapType({_S(k): celtypes.BoolType(v) if isinstance(v, bool) else v for k, v in values.items()})
 
     def activation(self, bindings: dict[str, Any]) -> Any:
         return bindings

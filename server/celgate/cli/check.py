@@ -1,0 +1,39 @@
+"""`celgate check PATH`: compile and type-check a policy repository, reporting every error."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from celgate.cli.output import green, red
+from celgate.engine import PolicyLoadError, compile_repo
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser(
+        "check",
+        help="compile and type-check a policy repository",
+        description="Compile and type-check every policy, data file and test suite. Prints FILE:LINE:COL: message "
+        "for each problem and exits 1 when there is any.",
+    )
+    p.add_argument("path", help="the policy repository (the directory holding celgate.yaml)")
+    p.add_argument("--backend", choices=["cpp", "python"], help="CEL backend (default: cpp when installed)")
+    p.add_argument("-v", "--verbose", action="store_true", help="also list what was compiled")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        bundle = compile_repo(args.path, backend=args.backend)
+    except PolicyLoadError as exc:
+        for error in exc.errors:
+            print(red(str(error), sys.stderr), file=sys.stderr)
+        n = len(exc.errors)
+        print(f"{n} error{'s' if n != 1 else ''}", file=sys.stderr)
+        return 1
+    if args.verbose:
+        policies = {p.name for ps in bundle.policies.values() for p in ps}
+        print(f"{len(policies)} policies, {len(bundle.rules())} rules, {len(bundle.suites)} test suites")
+        print(f"revision {bundle.revision} (backend {bundle.backend.name})")
+    print(green("ok"))
+    return 0

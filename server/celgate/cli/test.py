@@ -1,0 +1,79 @@
+"""`celgate test PATH`: run the repository's test suites, with rule coverage and JUnit output."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from xml.etree import ElementTree as ET
+
+from celgate.cli.output import bold, green, red, yellow
+from celgate.engine import Engine, PolicyLoadError, compile_repo
+from celgate.engine.testing import SuiteReport, run_suites
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser(
+        "test",
+        help="run the policy repository's test suites",
+        description="Run every tests/*.yaml suite. Exits 1 on any failure (or, with --coverage --strict, on any "
+        "rule no case matched).",
+    )
+    p.add_argument("path", help="the policy repository (the directory holding celgate.yaml)")
+    p.add_argument("--coverage", action="store_true", help="list the rules no test case matched")
+    p.add_argument("--strict", action="store_true", help="with --coverage: fail when a rule is uncovered")
+    p.add_argument("--junit", metavar="FILE", help="write a JUnit XML report to FILE")
+    p.add_argument("--backend", choices=["cpp", "python"], help="CEL backend (default: cpp when installed)")
+    p.add_argument("-v", "--verbose", action="store_true", help="print every case, not only failures")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        bundle = compile_repo(args.path, backend=args.backend)
+    except PolicyLoadError as exc:
+        for error in exc.errors:
+            print(red(str(error), sys.stderr), file=sys.stderr)
+        return 1
+    report = run_suites(Engine(bundle))
+    for result in report.results:
+        if result.failure is not None:
+            print(red("FAIL ") + str(result.failure))
+        elif args.verbose:
+            print(green("ok   ") + f"{result.suite.name} › {result.case.name}")
+    if args.junit:
+        _write_junit(report, args.junit)
+    total = len(report.results)
+    failed = len(report.failures)
+    summary = f"{report.passed} passed, {failed} failed"
+    print(red(summary) if failed else green(summary))
+    status = 1 if failed or not total else 0
+    if not total:
+        print(yellow("no test cases found (tests/*.yaml)"))
+    if args.coverage:
+        uncovered = report.uncovered()
+        covered = len(report.rules) - len(uncovered)
+        print(bold(f"rule coverage: {covered}/{len(report.rules)}"))
+        for rule in uncovered:
+            print(yellow(f"  not matched by any case: {rule}"))
+        for rule in report.never_unmatched():
+            print(yellow(f"  matched by every case that ran it (no negative case): {rule}"))
+        if args.strict and (uncovered or report.never_unmatched()):
+            status = 1
+    return status
+
+
+def _write_junit(report: SuiteReport, path: str) -> None:
+    root = ET.Element("testsuites", tests=str(len(report.results)), failures=str(len(report.failures)))
+    by_suite: dict[str, ET.Element] = {}
+    for result in report.results:
+        suite = by_suite.get(result.suite.name)
+        if suite is None:
+            suite = ET.SubElement(root, "testsuite", name=result.suite.name, file=result.suite.file)
+            by_suite[result.suite.name] = suite
+        case = ET.SubElement(
+            suite, "testcase", name=result.case.name, classname=result.suite.name, time=f"{result.seconds:.6f}"
+        )
+        if result.failure is not None:
+            failure = ET.SubElement(case, "failure", message=result.failure.problems[0])
+            failure.text = "\n".join(result.failure.problems)
+    ET.ElementTree(root).write(path, encoding="utf-8", xml_declaration=True)
