@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 from celgate.cli.output import red
 from celgate.engine import InvalidRequest, PolicyLoadError, load
@@ -26,7 +27,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
 
 def run(args: argparse.Namespace) -> int:
     try:
-        raw = sys.stdin.read() if args.request == "-" else open(args.request, encoding="utf-8").read()
+        raw = sys.stdin.read() if args.request == "-" else Path(args.request).read_text(encoding="utf-8")
     except OSError as exc:
         print(red(f"cannot read {args.request}: {exc.strerror}", sys.stderr), file=sys.stderr)
         return 2

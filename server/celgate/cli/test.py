@@ -39,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
         if result.failure is not None:
             print(red("FAIL ") + str(result.failure))
         elif args.verbose:
-            print(green("ok   ") + f"{result.suite.name} › {result.case.name}")
+            print(green("ok   ") + f"{result.suite.name} > {result.case.name}")
     if args.junit:
         _write_junit(report, args.junit)
     total = len(report.results)

@@ -26,7 +26,7 @@ class CaseFailure:
     problems: tuple[str, ...]
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.line}: {self.suite} › {self.case}\n" + "\n".join(f"    {p}" for p in self.problems)
+        return f"{self.file}:{self.line}: {self.suite} > {self.case}\n" + "\n".join(f"    {p}" for p in self.problems)
 
 
 @dataclass
