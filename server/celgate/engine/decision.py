@@ -94,7 +94,7 @@ class Decision:
                     result=t.result,
                     error=t.error,
                     duration_ns=t.duration_ns,
-                    document=t.document,
+                    document=t.document if t.document >= 0 else None,
                 )
                 for t in self.explanation or ()
             ],

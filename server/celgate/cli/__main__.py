@@ -1,0 +1,5 @@
+import sys
+
+from celgate.cli import main
+
+sys.exit(main())
