@@ -42,6 +42,9 @@ rules:
 """
 
 
+SMALL = "apiVersion: celgate/v1\nkind: Policy\nname: x\nactions: [prompt]\nrules: [{name: r, effect: allow}]\n"
+
+
 def errors_of(repo: Path) -> list[str]:
     with pytest.raises(PolicyLoadError) as info:
         compile_repo(repo)
@@ -60,7 +63,7 @@ def test_all_errors_at_once_with_positions(make_repo) -> None:
         (f"{f}:14:13:", "unknown effect 'forbid'"),
         (f"{f}:15:21:", "undeclared reference to 'frobnicate'"),
         (f"{f}:16:5:", "duplicate rule name 'misspelt-field'"),
-        (f"{f}:23:", "Syntax error"),
+        (f"{f}:24:", "Syntax error"),
         (f"{f}:26:11:", "must return a bool, but returns string"),
         (f"{f}:29:11:", "vars.nope is not declared"),
     ]

@@ -101,7 +101,10 @@ class CppBackend(Backend):
         try:
             program = self.env.compile(source)
         except RuntimeError as exc:
-            problems = [(int(m[1]), int(m[2]), m[3].strip()) for m in _ERROR_LINE.finditer(str(exc))]
+            problems = [
+                (int(m[1]), int(m[2]), m[3].removesuffix(" [INVALID_ARGUMENT]").strip())
+                for m in _ERROR_LINE.finditer(str(exc))
+            ]
             raise CelCompileError(problems or [(1, 1, str(exc))]) from None
         returns = program.return_type().name()
         if kind is Kind.BOOL and returns not in ("BOOL", "DYN"):
