@@ -1,0 +1,209 @@
+"""The ext_authz door: `envoy.service.auth.v3.Authorization/Check` on celgate's gRPC port.
+
+Envoy forwards the request line, headers, verified JWT payload (metadata) and body; this door maps
+them to one celgate request, calls `Engine.check`, and answers OK (with `x-celgate-decision-id` for
+the upstream and dynamic metadata for access logs) or a 403 in the client's own error format.
+Everything it cannot read — no engine yet, a truncated, oversized, compressed or malformed body —
+is denied: a policy point that lets through what it could not judge is not one.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+import grpc
+from envoy.config.core.v3 import base_pb2 as core
+from envoy.service.auth.v3 import external_auth_pb2 as authz
+from envoy.service.auth.v3 import external_auth_pb2_grpc as authz_grpc
+from envoy.type.v3 import http_status_pb2
+from google.protobuf import struct_pb2
+from google.rpc import code_pb2, status_pb2
+
+from celgate.api.envoy import errors, mapping
+from celgate.api.envoy._hooks import observe
+from celgate.api.envoy.principal import extract_principal
+from celgate.api.envoy.settings import EnvoySettings
+from celgate.engine import Engine, InvalidRequest
+
+log = logging.getLogger("celgate.envoy")
+
+PARTIAL_BODY_HEADER = "x-envoy-auth-partial-body"
+
+
+class Denial(Exception):
+    """A request the door refuses before (or instead of) asking the engine."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+def read_body(headers: dict[str, str], body: bytes, settings: EnvoySettings, *, partial: bool = False) -> bytes:
+    """The body, or a Denial when it is not all there or not readable as sent."""
+    if partial:
+        raise Denial(413, "invalid_request", f"request body exceeds the {settings.max_body_bytes} byte limit")
+    if len(body) > settings.max_body_bytes:
+        raise Denial(413, "invalid_request", f"request body exceeds the {settings.max_body_bytes} byte limit")
+    length = headers.get("content-length")
+    if length is not None and length.isdigit() and int(length) != len(body):
+        raise Denial(413 if int(length) > settings.max_body_bytes else 400, "invalid_request",
+                     f"request body was truncated ({len(body)} of {length} bytes reached the policy check)")
+    encoding = headers.get("content-encoding", "identity").strip().lower()
+    if encoding not in ("", "identity") and body:
+        raise Denial(415, "invalid_request",
+                     f"compressed request bodies ({encoding}) cannot be checked; send them uncompressed")
+    return body
+
+
+def build_request(
+    mapped: mapping.Mapped,
+    principal: dict[str, Any],
+    method: str,
+    path: str,
+    authority: str,
+    request_id: str,
+    settings: EnvoySettings,
+) -> dict[str, Any] | None:
+    """The engine request for a mapped HTTP request; None when the default route lets it through unjudged."""
+    req = mapped.request
+    if req is None:
+        if settings.default_route == "allow":
+            return None
+        if settings.default_route == "deny":
+            raise Denial(403, "policy_denied", f"{method} {path.split('?', 1)[0]} is not a route celgate allows")
+        req = {"action": settings.default_route}
+    else:
+        req = dict(req)
+    if principal:
+        req["principal"] = principal
+    ctx = dict(req.get("context") or {})
+    ctx["http"] = {"method": method, "path": path, "host": authority}
+    req["context"] = ctx
+    if request_id:
+        req["request_id"] = request_id
+    return req
+
+
+class AuthorizationServicer(authz_grpc.AuthorizationServicer):
+    """Answers Envoy's Check; stateless, so any number of Envoys may share one celgate."""
+
+    def __init__(self, engine_ref: Callable[[], Engine | None], settings: EnvoySettings) -> None:
+        self._engine_ref = engine_ref
+        self._settings = settings
+
+    def Check(self, request: authz.CheckRequest, context: grpc.ServicerContext) -> authz.CheckResponse:
+        start = time.perf_counter()
+        settings = self._settings
+        attrs = request.attributes
+        http = attrs.request.http
+        headers = dict(http.headers) if http.headers else _header_map(http)
+        method = http.method
+        path = http.path
+        authority = http.host
+        dialect = mapping.dialect_for(path, method)
+        mapped: mapping.Mapped | None = None
+        try:
+            body = http.raw_body or (http.body.encode() if http.body else b"")
+            body = read_body(headers, body, settings, partial=headers.get(PARTIAL_BODY_HEADER) == "true")
+            try:
+                mapped = mapping.map_request(method, path, authority, body)
+            except mapping.BodyError as exc:
+                raise Denial(400, "invalid_request", str(exc)) from None
+            dialect = mapped.dialect
+            principal = extract_principal(
+                attrs.metadata_context.filter_metadata, headers, attrs.source.principal, settings
+            )
+            req = build_request(mapped, principal, method, path, authority, headers.get("x-request-id", ""), settings)
+            if req is None:
+                return _ok(settings, None)
+            engine = self._engine_ref()
+            if engine is None:
+                raise Denial(403, "unavailable", "celgate has no policies loaded yet; denying (fail closed)")
+            try:
+                decision = engine.check(req)
+            except InvalidRequest as exc:
+                raise Denial(400, "invalid_request", f"request cannot be checked: {exc}") from None
+        except Denial as d:
+            return _denied(settings, dialect, d.status, d.code, d.message, rpc_id=mapped.rpc_id if mapped else None)
+        except Exception:
+            log.exception("ext_authz: internal error; denying")
+            return _denied(settings, dialect, 403, "unavailable", "celgate could not check this request; denying")
+        observe(decision, req, req["action"], time.perf_counter() - start)
+        if decision.effect == "allow":
+            return _ok(settings, decision)
+        message = errors.decision_message(decision.effect, decision.message, decision.approval_id)
+        return _denied(
+            settings, dialect, 403, errors.KINDS.get(decision.effect, "policy_denied"), message,
+            decision=decision, rpc_id=mapped.rpc_id,
+        )
+
+
+def _header_map(http: Any) -> dict[str, str]:
+    """Envoy sends `header_map` instead of `headers` when `encode_raw_headers` is on."""
+    return {
+        h.key: (h.raw_value.decode("utf-8", "replace") if h.raw_value else h.value) for h in http.header_map.headers
+    }
+
+
+def _metadata(settings: EnvoySettings, decision: Any, effect: str, code: str = "") -> struct_pb2.Struct:
+    md = struct_pb2.Struct()
+    fields: dict[str, Any] = {"effect": effect}
+    if decision is not None:
+        fields["decision_id"] = decision.decision_id
+        fields["policy_revision"] = decision.policy_revision
+        fields["rules"] = ",".join(r.key for r in decision.reasons)
+    if code:
+        fields["code"] = code
+    md.update(fields)
+    return md
+
+
+def _header(key: str, value: str) -> core.HeaderValueOption:
+    # ext_authz reads `value` (raw_value arrives empty in Envoy 1.40).
+    return core.HeaderValueOption(
+        header=core.HeaderValue(key=key, value=value),
+        append_action=core.HeaderValueOption.OVERWRITE_IF_EXISTS_OR_ADD,
+    )
+
+
+def _ok(settings: EnvoySettings, decision: Any) -> authz.CheckResponse:
+    ok = authz.OkHttpResponse()
+    if decision is not None:
+        ok.headers.append(_header(settings.decision_header, decision.decision_id))
+    return authz.CheckResponse(
+        status=status_pb2.Status(code=code_pb2.OK),
+        ok_response=ok,
+        dynamic_metadata=_metadata(settings, decision, "allow" if decision is not None else "unchecked"),
+    )
+
+
+def _denied(
+    settings: EnvoySettings,
+    dialect: str,
+    status: int,
+    code: str,
+    message: str,
+    *,
+    decision: Any = None,
+    rpc_id: Any = None,
+) -> authz.CheckResponse:
+    decision_id = decision.decision_id if decision is not None else ""
+    approval_id = decision.approval_id if decision is not None else ""
+    body = errors.error_body(dialect, code=code, message=message, decision_id=decision_id,
+                             approval_id=approval_id, rpc_id=rpc_id)
+    denied = authz.DeniedHttpResponse(status=http_status_pb2.HttpStatus(code=status), body=body.decode())
+    denied.headers.append(_header("content-type", "application/json"))
+    if decision_id:
+        denied.headers.append(_header(settings.decision_header, decision_id))
+    if approval_id:
+        denied.headers.append(_header("x-celgate-approval-id", approval_id))
+    return authz.CheckResponse(
+        status=status_pb2.Status(code=code_pb2.PERMISSION_DENIED, message=message),
+        denied_response=denied,
+        dynamic_metadata=_metadata(settings, decision, decision.effect if decision is not None else "deny", code),
+    )

@@ -1,0 +1,271 @@
+"""The ext_proc door: request and response bodies checked and rewritten per the decision.
+
+One gRPC stream per proxied HTTP request. Request body (action `prompt`, or `tool_call` for MCP):
+PII masked before the model sees it. Response body (action `response`): masked before the user
+sees it; buffered JSON completions are rewritten in place, SSE streams go through `sse.SseRedactor`.
+
+Round trips are cut where a route does not need them: routes that are neither an LLM API nor
+JSON-RPC skip everything after the request headers; error replies and non-LLM responses skip their
+body; a body with nothing to rewrite is answered with an empty CONTINUE (bytes untouched, since
+re-serialising JSON changes its length). Streams that begin with response headers (Envoy's own local
+replies, e.g. an ext_authz 403) have no request phase and pass through untouched.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import grpc
+import orjson
+from envoy.config.core.v3 import base_pb2 as core
+from envoy.extensions.filters.http.ext_proc.v3 import processing_mode_pb2 as pm
+from envoy.service.ext_proc.v3 import external_processor_pb2 as ep
+from envoy.service.ext_proc.v3 import external_processor_pb2_grpc as ep_grpc
+from envoy.type.v3 import http_status_pb2
+
+from celgate.api.envoy import errors, mapping
+from celgate.api.envoy._hooks import observe
+from celgate.api.envoy.authz import Denial, build_request, read_body
+from celgate.api.envoy.principal import extract_principal
+from celgate.api.envoy.settings import EnvoySettings
+from celgate.api.envoy.sse import SseRedactor, StreamRefused
+from celgate.engine import Engine, InvalidRequest
+
+log = logging.getLogger("celgate.envoy")
+
+_CONTINUE = ep.CommonResponse()
+_SKIP_ALL = pm.ProcessingMode(
+    request_body_mode=pm.ProcessingMode.NONE,
+    response_header_mode=pm.ProcessingMode.SKIP,
+    response_body_mode=pm.ProcessingMode.NONE,
+)
+_SKIP_RESPONSE_BODY = pm.ProcessingMode(response_body_mode=pm.ProcessingMode.NONE)
+_STREAM_RESPONSE_BODY = pm.ProcessingMode(response_body_mode=pm.ProcessingMode.STREAMED)
+_LLM = (mapping.OPENAI, mapping.OPENAI_RESPONSES, mapping.ANTHROPIC)
+
+
+def _headers(h: ep.HttpHeaders) -> dict[str, str]:
+    # ext_proc sends raw_value (bytes); value stays empty.
+    return {x.key: (x.raw_value.decode("utf-8", "replace") if x.raw_value else x.value) for x in h.headers.headers}
+
+
+def _set(key: str, value: str) -> core.HeaderValueOption:
+    return core.HeaderValueOption(
+        header=core.HeaderValue(key=key, raw_value=value.encode()),
+        append_action=core.HeaderValueOption.OVERWRITE_IF_EXISTS_OR_ADD,
+    )
+
+
+def _replace_body(body: bytes) -> ep.CommonResponse:
+    """A new buffered body; its content-length must match or Envoy rejects the mutation."""
+    return ep.CommonResponse(
+        status=ep.CommonResponse.CONTINUE,
+        header_mutation=ep.HeaderMutation(set_headers=[_set("content-length", str(len(body)))]),
+        body_mutation=ep.BodyMutation(body=body),
+    )
+
+
+class _Stream:
+    """What one HTTP request's phases share: who, which format, what was asked."""
+
+    def __init__(self) -> None:
+        self.dialect: str | None = None
+        self.method = ""
+        self.path = ""
+        self.authority = ""
+        self.headers: dict[str, str] = {}
+        self.principal: dict[str, Any] = {}
+        self.request: dict[str, Any] | None = None
+        self.decision_id = ""
+        self.rpc_id: Any = None
+        self.stream = False
+        self.sse: SseRedactor | None = None
+
+
+class ExternalProcessorServicer(ep_grpc.ExternalProcessorServicer):
+    def __init__(self, engine_ref: Callable[[], Engine | None], settings: EnvoySettings) -> None:
+        self._engine_ref = engine_ref
+        self._settings = settings
+
+    def Process(self, request_iterator: Iterator[ep.ProcessingRequest], context: grpc.ServicerContext
+                ) -> Iterator[ep.ProcessingResponse]:
+        state = _Stream()
+        for msg in request_iterator:
+            kind = msg.WhichOneof("request")
+            try:
+                if kind == "request_headers":
+                    yield self._request_headers(state, msg)
+                elif kind == "request_body":
+                    yield self._request_body(state, msg.request_body)
+                elif kind == "response_headers":
+                    yield self._response_headers(state, msg.response_headers)
+                elif kind == "response_body":
+                    yield self._response_body(state, msg.response_body)
+                elif kind == "request_trailers":
+                    yield ep.ProcessingResponse(request_trailers=ep.TrailersResponse())
+                elif kind == "response_trailers":
+                    yield ep.ProcessingResponse(response_trailers=ep.TrailersResponse())
+            except Denial as d:
+                yield self._immediate(state, d.status, d.code, d.message)
+                return
+            except Exception:
+                log.exception("ext_proc: internal error; denying")
+                yield self._immediate(state, 403, "unavailable", "celgate could not check this request; denying")
+                return
+
+    # ---- phases ---------------------------------------------------------------------------------
+
+    def _request_headers(self, state: _Stream, msg: ep.ProcessingRequest) -> ep.ProcessingResponse:
+        h = _headers(msg.request_headers)
+        state.headers = h
+        state.method = h.get(":method", "")
+        state.path = h.get(":path", "")
+        state.authority = h.get(":authority", "")
+        state.decision_id = h.get(self._settings.decision_header, "")
+        state.dialect = mapping.dialect_for(state.path, state.method)
+        state.principal = extract_principal(
+            msg.metadata_context.filter_metadata, h, _peer(msg), self._settings
+        )
+        resp = ep.ProcessingResponse(request_headers=ep.HeadersResponse(response=_CONTINUE))
+        json_body = "json" in h.get("content-type", "")
+        if state.dialect == mapping.OTHER and not (state.method == "POST" and json_body):
+            resp.mode_override.CopyFrom(_SKIP_ALL)
+        return resp
+
+    def _request_body(self, state: _Stream, body: ep.HttpBody) -> ep.ProcessingResponse:
+        raw = read_body(state.headers, body.body, self._settings)
+        try:
+            mapped = mapping.map_request(state.method, state.path, state.authority, raw)
+        except mapping.BodyError as exc:
+            raise Denial(400, "invalid_request", str(exc)) from None
+        state.dialect, state.rpc_id, state.stream = mapped.dialect, mapped.rpc_id, mapped.stream
+        if mapped.request is None:
+            state.dialect = None  # nothing to judge on the way back either
+            return ep.ProcessingResponse(request_body=ep.BodyResponse(response=_CONTINUE))
+        if mapped.stream and mapped.dialect == mapping.OPENAI_RESPONSES:
+            raise Denial(400, "invalid_request",
+                         "streamed OpenAI Responses cannot be checked by celgate; send stream=false")
+        req = build_request(mapped, state.principal, state.method, state.path, state.authority,
+                            state.headers.get("x-request-id", ""), self._settings)
+        assert req is not None
+        state.request = req
+        decision = self._check(req)
+        if decision.effect != "allow":
+            message = errors.decision_message(decision.effect, decision.message, decision.approval_id)
+            raise Denial(403, errors.KINDS.get(decision.effect, "policy_denied"), message)
+        if not decision.rewritten:
+            return ep.ProcessingResponse(request_body=ep.BodyResponse(response=_CONTINUE))
+        new = mapping.apply_rewrites(mapped, decision.rewritten)
+        if new is None:
+            raise Denial(403, "policy_denied", "a redaction could not be applied to the request body; denying")
+        # The response check sees the prompt as the model saw it.
+        if "messages" in req:
+            req["messages"] = [
+                {**m, "content": decision.rewritten.get(f"messages[{i}].content", m["content"])}
+                for i, m in enumerate(req["messages"])
+            ]
+        return ep.ProcessingResponse(request_body=ep.BodyResponse(response=_replace_body(new)))
+
+    def _response_headers(self, state: _Stream, h: ep.HttpHeaders) -> ep.ProcessingResponse:
+        resp = ep.ProcessingResponse(response_headers=ep.HeadersResponse(response=_CONTINUE))
+        headers = _headers(h)
+        status = headers.get(":status", "")
+        if state.request is None or state.dialect not in _LLM or not status.startswith("2") or h.end_of_stream:
+            # Local replies (no request phase), MCP results, errors: nothing to judge in the body.
+            resp.mode_override.CopyFrom(_SKIP_RESPONSE_BODY)
+            return resp
+        if headers.get("content-encoding", "identity") not in ("", "identity"):
+            raise Denial(502, "unavailable", "compressed completions cannot be checked; upstream must not compress")
+        if "text/event-stream" in headers.get("content-type", ""):
+            try:
+                state.sse = SseRedactor(state.dialect, lambda text: self._check(self._response_request(state, text)),
+                                        self._settings.stream_holdback_chars, self._settings.max_stream_chars,
+                                        lambda err: self._error_event(state, err))
+            except StreamRefused as exc:
+                raise Denial(502, "invalid_request", str(exc)) from None
+            resp.mode_override.CopyFrom(_STREAM_RESPONSE_BODY)
+            resp.response_headers.response.header_mutation.remove_headers.append("content-length")
+        return resp
+
+    def _response_body(self, state: _Stream, body: ep.HttpBody) -> ep.ProcessingResponse:
+        if state.sse is not None:
+            try:
+                out = state.sse.feed(body.body, body.end_of_stream)
+            except StreamRefused as exc:
+                out = self._error_event(state, {"code": "invalid_request", "message": str(exc)})
+                state.sse.closed = True
+            if out == body.body:
+                return ep.ProcessingResponse(response_body=ep.BodyResponse(response=_CONTINUE))
+            common = ep.CommonResponse(body_mutation=ep.BodyMutation(body=out))
+            return ep.ProcessingResponse(response_body=ep.BodyResponse(response=common))
+        if state.request is None or state.dialect not in _LLM:
+            return ep.ProcessingResponse(response_body=ep.BodyResponse(response=_CONTINUE))
+        doc = mapping.parse_json(body.body) if body.body else None
+        if doc is None:
+            return ep.ProcessingResponse(response_body=ep.BodyResponse(response=_CONTINUE))
+        changed = False
+        for part in mapping.map_response(state.dialect, doc):
+            decision = self._check(self._response_request(state, part.response))
+            if decision.effect != "allow":
+                message = errors.decision_message(decision.effect, decision.message, decision.approval_id)
+                raise Denial(403, errors.KINDS.get(decision.effect, "policy_denied"), message)
+            text = decision.rewritten.get("response.content")
+            if text is not None:
+                if not mapping.write_response(doc, part, text):
+                    raise Denial(502, "policy_denied", "a redaction could not be applied to the completion; withheld")
+                changed = True
+        if not changed:
+            return ep.ProcessingResponse(response_body=ep.BodyResponse(response=_CONTINUE))
+        return ep.ProcessingResponse(response_body=ep.BodyResponse(response=_replace_body(orjson.dumps(doc))))
+
+    # ---- helpers --------------------------------------------------------------------------------
+
+    def _response_request(self, state: _Stream, response: dict[str, Any] | str) -> dict[str, Any]:
+        assert state.request is not None
+        req = {k: v for k, v in state.request.items() if k not in ("tools", "action")}
+        req["action"] = "response"
+        req["response"] = {"role": "assistant", "content": response} if isinstance(response, str) else response
+        return req
+
+    def _check(self, req: dict[str, Any]) -> Any:
+        engine = self._engine_ref()
+        if engine is None:
+            raise Denial(403, "unavailable", "celgate has no policies loaded yet; denying (fail closed)")
+        start = time.perf_counter()
+        try:
+            decision = engine.check(req)
+        except InvalidRequest as exc:
+            raise Denial(400, "invalid_request", f"request cannot be checked: {exc}") from None
+        observe(decision, req, req["action"], time.perf_counter() - start)
+        return decision
+
+    def _error_event(self, state: _Stream, err: dict[str, Any]) -> bytes:
+        body = errors.error_body(state.dialect or mapping.OTHER, code=err.get("code", "policy_denied"),
+                                 message=err.get("message", "denied by policy"),
+                                 decision_id=err.get("decision_id", ""))
+        if state.dialect == mapping.ANTHROPIC:
+            return b"event: error\ndata: " + body + b"\n\n"
+        return b"data: " + body + b"\n\ndata: [DONE]\n\n"
+
+    def _immediate(self, state: _Stream, status: int, code: str, message: str) -> ep.ProcessingResponse:
+        body = errors.error_body(state.dialect or mapping.OTHER, code=code, message=message,
+                                 decision_id=state.decision_id, rpc_id=state.rpc_id)
+        headers = ep.HeaderMutation(set_headers=[_set("content-type", "application/json")])
+        if state.decision_id:
+            headers.set_headers.append(_set(self._settings.decision_header, state.decision_id))
+        return ep.ProcessingResponse(
+            immediate_response=ep.ImmediateResponse(
+                status=http_status_pb2.HttpStatus(code=status), headers=headers, body=body, details=code
+            )
+        )
+
+
+def _peer(msg: ep.ProcessingRequest) -> str:
+    """The mTLS peer, when the filter forwards `source.principal` in `request_attributes`."""
+    attrs = msg.attributes.get("envoy.filters.http.ext_proc")
+    if attrs is not None and "source.principal" in attrs.fields:
+        return attrs.fields["source.principal"].string_value
+    return ""
