@@ -84,10 +84,7 @@ def test_all_errors_at_once_with_positions(make_repo) -> None:
             "needs at least one of 'effect', 'redact' or 'labels'",
         ),
         (
-            {
-                "a.yaml": "apiVersion: celgate/v1\nkind: Policy\nname: x\nactions: [prompt]\nrules: [{name: r, effect: allow}]\n",
-                "b.yaml": "apiVersion: celgate/v1\nkind: Policy\nname: x\nactions: [prompt]\nrules: [{name: r, effect: allow}]\n",
-            },
+            {"a.yaml": SMALL, "b.yaml": SMALL},
             "b.yaml:",
             "duplicate policy name 'x'",
         ),
