@@ -1,10 +1,54 @@
-"""`celgate serve` (placeholder until the service lands)."""
+"""`celgate serve`: the decision service (gRPC + HTTP), from flags, `CELGATE_*` env vars or a config file."""
 
 from __future__ import annotations
 
 import argparse
+import sys
+
+from celgate.config import ConfigError, resolve
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    p = sub.add_parser("serve", help="run the decision service (gRPC + HTTP)")
-    p.set_defaults(func=lambda args: print("celgate serve: not yet implemented") or 1)
+    p = sub.add_parser(
+        "serve",
+        help="run the decision service (gRPC + HTTP)",
+        description="Serve decisions over gRPC and HTTP. Every flag can also be set as CELGATE_<FLAG> "
+        "(e.g. CELGATE_GRPC_ADDR) or as a key of the --config YAML file; flags win over env, env over the file.",
+    )
+    a = p.add_argument
+    a("--policies", metavar="SOURCE", help="a directory, or git+URL#REF (default: the shipped library)")
+    a("--grpc-addr", metavar="HOST:PORT", help="gRPC listen address (default 127.0.0.1:9090)")
+    a("--http-addr", metavar="HOST:PORT", help="HTTP listen address (default 127.0.0.1:8080)")
+    a("--workers", type=int, metavar="N", help="worker processes sharing the ports (default: one per core)")
+    a("--poll-interval", type=float, metavar="SECONDS", help="how often a git source is fetched (default 10)")
+    a("--decision-log", metavar="stdout|none|PATH", help="where decision log lines go (default stdout)")
+    a("--decision-log-content", choices=["hash", "redacted"], help="log content as length+sha256 or redacted text")
+    a("--dry-run", action="store_const", const=True, help="decide and log as usual, but always answer allow")
+    a("--config", metavar="FILE", help="YAML file with the same keys as the flags")
+    a("--max-body-bytes", type=int, metavar="BYTES", help="largest request body accepted (default 4 MiB)")
+    a("--require-signed", action="store_const", const=True, help="activate only ssh-signed git commits")
+    a("--allowed-signers", metavar="FILE", help="ssh allowed_signers file for --require-signed")
+    a("--git-cache-dir", metavar="DIR", help="where git sources are fetched (default: a temp dir)")
+    a("--grpc-threads", type=int, metavar="N", help="gRPC handler threads per worker (default 4)")
+    p.set_defaults(func=run)
+
+
+_KEYS = (
+    "policies", "grpc_addr", "http_addr", "workers", "poll_interval", "decision_log", "decision_log_content",
+    "dry_run", "config", "max_body_bytes", "require_signed", "allowed_signers", "git_cache_dir", "grpc_threads",
+)  # fmt: skip
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        config = resolve({k: getattr(args, k, None) for k in _KEYS})
+    except ConfigError as e:
+        print(f"celgate serve: {e}", file=sys.stderr)
+        return 2
+    if config.worker_count == 1:
+        from celgate.service.worker import run_worker
+
+        return run_worker(config)
+    from celgate.service.supervisor import run_supervisor
+
+    return run_supervisor(config)

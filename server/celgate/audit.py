@@ -1,0 +1,269 @@
+"""The decision log: one JSON line per decision, written off the hot path.
+
+Every door calls `record(decision, request, door, latency_s)`. It only puts a tuple on a bounded
+queue; a background thread formats and writes. A slow or full sink therefore never blocks a
+decision: when the queue is full the entry is dropped and counted
+(`celgate_decision_log_dropped_total`). Content (prompts, replies, tool arguments and results,
+documents) is never logged raw: only its length and sha256, or, when configured, the decision's
+redacted rewrite. Reason messages and detector findings are not logged either, since a policy's
+message may quote the content it matched.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import hashlib
+import os
+import queue
+import sys
+import threading
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import IO, Any
+
+import orjson
+
+from celgate import metrics
+
+_STOP = object()
+
+
+class RotatingSink:
+    """Appends lines to a file and rotates it by size (`path.1` … `path.N`)."""
+
+    def __init__(self, path: str, max_bytes: int, backups: int) -> None:
+        self.path = Path(path)
+        self.max_bytes = max_bytes
+        self.backups = backups
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._fh: IO[bytes] = open(self.path, "ab")  # noqa: SIM115 - kept open for the process lifetime
+        self._size = self._fh.tell()
+
+    def write(self, data: bytes) -> None:
+        if self.max_bytes and self._size + len(data) > self.max_bytes and self._size:
+            self._rotate()
+        self._fh.write(data)
+        self._size += len(data)
+
+    def flush(self) -> None:
+        self._fh.flush()
+
+    def _rotate(self) -> None:
+        self._fh.close()
+        for i in range(self.backups - 1, 0, -1):
+            src = self.path.with_name(f"{self.path.name}.{i}")
+            if src.exists():
+                os.replace(src, self.path.with_name(f"{self.path.name}.{i + 1}"))
+        if self.backups > 0:
+            os.replace(self.path, self.path.with_name(f"{self.path.name}.1"))
+        else:
+            self.path.unlink(missing_ok=True)
+        self._fh = open(self.path, "ab")  # noqa: SIM115
+        self._size = 0
+
+    def close(self) -> None:
+        self._fh.close()
+
+
+class StreamSink:
+    """Writes to a file descriptor (stdout) in line-aligned chunks of at most PIPE_BUF bytes, so lines
+    from several workers sharing one pipe never interleave mid-line."""
+
+    _CHUNK = 4096
+
+    def __init__(self, fd: int) -> None:
+        self._fd = fd
+
+    def write(self, data: bytes) -> None:
+        view = memoryview(data)
+        while view:
+            cut = len(view) if len(view) <= self._CHUNK else bytes(view[: self._CHUNK]).rfind(b"\n") + 1 or self._CHUNK
+            written = os.write(self._fd, view[:cut])
+            view = view[written:]
+
+    def flush(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def _get(obj: Any, name: str, camel: str | None = None) -> Any:
+    if isinstance(obj, Mapping):
+        value = obj.get(name)
+        if value is None and camel:
+            value = obj.get(camel)
+        return value
+    return getattr(obj, name, None) if obj is not None else None
+
+
+def _texts(request: Any) -> list[str]:
+    """Every content-bearing field of a request, in a fixed order."""
+    out: list[str] = []
+    for m in _get(request, "messages") or ():
+        out.append(_get(m, "content") or "")
+        for call in _get(m, "tool_calls", "toolCalls") or ():
+            out.append(_args(_get(call, "args")))
+    response = _get(request, "response")
+    if response is not None:
+        out.append(_get(response, "content") or "")
+        for call in _get(response, "tool_calls", "toolCalls") or ():
+            out.append(_args(_get(call, "args")))
+    tool = _get(request, "tool")
+    if tool is not None:
+        out.append(_args(_get(tool, "args")))
+        out.append(_get(tool, "result") or "")
+    for d in _get(request, "documents") or ():
+        out.append(_get(d, "content") or "")
+    return out
+
+
+def _args(args: Any) -> str:
+    if not args:
+        return ""
+    if isinstance(args, Mapping):
+        return orjson.dumps(args, option=orjson.OPT_SORT_KEYS).decode()
+    from google.protobuf import json_format
+
+    return orjson.dumps(json_format.MessageToDict(args), option=orjson.OPT_SORT_KEYS).decode()
+
+
+def content_fingerprint(request: Any) -> dict[str, Any]:
+    texts = [t for t in _texts(request) if t]
+    joined = "\x1e".join(texts)
+    return {"length": len(joined), "sha256": hashlib.sha256(joined.encode()).hexdigest()}
+
+
+def format_entry(
+    decision: Any, request: Any, door: str, latency_s: float, at: float, *, dry_run: bool, redacted: bool
+) -> dict[str, Any]:
+    principal = _get(request, "principal")
+    tool = _get(request, "tool")
+    entry: dict[str, Any] = {
+        "decision_id": decision.decision_id,
+        "time": datetime.datetime.fromtimestamp(at, datetime.UTC).isoformat(timespec="microseconds"),
+        "door": door,
+        "action": _get(request, "action") or "",
+        "principal": {"id": _get(principal, "id") or "", "tenant": _get(principal, "tenant") or ""},
+        "effect": decision.effect,
+        "matched_rules": decision.matched_rules(),
+        "policy_revision": decision.policy_revision,
+        "latency_s": round(latency_s, 7),
+        "content": content_fingerprint(request),
+    }
+    request_id = _get(request, "request_id", "requestId")
+    if request_id:
+        entry["request_id"] = request_id
+    if tool is not None and _get(tool, "name"):
+        entry["tool"] = _get(tool, "name")
+    if decision.labels:
+        entry["labels"] = list(decision.labels)
+    if decision.redactions:
+        entry["redactions"] = [{"field": r.field, "type": r.type, "rule": r.rule} for r in decision.redactions]
+    if redacted and decision.rewritten:
+        entry["rewritten"] = dict(decision.rewritten)
+    if dry_run:
+        entry["dry_run"] = True
+    return entry
+
+
+class DecisionLog:
+    """A bounded queue drained by one writer thread."""
+
+    def __init__(self, sink: Any, *, queue_size: int = 10_000, dry_run: bool = False, redacted: bool = False) -> None:
+        self._sink = sink
+        self._queue: queue.Queue[Any] = queue.Queue(maxsize=queue_size)
+        self.dry_run = dry_run
+        self.redacted = redacted
+        self.dropped = 0
+        self._thread = threading.Thread(target=self._run, name="celgate-decision-log", daemon=True)
+        self._thread.start()
+
+    def record(self, decision: Any, request: Any, door: str, latency_s: float) -> None:
+        try:
+            self._queue.put_nowait((decision, request, door, latency_s, time.time()))
+        except queue.Full:
+            self.dropped += 1
+            metrics.log_dropped()
+
+    def _run(self) -> None:
+        while True:
+            item = self._queue.get()
+            lines = []
+            stop = False
+            while True:
+                if item is _STOP:
+                    stop = True
+                else:
+                    lines.append(self._line(item))
+                if len(lines) >= 512:
+                    break
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+            if lines:
+                try:
+                    self._sink.write(b"".join(lines))
+                    self._sink.flush()
+                except (OSError, ValueError) as e:
+                    self.dropped += len(lines)
+                    metrics.log_dropped(len(lines))
+                    print(f"celgate: decision log write failed: {e}", file=sys.stderr)
+            if stop:
+                return
+
+    def _line(self, item: tuple[Any, ...]) -> bytes:
+        decision, request, door, latency_s, at = item
+        try:
+            entry = format_entry(decision, request, door, latency_s, at, dry_run=self.dry_run, redacted=self.redacted)
+        except Exception as e:  # a log line must never take the writer down
+            entry = {"decision_id": getattr(decision, "decision_id", ""), "door": door, "log_error": str(e)}
+        return orjson.dumps(entry) + b"\n"
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Writes what is queued (bounded by `timeout`) and closes the sink."""
+        with contextlib.suppress(queue.Full):
+            self._queue.put(_STOP, timeout=timeout)
+        self._thread.join(timeout)
+        self._sink.close()
+
+
+_log: DecisionLog | None = None
+
+
+def configure(
+    target: str,
+    *,
+    max_bytes: int = 100 * 1024 * 1024,
+    backups: int = 5,
+    queue_size: int = 10_000,
+    dry_run: bool = False,
+    content: str = "hash",
+) -> DecisionLog | None:
+    """Sets the process's decision log: `stdout`, `none`, or a file path (rotated by size)."""
+    global _log
+    if _log is not None:
+        _log.close()
+        _log = None
+    if target in ("", "none", "off"):
+        return None
+    sink: Any = StreamSink(sys.stdout.fileno()) if target == "stdout" else RotatingSink(target, max_bytes, backups)
+    _log = DecisionLog(sink, queue_size=queue_size, dry_run=dry_run, redacted=content == "redacted")
+    return _log
+
+
+def record(decision: Any, request: Any, door: str, latency_s: float) -> None:
+    """Logs one decision (no-op when the log is off); never blocks."""
+    log = _log
+    if log is not None:
+        log.record(decision, request, door, latency_s)
+
+
+def close() -> None:
+    global _log
+    if _log is not None:
+        _log.close()
+        _log = None

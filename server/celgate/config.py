@@ -1,0 +1,163 @@
+"""Service configuration: one `ServeConfig` from flags, `CELGATE_<FLAG>` env vars and a YAML file.
+
+Precedence, highest first: command-line flag, environment variable, `--config` file, default. One
+resolved dataclass is handed to every worker, so no component reads the environment on its own.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+
+class ConfigError(ValueError):
+    """A setting that cannot be used; the message names the setting and what was expected."""
+
+
+@dataclass(frozen=True)
+class ServeConfig:
+    policies: str = ""  # "" → the embedded default library
+    grpc_addr: str = "127.0.0.1:9090"
+    http_addr: str = "127.0.0.1:8080"
+    workers: int = 0  # 0 → one per core
+    poll_interval: float = 10.0  # git sources, seconds
+    dir_poll_interval: float = 0.5  # directory sources, seconds: a change is live within 2 s
+    decision_log: str = "stdout"  # stdout | none | PATH
+    decision_log_content: str = "hash"  # hash | redacted
+    decision_log_max_bytes: int = 100 * 1024 * 1024
+    decision_log_backups: int = 5
+    decision_log_queue: int = 10_000
+    dry_run: bool = False
+    max_body_bytes: int = 4 * 1024 * 1024
+    max_batch: int = 1000
+    grpc_threads: int = 4
+    require_signed: bool = False
+    allowed_signers: str = ""
+    git_cache_dir: str = ""
+    backend: str = ""  # "" → the engine's default CEL backend
+    run_policy_tests: bool = True
+    shutdown_grace: float = 10.0
+    envoy: dict[str, Any] = field(default_factory=dict)  # Envoy door settings (config file only)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any]) -> ServeConfig:
+        return cls(**_coerce_all(values, "config"))
+
+    @property
+    def worker_count(self) -> int:
+        return self.workers if self.workers > 0 else max(1, os.cpu_count() or 1)
+
+
+_FIELDS = {f.name: f for f in fields(ServeConfig)}
+_DEFAULTS = ServeConfig()
+
+
+def _coerce(name: str, value: Any, origin: str) -> Any:
+    default = getattr(_DEFAULTS, name)
+    if isinstance(default, dict):
+        if not isinstance(value, Mapping):
+            raise ConfigError(f"{origin} {name}: expected a mapping, got {value!r}")
+        return dict(value)
+    try:
+        if isinstance(default, bool):
+            if isinstance(value, bool):
+                return value
+            text = str(value).strip().lower()
+            if text in ("1", "true", "yes", "on"):
+                return True
+            if text in ("0", "false", "no", "off", ""):
+                return False
+            raise ValueError(value)
+        if isinstance(default, int):
+            if isinstance(value, bool):
+                raise ValueError(value)
+            return int(value)
+        if isinstance(default, float):
+            if isinstance(value, bool):
+                raise ValueError(value)
+            return float(value)
+        if value is None or isinstance(value, list | dict):
+            raise ValueError(value)
+        return str(value)
+    except (TypeError, ValueError):
+        kind = type(default).__name__.replace("str", "string").replace("bool", "boolean")
+        raise ConfigError(f"{origin} {name}: expected a {kind}, got {value!r}") from None
+
+
+def _coerce_all(values: Mapping[str, Any], origin: str) -> dict[str, Any]:
+    out = {}
+    for key, value in values.items():
+        name = str(key).replace("-", "_")
+        if name not in _FIELDS:
+            raise ConfigError(f"{origin}: unknown setting {key!r} (known: {', '.join(sorted(_FIELDS))})")
+        out[name] = _coerce(name, value, origin)
+    return out
+
+
+def load_file(path: str | Path) -> dict[str, Any]:
+    """Reads a YAML config file whose keys are the flag names (dashes or underscores)."""
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except OSError as e:
+        raise ConfigError(f"--config {path}: {e.strerror}") from None
+    except yaml.YAMLError as e:
+        raise ConfigError(f"--config {path}: not valid YAML: {e}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"--config {path}: expected a mapping of settings, got {type(data).__name__}")
+    return _coerce_all(data, f"--config {path}:")
+
+
+def from_env(environ: Mapping[str, str]) -> dict[str, Any]:
+    """`CELGATE_GRPC_ADDR=...` and friends; CELGATE_CONFIG and CELGATE_GIT_TOKEN are not settings."""
+    out = {}
+    for name in _FIELDS:
+        if isinstance(getattr(_DEFAULTS, name), dict):
+            continue
+        key = "CELGATE_" + name.upper()
+        if key in environ:
+            out[name] = _coerce(name, environ[key], key)
+    return out
+
+
+def resolve(cli: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> ServeConfig:
+    """Merges defaults < config file < environment < flags (flags given as None are unset)."""
+    environ = os.environ if environ is None else environ
+    config_file = cli.get("config") or environ.get("CELGATE_CONFIG")
+    merged: dict[str, Any] = {}
+    if config_file:
+        merged.update(load_file(config_file))
+    merged.update(from_env(environ))
+    merged.update(_coerce_all({k: v for k, v in cli.items() if v is not None and k != "config"}, "flag"))
+    config = ServeConfig(**merged)
+    validate(config)
+    return config
+
+
+def parse_addr(addr: str, what: str = "address") -> tuple[str, int]:
+    host, sep, port = addr.rpartition(":")
+    if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ConfigError(f"{what} {addr!r}: expected HOST:PORT")
+    return (host.strip("[]") or "127.0.0.1"), int(port)
+
+
+def validate(config: ServeConfig) -> None:
+    parse_addr(config.grpc_addr, "grpc-addr")
+    parse_addr(config.http_addr, "http-addr")
+    if config.decision_log_content not in ("hash", "redacted"):
+        raise ConfigError(f"decision-log-content {config.decision_log_content!r}: expected hash or redacted")
+    if config.require_signed and not config.allowed_signers:
+        raise ConfigError("require-signed: needs allowed-signers (an ssh allowed_signers file)")
+    if config.poll_interval <= 0 or config.dir_poll_interval <= 0:
+        raise ConfigError("poll-interval: expected a positive number of seconds")
+    if config.max_body_bytes <= 0:
+        raise ConfigError("max-body-bytes: expected a positive number of bytes")

@@ -1,0 +1,1 @@
+"""The decision service's process side: policy state and reloading, workers, shutdown."""

@@ -1,0 +1,153 @@
+"""One worker process: the policy reloader, the gRPC server and the HTTP server, sharing one state.
+
+SIGTERM/SIGINT stop both servers after in-flight requests finish (bounded by `shutdown_grace`) and
+the worker exits 0. uvicorn's own signal capture is replaced: since 0.29 it re-raises the signal
+after a graceful shutdown, which would turn a clean stop into death by SIGTERM (exit -15).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import signal
+import socket
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+
+from celgate import audit
+from celgate.config import ServeConfig, parse_addr
+from celgate.service.reloader import Reloader
+from celgate.service.state import PolicyState
+from celgate.sources import SourceError, open_source
+
+log = logging.getLogger("celgate.worker")
+
+
+class _Server(uvicorn.Server):
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:  # the worker owns signal handling
+        yield
+
+
+def bind_reuseport(addr: str) -> socket.socket:
+    host, port = parse_addr(addr, "http-addr")
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+def decision_log_target(config: ServeConfig, worker_index: int | None) -> str:
+    """Each worker of several gets its own file (`decisions-w1.log`): one rotating writer per file."""
+    target = config.decision_log
+    if worker_index is None or target in ("stdout", "none", "off", ""):
+        return target
+    p = Path(target)
+    return str(p.with_name(f"{p.stem}-w{worker_index}{p.suffix}"))
+
+
+def setup_logging() -> None:
+    logging.basicConfig(
+        level=os.environ.get("CELGATE_LOG_LEVEL", "INFO").upper(),
+        format=f"%(asctime)s %(levelname)s celgate[{os.getpid()}] %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+def run_worker(config: ServeConfig, worker_index: int | None = None) -> int:
+    setup_logging()
+    audit.configure(
+        decision_log_target(config, worker_index),
+        max_bytes=config.decision_log_max_bytes,
+        backups=config.decision_log_backups,
+        queue_size=config.decision_log_queue,
+        dry_run=config.dry_run,
+        content=config.decision_log_content,
+    )
+    try:
+        source = open_source(
+            config.policies,
+            poll_interval=config.poll_interval,
+            dir_poll_interval=config.dir_poll_interval,
+            cache_dir=config.git_cache_dir,
+            require_signed=config.require_signed,
+            allowed_signers=config.allowed_signers,
+        )
+    except SourceError as e:
+        log.error("%s", e.message)
+        return 2
+    state = PolicyState(source.description)
+    reloader = Reloader(source, state, backend=config.backend or None, run_tests=config.run_policy_tests)
+    reloader.start()
+
+    from celgate.api.grpc_service import build_server
+    from celgate.api.http_app import create_app
+
+    try:
+        grpc_server, grpc_port = build_server(state, config)
+        http_sock = bind_reuseport(config.http_addr)
+    except (OSError, RuntimeError) as e:
+        log.error("cannot start: %s", e)
+        reloader.stop()
+        return 2
+    grpc_server.start()
+    app = create_app(state, dry_run=config.dry_run, max_body_bytes=config.max_body_bytes, max_batch=config.max_batch)
+    uv = _Server(
+        uvicorn.Config(
+            app,
+            loop="uvloop",
+            http="httptools",
+            lifespan="off",
+            access_log=False,
+            log_level="warning",
+            server_header=False,
+            date_header=False,
+            timeout_graceful_shutdown=int(config.shutdown_grace),
+            timeout_keep_alive=30,
+        )
+    )
+    grpc_stopped: list[threading.Event] = []
+
+    def stop(signum: int, frame: Any) -> None:
+        if not grpc_stopped:
+            log.info("signal %d: draining and stopping", signum)
+            grpc_stopped.append(grpc_server.stop(config.shutdown_grace))
+        uv.should_exit = True
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    log.info(
+        "serving gRPC on %s and HTTP on %s (policies: %s%s)",
+        config.grpc_addr.rsplit(":", 1)[0] + f":{grpc_port}",
+        config.http_addr,
+        source.description,
+        ", dry run" if config.dry_run else "",
+    )
+    try:
+        uv.run(sockets=[http_sock])
+    finally:
+        if not grpc_stopped:
+            grpc_stopped.append(grpc_server.stop(config.shutdown_grace))
+        grpc_stopped[0].wait(config.shutdown_grace + 1)
+        reloader.stop()
+        audit.close()
+    return 0
+
+
+def worker_entry(config_dict: dict[str, Any], worker_index: int) -> None:
+    """Entry point of a spawned worker: dies with its parent, exits with run_worker's status."""
+    with contextlib.suppress(Exception):
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    sys.exit(run_worker(ServeConfig.from_dict(config_dict), worker_index))

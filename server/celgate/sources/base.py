@@ -1,0 +1,43 @@
+"""What every policy source shares: the snapshot it yields and the embedded default library."""
+
+from __future__ import annotations
+
+import importlib.resources
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+
+class SourceError(Exception):
+    """The newest revision cannot be used; the message says why (shown in /v1/status)."""
+
+    def __init__(self, message: str, revision: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.revision = revision
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A policy repository on disk; `revision` None lets the engine stamp its content digest."""
+
+    path: Path
+    revision: str | None
+    key: str
+
+
+class Source(Protocol):
+    description: str
+    interval: float
+
+    def poll(self) -> Snapshot | None: ...
+
+    def close(self) -> None: ...
+
+
+def default_policies_dir() -> Path:
+    """The shipped library: packaged as `celgate/_policies` in the wheel, else the repo's `policies/`."""
+    packaged = importlib.resources.files("celgate") / "_policies"
+    if packaged.is_dir():
+        return Path(str(packaged))
+    return Path(__file__).resolve().parents[3] / "policies"
