@@ -19,12 +19,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import celgate
 import grpc
 import httpx
 import pytest
-
-import celgate
 from celgate.api.envoy import EnvoySettings, register
+
 from tests.e2e.envoy import upstreams
 
 HERE = Path(__file__).parent
