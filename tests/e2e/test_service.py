@@ -9,11 +9,10 @@ from pathlib import Path
 import grpc
 import httpx
 import pytest
-from google.protobuf import json_format
-from grpc_health.v1 import health_pb2, health_pb2_grpc
-
 from celgate.v1 import decision_pb2 as pb
 from celgate.v1 import decision_pb2_grpc as pb_grpc
+from google.protobuf import json_format
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 pytestmark = pytest.mark.e2e
 
@@ -58,7 +57,8 @@ def test_batch_over_both_doors(server) -> None:
     http = httpx.post(server.http_url + "/v1/check/batch", json=body, timeout=10).json()
     assert [r["effect"] for r in http["responses"]] == ["deny", "allow"]
     with grpc.insecure_channel(server.grpc_addr) as ch:
-        out = pb_grpc.DecisionServiceStub(ch).CheckBatch(json_format.ParseDict(body, pb.CheckBatchRequest()), timeout=10)
+        batch = json_format.ParseDict(body, pb.CheckBatchRequest())
+        out = pb_grpc.DecisionServiceStub(ch).CheckBatch(batch, timeout=10)
     assert [r.effect for r in out.responses] == ["deny", "allow"]
     assert len({r.policy_revision for r in out.responses}) == 1
 
@@ -193,7 +193,8 @@ def test_decision_log_has_no_raw_content(server) -> None:
 
 def test_decision_log_to_file_with_redacted_content(start_celgate, policy_repo, tmp_path: Path) -> None:
     log = tmp_path / "decisions.log"
-    cg = start_celgate(policies=policy_repo, extra_args=["--decision-log", str(log), "--decision-log-content", "redacted"])
+    args = ["--decision-log", str(log), "--decision-log-content", "redacted"]
+    cg = start_celgate(policies=policy_repo, extra_args=args)
     httpx.post(cg.http_url + "/v1/check", json=REPLY)
     deadline = time.monotonic() + 10
     while not (log.exists() and log.read_text().strip()) and time.monotonic() < deadline:

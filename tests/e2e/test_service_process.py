@@ -1,0 +1,98 @@
+"""Process behaviour: several workers on shared ports, SIGTERM drains and exits 0, env and config file."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.e2e.conftest import free_port
+
+pytestmark = pytest.mark.e2e
+
+SEARCH = {"action": "tool_call", "principal": {"id": "u2"}, "tool": {"name": "search"}}
+
+
+def worker_pids(pid: int) -> list[int]:
+    out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
+    return [int(x) for x in out]
+
+
+def test_sigterm_stops_every_worker_with_exit_0(start_celgate, policy_repo: Path) -> None:
+    cg = start_celgate(policies=policy_repo, workers=2)
+    seen_pids: set[int] = set()
+    # Both workers answer on the same ports; each reports its own status, all share one metrics registry.
+    with httpx.Client() as client:
+        for _ in range(200):
+            r = client.post(cg.http_url + "/v1/check", json=SEARCH, headers={"connection": "close"})
+            assert r.status_code == 200
+    text = httpx.get(cg.http_url + "/metrics").text
+    series = 'celgate_decisions_total{action="tool_call",effect="allow"}'
+    line = next(x for x in text.splitlines() if x.startswith(series))
+    assert float(line.rsplit(" ", 1)[1]) == 200.0
+    children = [p for p in worker_pids(cg.pid)]
+    seen_pids.update(children)
+    assert len(children) >= 2
+
+    failures: list[str] = []
+    stop = threading.Event()
+
+    def load() -> None:  # requests in flight while SIGTERM arrives must still be answered
+        with httpx.Client() as client:
+            while not stop.is_set():
+                try:
+                    r = client.post(cg.http_url + "/v1/check", json=SEARCH, timeout=10)
+                    if r.status_code != 200:
+                        failures.append(str(r.status_code))
+                except httpx.TransportError:
+                    return  # the listener closed: expected once shutdown starts
+
+    t = threading.Thread(target=load)
+    t.start()
+    time.sleep(0.3)
+    assert cg.stop(timeout=30) == 0, cg.stderr()
+    stop.set()
+    t.join(10)
+    assert not failures
+    for pid in seen_pids:
+        assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text().lower()
+
+
+def test_single_worker_sigterm_exit_0(start_celgate, policy_repo: Path) -> None:
+    cg = start_celgate(policies=policy_repo)
+    assert httpx.post(cg.http_url + "/v1/check", json=SEARCH).status_code == 200
+    assert cg.stop() == 0, cg.stderr()
+
+
+def test_settings_from_env_and_config_file(start_celgate, policy_repo: Path, tmp_path: Path) -> None:
+    log = tmp_path / "d.log"
+    config = tmp_path / "celgate.yaml"
+    config.write_text(f"dry-run: true\ndecision_log: {log}\npolicies: /nonexistent\n")
+    # The env var wins over the file's `policies`; the file's dry-run and decision log apply.
+    cg = start_celgate(env={"CELGATE_CONFIG": str(config), "CELGATE_POLICIES": str(policy_repo)})
+    r = httpx.post(
+        cg.http_url + "/v1/check", json={"action": "tool_call", "principal": {"id": "u"}, "tool": {"name": "rm"}}
+    ).json()
+    assert r["effect"] == "allow"
+    deadline = time.monotonic() + 10
+    while not (log.exists() and log.read_text()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert json.loads(log.read_text().splitlines()[0])["dry_run"] is True
+
+
+def test_bad_settings_exit_2_with_a_message(policy_repo: Path) -> None:
+    import sys
+
+    http = f"127.0.0.1:{free_port()}"
+    done = subprocess.run(
+        [sys.executable, "-m", "celgate.cli", "serve", "--grpc-addr", "nope", "--http-addr", http],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2 and "grpc-addr" in done.stderr
