@@ -57,9 +57,10 @@ def group_names(rx: re2._Regexp) -> dict[int, str]:
 class Text:
     """A text prepared for scanning: its UTF-8 bytes and a byte->code point converter."""
 
-    __slots__ = ("_cp_b", "_cp_c", "ascii", "data", "text")
+    __slots__ = ("_cp_b", "_cp_c", "ascii", "data", "full_len", "text")
 
     def __init__(self, text: str, max_chars: int) -> None:
+        self.full_len = len(text)
         if len(text) > max_chars:
             text = text[:max_chars]
         self.text = text
@@ -89,3 +90,17 @@ class Text:
         if self.ascii:
             return self.text[b0:b1]
         return self.data[b0:b1].decode("utf-8", "replace")
+
+
+UNSCANNED = "unscanned"
+CHECK_EVERY = 256  # candidates between clock reads in Python validation loops
+
+
+def unscanned(t: Text, stopped_at_byte: int | None = None) -> list:
+    """Fail closed: a finding covering text a detector did not look at (size or time budget)."""
+    from celgate.detectors.base import Finding
+
+    start = len(t.text) if stopped_at_byte is None else t.cp(stopped_at_byte)
+    if start >= t.full_len:
+        return []
+    return [Finding(UNSCANNED, start, t.full_len, 1.0)]

@@ -25,7 +25,7 @@ _TRAIL = ".,;:!?*_~"
 _MD = compile_re(
     r"(?P<img>!\[[^\]\n]*\]\(\s*<?(?P<img_url>[^\s)>]+))"
     r"|(?P<link>\[[^\]\n]*\]\(\s*<?(?P<link_url>[^\s)>]+))"
-    r"|(?P<ref>(?m:^)[ \t]{0,3}\[[^\]\n]{1,200}\]:[ \t]*<?(?P<ref_url>\S+?)>?(?:[ \t]|$))"
+    r"|(?P<ref>(?m:^[ \t]{0,3}\[[^\]\n]+\]:[ \t]*<?(?P<ref_url>[^\s>]+)))"
     r"|(?P<html_img>(?i:<(?:img|image|source|video|audio|iframe)\b[^>]*?\bsrc(?:set)?\s*=\s*[\"']?"
     r"(?P<html_url>[^\"'\s>]+)))"
     r"|(?P<html_a>(?i:<a\b[^>]*?\bhref\s*=\s*[\"']?(?P<a_url>[^\"'\s>]+)))"

@@ -70,6 +70,7 @@ _ENCODED = compile_re(
     r"|(?P<url>[^\s%]*(?:%[0-9A-Fa-f]{2}[^\s%]{0,24}){3,})"
 )
 _ENC_NAMES = group_names(_ENCODED)
+_HEXONLY = compile_re(r"[0-9a-fA-F]+")
 _MAX_CANDIDATES = 64
 
 
@@ -204,6 +205,8 @@ class InjectionDetector:
             raw = t.s(s, e)[: budget[0] * 2]
             seen += 1
             decoded = _decode(kind, raw)
+            if kind == "b64" and not decoded and len(raw) % 2 == 0 and _HEXONLY.fullmatch(raw):
+                decoded = _decode("hex", raw)  # an all-hex run also matches the base64 class
             if not decoded:
                 continue
             budget[0] -= len(decoded)

@@ -18,7 +18,10 @@ MAX_WORDS = 500_000
 
 def words(text: str, max_chars: int) -> list[str]:
     """Case-folded words, bounded by ``max_chars`` of input and ``MAX_WORDS`` of output."""
-    return [w.casefold() for w in _WORD.findall(text[:max_chars])[:MAX_WORDS]]
+    text = text[:max_chars]
+    if not text.isascii():  # lone surrogates cannot be UTF-8 encoded for RE2: replace them
+        text = text.encode("utf-8", "replace").decode("utf-8")
+    return [w.casefold() for w in _WORD.findall(text)[:MAX_WORDS]]
 
 
 def ngrams(ws: list[str], n: int) -> set[tuple[str, ...]]:

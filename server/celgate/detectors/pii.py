@@ -11,16 +11,29 @@ hide a phone number.
 from __future__ import annotations
 
 import ipaddress
+import time
 
-from celgate.detectors._re import _UNANCHORED, Text, compile_re, group_names, match_at, spans
+from celgate.detectors._re import (
+    _UNANCHORED,
+    CHECK_EVERY,
+    Text,
+    compile_re,
+    group_names,
+    match_at,
+    spans,
+    unscanned,
+)
 from celgate.detectors.base import Finding
 from celgate.detectors.settings import CustomPattern
 
 PII_TYPES: frozenset[str] = frozenset({"email", "phone", "credit_card", "iban", "us_ssn", "ip_address"})
 
+# Every repeat is bounded (RFC 5321 limits: 64-char local part, 63-char labels): an unbounded
+# run such as "1-1-1-..." would otherwise keep a candidate alive to the end of the text on every
+# restart after a rejected digit run, making the scan quadratic.
 _EMAIL = (
-    r"[A-Za-z0-9][A-Za-z0-9._%+-]*@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
-    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,24}\b"
+    r"[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?){0,8}\.[A-Za-z]{2,24}\b"
 )
 # Two-letter country, two check digits, 11..30 alphanumerics optionally grouped by 4 with spaces.
 _IBAN = r"\b[A-Z]{2}\d{2}(?:[A-Z0-9]{11,30}|(?: [A-Z0-9]{4}){2,7}(?: [A-Z0-9]{1,3})?)\b"
@@ -154,9 +167,11 @@ class PiiDetector:
 
     name = "pii"
 
-    def __init__(self, custom: tuple[CustomPattern, ...] = (), max_chars: int = 4_000_000) -> None:
+    def __init__(self, custom: tuple[CustomPattern, ...] = (), max_chars: int = 4_000_000,
+                 max_seconds: float = 2.0) -> None:
         self.custom = custom
         self.max_chars = max_chars
+        self.max_seconds = max_seconds
         self.types = PII_TYPES | frozenset(c.name for c in custom)
         self._custom_rx = None
         if custom:
@@ -168,10 +183,11 @@ class PiiDetector:
 
     def scan(self, text: str) -> list[Finding]:
         t = Text(text, self.max_chars)
-        out = self._builtin(t)
+        out, stopped = self._builtin(t)
         if self._custom_rx is not None:
             out.extend(self._customs(t))
             out.sort(key=lambda f: (f.start, f.end))
+        out.extend(unscanned(t, stopped))
         return out
 
     def _customs(self, t: Text) -> list[Finding]:
@@ -188,12 +204,18 @@ class PiiDetector:
                     break
         return out
 
-    def _builtin(self, t: Text) -> list[Finding]:
+    def _builtin(self, t: Text) -> tuple[list[Finding], int | None]:
+        """Findings, and the byte offset where the time budget stopped the scan (or None)."""
         data = t.data
         out: list[Finding] = []
         raw_rx = _PII_RX._regexp
         pos, n = 0, len(data)
+        deadline = time.monotonic() + self.max_seconds
+        count = 0
         while pos < n:
+            count += 1
+            if count % CHECK_EVERY == 0 and time.monotonic() > deadline:
+                return out, pos
             sp = raw_rx.Match(_UNANCHORED, data, pos, n)
             s, e = sp[0]
             if s < 0:
@@ -218,7 +240,7 @@ class PiiDetector:
                 cut = next((i for i, c in enumerate(raw) if c in " -./"), -1)
                 if cut > 0:
                     pos = s + len(raw[: cut + 1].encode("utf-8"))
-        return out
+        return out, None
 
     @staticmethod
     def _validate(kind: str, raw: str, t: Text, s: int, e: int) -> tuple[str, int, int, float] | None:

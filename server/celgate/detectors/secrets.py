@@ -10,10 +10,12 @@ for assignments span only the value, so redaction keeps the key name readable.
 from __future__ import annotations
 
 import base64
+import json
 import math
+import time
 from collections import Counter
 
-from celgate.detectors._re import Text, compile_re, group_names, spans
+from celgate.detectors._re import CHECK_EVERY, Text, compile_re, group_names, spans, unscanned
 from celgate.detectors.base import Finding
 
 SECRET_TYPES: frozenset[str] = frozenset(
@@ -88,7 +90,11 @@ def _jwt_ok(tok: str) -> bool:
         raw = base64.urlsafe_b64decode(head + "=" * (-len(head) % 4))
     except (ValueError, TypeError):
         return False
-    return raw.startswith(b"{") and b'"alg"' in raw
+    try:
+        header = json.loads(raw)
+    except ValueError:
+        return False
+    return isinstance(header, dict) and "alg" in header
 
 
 class SecretsDetector:
@@ -97,19 +103,23 @@ class SecretsDetector:
     name = "secrets"
     types = SECRET_TYPES
 
-    def __init__(self, min_entropy: float = 3.0, max_chars: int = 4_000_000) -> None:
+    def __init__(self, min_entropy: float = 3.0, max_chars: int = 4_000_000, max_seconds: float = 2.0) -> None:
         self.min_entropy = min_entropy
         self.max_chars = max_chars
+        self.max_seconds = max_seconds
 
     def scan(self, text: str) -> list[Finding]:
         t = Text(text, self.max_chars)
         out: list[Finding] = []
-        for sp in spans(_RX, t.data):
+        deadline = time.monotonic() + self.max_seconds
+        for count, sp in enumerate(spans(_RX, t.data), 1):
+            if count % CHECK_EVERY == 0 and time.monotonic() > deadline:
+                return out + unscanned(t, sp[0][0])
             kind = next(_GROUPS[i] for i in _TOP if sp[i][0] >= 0)
             f = self._validate(kind, sp, t)
             if f is not None:
                 out.append(Finding(f[0], t.cp(f[1]), t.cp(f[2]), f[3]))
-        return out
+        return out + unscanned(t)
 
     def _validate(self, kind: str, sp: list, t: Text) -> tuple[str, int, int, float] | None:
         s, e = sp[0]

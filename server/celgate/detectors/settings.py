@@ -29,6 +29,7 @@ class CustomPattern:
 @dataclass(frozen=True, slots=True)
 class Settings:
     max_scan_chars: int = 4_000_000
+    max_scan_seconds: float = 2.0
     max_decode_depth: int = 3
     max_decoded_chars: int = 65_536
     custom: tuple[CustomPattern, ...] = ()
@@ -40,7 +41,8 @@ class Settings:
 
 
 _SCHEMA: dict[str, Any] = {
-    "limits": {"max_scan_chars": int, "max_decode_depth": int, "max_decoded_chars": int},
+    "limits": {"max_scan_chars": int, "max_scan_seconds": float, "max_decode_depth": int,
+               "max_decoded_chars": int},
     "pii": {"custom": dict},
     "secrets": {"min_entropy": float},
     "overlap": {"ngram": int},
@@ -84,6 +86,9 @@ def parse(raw: Mapping[str, Any] | None) -> Settings:
     if "max_scan_chars" in limits:
         kw["max_scan_chars"] = _typed("detectors.limits.max_scan_chars", limits["max_scan_chars"], int,
                                       1, 1 << 30)
+    if "max_scan_seconds" in limits:
+        kw["max_scan_seconds"] = _typed("detectors.limits.max_scan_seconds", limits["max_scan_seconds"],
+                                        float, 0.001, 60.0)
     if "max_decode_depth" in limits:
         kw["max_decode_depth"] = _typed("detectors.limits.max_decode_depth", limits["max_decode_depth"],
                                         int, 0, 8)

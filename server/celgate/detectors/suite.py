@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Sequence
 
+from celgate.detectors._re import UNSCANNED
 from celgate.detectors.base import CelFunction, CelOverload, Finding
 from celgate.detectors.exfiltration import extract_urls, markdown_exfil
 from celgate.detectors.html import HtmlDetector
@@ -25,8 +26,8 @@ class DetectorSuite:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         mc = settings.max_scan_chars
-        self._pii = PiiDetector(settings.custom, mc)
-        self._secrets = SecretsDetector(settings.min_entropy, mc)
+        self._pii = PiiDetector(settings.custom, mc, settings.max_scan_seconds)
+        self._secrets = SecretsDetector(settings.min_entropy, mc, settings.max_scan_seconds)
         self._html = HtmlDetector(mc)
         self._injection = InjectionDetector(mc, settings.max_decode_depth, settings.max_decoded_chars)
         self._redactor = Redactor(settings.hash_key, settings.hash_length)
@@ -49,7 +50,7 @@ class DetectorSuite:
         unknown = wanted - self._pii.types
         if unknown:
             raise ValueError(f"unknown PII type(s) {sorted(unknown)}; known: {', '.join(sorted(self._pii.types))}")
-        return [f for f in self._pii_scan(text) if f.type in wanted]
+        return [f for f in self._pii_scan(text) if f.type in wanted or f.type == UNSCANNED]
 
     def secrets(self, text: str) -> list[Finding]:
         return list(self._secrets_scan(text))
@@ -115,7 +116,7 @@ class DetectorSuite:
         out: list[Finding] = []
         for det, types in by_detector.items():
             scan = {"pii": self._pii_scan, "secrets": self._secrets_scan, "html": self._html.scan}[det]
-            out.extend(f for f in scan(text) if f.type in types)
+            out.extend(f for f in scan(text) if f.type in types or f.type == UNSCANNED)
         out.sort(key=lambda f: (f.start, f.end))
         return out
 
