@@ -7,6 +7,7 @@ test helpers. Everything listens on 127.0.0.1.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -23,6 +24,9 @@ import pytest
 
 POLICIES = Path(__file__).parent / "policies"
 HERE = Path(__file__).parent
+# Helper modules beside the tests (fake_openai) import by name whatever pytest's import mode is.
+if str(HERE) not in sys.path:
+    sys.path.insert(0, str(HERE))
 
 
 def free_port() -> int:
@@ -103,7 +107,6 @@ def _ready(server: Celgate) -> bool:
     except httpx.HTTPError:
         return False
     import grpc
-
     from celgate_client._proto.celgate.v1 import decision_pb2 as pb
     from celgate_client._proto.celgate.v1 import decision_pb2_grpc as pb_grpc
 
@@ -214,10 +217,8 @@ class StallingProxy:
             except OSError:
                 break
         for s in (src, dst):
-            try:
+            with contextlib.suppress(OSError):
                 s.close()
-            except OSError:
-                pass
 
     def stop(self) -> None:
         self._stop.set()

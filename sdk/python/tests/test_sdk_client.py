@@ -7,7 +7,6 @@ import logging
 import time
 
 import pytest
-
 from celgate_client import (
     ApprovalRequired,
     AsyncClient,
