@@ -31,11 +31,13 @@ class _BodyError(Exception):
         self.status, self.code, self.message, self.field = status, code, message, field
 
 
-def error_response(status: int, code: str, message: str, field: str = "") -> Response:
+def error_response(
+    status: int, code: str, message: str, field: str = "", headers: dict[str, str] | None = None
+) -> Response:
     body: dict[str, Any] = {"code": code, "message": message}
     if field:
         body["field"] = field
-    return Response(orjson.dumps({"error": body}), status_code=status, media_type=_JSON)
+    return Response(orjson.dumps({"error": body}), status_code=status, media_type=_JSON, headers=headers)
 
 
 async def _read_json(request: Request, limit: int) -> Any:
@@ -94,7 +96,7 @@ def create_app(state: PolicyState, *, dry_run: bool = False, max_body_bytes: int
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        return error_response(exc.status_code, code, str(exc.detail))
+        return error_response(exc.status_code, code, str(exc.detail), headers=exc.headers)
 
     @app.exception_handler(Exception)
     async def _internal(request: Request, exc: Exception) -> Response:  # pragma: no cover - a bug, logged
@@ -158,20 +160,39 @@ def create_app(state: PolicyState, *, dry_run: bool = False, max_body_bytes: int
             return error_response(503, "unavailable", str(e))
         return Response(orjson.dumps({"responses": [d.to_dict() for d in decisions]}), media_type=_JSON)
 
-    @app.get("/healthz", summary="Liveness: the process answers")
+    json_any = {"content": {_JSON: {"schema": {"type": "object"}}}}
+
+    @app.get(
+        "/healthz", summary="Liveness: the process answers", response_class=Response, responses={200: json_any}
+    )
     async def healthz() -> Response:
         return Response(b'{"status":"ok"}', media_type=_JSON)
 
-    @app.get("/readyz", summary="Readiness: a policy revision is active")
+    @app.get(
+        "/readyz",
+        summary="Readiness: a policy revision is active",
+        response_class=Response,
+        responses={200: json_any, 503: {"description": "Not ready; last_error says why", **json_any}},
+    )
     async def readyz() -> Response:
         status = state.status()
         return Response(orjson.dumps(status), status_code=200 if status["ready"] else 503, media_type=_JSON)
 
-    @app.get("/v1/status", summary="Active revision, when it was loaded, and why the newest was rejected")
+    @app.get(
+        "/v1/status",
+        summary="Active revision, when it was loaded, and why the newest was rejected",
+        response_class=Response,
+        responses={200: json_any},
+    )
     async def status() -> Response:
         return Response(orjson.dumps(state.status()), media_type=_JSON)
 
-    @app.get("/metrics", summary="Prometheus metrics (all workers)")
+    @app.get(
+        "/metrics",
+        summary="Prometheus metrics (all workers)",
+        response_class=Response,
+        responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}},
+    )
     async def prometheus() -> Response:
         data, content_type = metrics.render()
         return Response(data, media_type=content_type)

@@ -38,12 +38,17 @@ def _field(fd: FieldDescriptor, defs: dict[str, Any], closed: bool) -> dict[str,
     return one
 
 
+def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
+    """The proto3 JSON mapping reads `null` as the field's default, and so does the engine."""
+    return {"anyOf": [schema, {"type": "null"}]}
+
+
 def _define(desc: Descriptor, defs: dict[str, Any], closed: bool) -> str:
     name = desc.name
     if name in defs:
         return name
     defs[name] = {}  # placeholder against recursion
-    props = {fd.name: _field(fd, defs, closed) for fd in desc.fields}
+    props = {fd.name: _nullable(_field(fd, defs, closed)) if closed else _field(fd, defs, closed) for fd in desc.fields}
     schema: dict[str, Any] = {"type": "object", "properties": props}
     if closed:
         schema["additionalProperties"] = False
@@ -57,6 +62,9 @@ def components() -> dict[str, Any]:
     for desc in (pb.CheckRequest.DESCRIPTOR, pb.CheckBatchRequest.DESCRIPTOR):
         _define(desc, defs, closed=True)
     defs["CheckRequest"]["properties"]["action"] = {"type": "string", "enum": list(ACTIONS)}
+    defs["CheckBatchRequest"]["properties"]["requests"] = _field(
+        pb.CheckBatchRequest.DESCRIPTOR.fields_by_name["requests"], defs, True
+    )
     defs["CheckRequest"]["required"] = ["action"]
     for desc in (pb.CheckResponse.DESCRIPTOR, pb.CheckBatchResponse.DESCRIPTOR):
         _define(desc, defs, closed=False)
