@@ -224,7 +224,7 @@ def main() -> int:
             c = [statistics.median(x) for x in zip(*results[("celgate", door, conc)], strict=True)]
             k = [statistics.median(x) for x in zip(*results[("cerbos", door, conc)], strict=True)]
             print(f"| {door} | {conc} | {c[0]:.0f} | {c[1]:.2f} | {c[2]:.2f} | {k[0]:.0f} | {k[1]:.2f} | {k[2]:.2f} "
-                  f"| {c[0] / k[0]:.2f}× |")  # fmt: skip
+                  f"| {c[0] / k[0]:.2f}x |")  # fmt: skip
     shutil.rmtree(work, ignore_errors=True)
     return 0
 
