@@ -12,18 +12,15 @@ import shutil
 import socket
 import string
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
-from concurrent import futures
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import celgate
-import grpc
 import httpx
 import pytest
-from celgate.api.envoy import EnvoySettings, register
 
 from tests.e2e.envoy import upstreams
 
@@ -79,17 +76,41 @@ def keys() -> Keys:
 
 
 class Celgate:
-    """celgate's doors on a test-only gRPC server (the same `register` that `celgate serve` calls)."""
+    """`celgate serve` with the test policies and an `envoy:` section, as an operator would run it."""
 
-    def __init__(self, settings: EnvoySettings) -> None:
-        engine = celgate.load(POLICIES)
-        self.server = grpc.server(futures.ThreadPoolExecutor(max_workers=32))
-        register(self.server, lambda: engine, settings)
-        self.port = self.server.add_insecure_port("127.0.0.1:0")
-        self.server.start()
+    def __init__(self, settings: dict[str, Any], workdir: Path) -> None:
+        self.port, http = free_port(), free_port()
+        config = workdir / "celgate.yaml"
+        config.write_text(json.dumps({"envoy": settings}))  # JSON is YAML
+        self.log = workdir / "celgate.log"
+        # The installed CLI, run by this interpreter (no reliance on PATH or the venv's bin/).
+        cli = [sys.executable, "-c", "import sys; from celgate.cli import main; sys.exit(main())"]
+        self.proc = subprocess.Popen(
+            [*cli, "serve", "--policies", str(POLICIES), "--config", str(config),
+             "--grpc-addr", f"127.0.0.1:{self.port}", "--http-addr", f"127.0.0.1:{http}",
+             "--workers", "1", "--grpc-threads", "32", "--decision-log", "none"],
+            stdout=self.log.open("wb"), stderr=subprocess.STDOUT,
+        )
+        for _ in range(300):  # bounded: about 30 s
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"celgate serve exited: {self.log.read_text()[-3000:]}")
+            try:
+                if httpx.get(f"http://127.0.0.1:{http}/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        else:
+            raise RuntimeError("celgate serve did not become ready")
 
     def stop(self) -> None:
-        self.server.stop(0).wait()
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
 
 
 class Envoy:
@@ -148,7 +169,7 @@ class Gateway:
 def _gateway(keys: Keys, workdir: Path) -> Iterator[Gateway]:
     binary = envoy_binary()
     model, mcp = upstreams.start("model"), upstreams.start("mcp")
-    cg = Celgate(EnvoySettings(max_body_bytes=MAX_BODY, stream_holdback_chars=32))
+    cg = Celgate({"max_body_bytes": MAX_BODY, "stream_holdback_chars": 32}, workdir)
     envoy = Envoy(binary, cg.port, model.server_address[1], mcp.server_address[1], keys.jwks, workdir)
     try:
         yield Gateway(envoy.url, model, mcp, keys, cg)
