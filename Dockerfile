@@ -5,7 +5,7 @@
 FROM python:3.11-slim AS build
 WORKDIR /src
 RUN pip install --no-cache-dir --upgrade pip==25.1.1 wheel==0.45.1
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md* ./
 COPY server ./server
 COPY proto ./proto
 COPY policies ./policies
