@@ -19,6 +19,7 @@ from celgate.engine.backends import Backend, CelCompileError, FunctionSpec, Kind
 from celgate.engine.backends.base import VARIABLE_NAMES
 from celgate.engine.builtins import BUILTINS
 from celgate.engine.errors import PolicyError, PolicyLoadError
+from celgate.engine.fusion import FusedProgram, fuse, fuse_message, fuse_quotas
 from celgate.engine.model import Config, Expr, Policy, Redact, Rule, TestSuite
 from celgate.engine.repo import read_repo, revision_of
 
@@ -83,6 +84,9 @@ class Bundle:
     suites: list[TestSuite] = field(default_factory=list)
     root: Path | None = None
     quotas: dict[str, tuple[CompiledQuota, ...]] = field(default_factory=dict)
+    fused: dict[str, FusedProgram | None] = field(default_factory=dict)
+    fused_messages: dict[str, Any] = field(default_factory=dict)  # rule key -> message program with vars bound
+    fused_quotas: dict[str, Any] = field(default_factory=dict)  # action -> one program for all its quotas
 
     def rules(self) -> list[CompiledRule]:
         seen: dict[str, CompiledRule] = {}
@@ -257,6 +261,26 @@ def compile_repo(path: str | Path, *, backend: str | None = None, revision: str 
             quotas[action].append(compiled_quota)
             names[action] |= used
     errors.extend(compiler.errors)
+    fused: dict[str, FusedProgram | None] = {}
+    fused_messages: dict[str, Any] = {}
+    fused_quotas: dict[str, Any] = {}
+    if not errors:
+        for action in ACTIONS:
+            sources = [p for p in contents.policies if action in p.actions]
+            compiled_names = [c.name for c in by_action[action] if not c.per_document]
+            fused[action] = fuse(engine_backend, [p for p in sources if p.name in compiled_names])
+        for policy in contents.policies:
+            for rule in policy.rules:
+                if rule.message_expr is not None and policy.variables:
+                    program = fuse_message(engine_backend, policy, rule.message_expr.source)
+                    if program is not None:
+                        fused_messages[f"{policy.name}/{rule.name}"] = program
+        for action in ACTIONS:
+            limits = [q for q in contents.config.limits if action in q.actions]
+            fused_quotas[action] = fuse_quotas(
+                engine_backend,
+                [(q.when.source if q.when else None, q.key.source, q.cost.source if q.cost else None) for q in limits],
+            )
     if errors:
         raise PolicyLoadError(sorted(errors, key=lambda e: (e.file, e.line, e.column)))
     data: Mapping[str, Any] = contents.data
@@ -272,4 +296,7 @@ def compile_repo(path: str | Path, *, backend: str | None = None, revision: str 
         suites=contents.suites,
         root=root,
         quotas={a: tuple(qs) for a, qs in quotas.items()},
+        fused=fused,
+        fused_messages=fused_messages,
+        fused_quotas=fused_quotas,
     )

@@ -20,6 +20,7 @@ from celgate.engine.actions import ALLOW, DENY, EFFECT_RANK, REQUIRE_APPROVAL, R
 from celgate.engine.backends import EvalError
 from celgate.engine.compiler import Bundle, CompiledPolicy, CompiledQuota, CompiledRule, compile_repo
 from celgate.engine.decision import Decision, DocumentDecision, Reason, Redaction, RuleTrace
+from celgate.engine.fusion import FusedProgram
 from celgate.engine.redaction import apply_redactions
 from celgate.engine.request import parse_request
 from celgate.engine.scope import DEFAULT_BUDGET_SECONDS, Scope
@@ -65,12 +66,12 @@ class Engine:
             bindings = backend.bindings(req, bundle.names[action], bundle.data_value, datetime.datetime.now(_UTC))
             activation = backend.activation(bindings)
             matched: list[_Matched] = []
-            doc_policies: list[CompiledPolicy] = []
-            for policy in bundle.policies[action]:
-                if policy.per_document:
-                    doc_policies.append(policy)
-                else:
-                    self._run_policy(policy, activation, bindings, matched, trace, -1)
+            doc_policies = [p for p in bundle.policies[action] if p.per_document]
+            fused = bundle.fused.get(action) if trace is None else None
+            if fused is None or not self._run_fused(fused, action, activation, bindings, matched):
+                for policy in bundle.policies[action]:
+                    if not policy.per_document:
+                        self._run_policy(policy, activation, bindings, matched, trace, -1)
             documents: list[DocumentDecision] = []
             doc_matched: list[tuple[int, list[_Matched]]] = []
             if action == RETRIEVAL and doc_policies:
@@ -89,7 +90,7 @@ class Engine:
             effect = _combine(matched, bundle.config.defaults[action])
             retry_after = 0.0
             if effect != DENY and bundle.quotas[action]:
-                quota_reasons, retry_after = self._charge_quotas(bundle.quotas[action], activation, trace)
+                quota_reasons, retry_after = self._charge_quotas(action, bundle.quotas[action], activation, trace)
                 if quota_reasons:
                     matched.extend(quota_reasons)
                     effect = _combine(matched, effect)
@@ -110,6 +111,32 @@ class Engine:
         self, requests: list[Mapping[str, Any] | pb.CheckRequest], *, explain: bool = False
     ) -> list[Decision]:
         return [self.check(r, explain=explain) for r in requests]
+
+    def _run_fused(
+        self, fused: FusedProgram, action: str, activation: Any, bindings: dict[str, Any], matched: list[_Matched]
+    ) -> bool:
+        """Evaluates every request-level rule of the action at once; False means "use the slow path"."""
+        masks = self.bundle.backend.evaluate(fused.program, activation)
+        if isinstance(masks, EvalError):
+            return False
+        policies = [p for p in self.bundle.policies[action] if not p.per_document]
+        for policy, mask in zip(policies, masks, strict=True):
+            if not mask:
+                continue
+            policy_activation = None
+            for i, rule in enumerate(policy.rules):
+                if not mask >> i & 1:
+                    continue
+                message_program = self.bundle.fused_messages.get(rule.key)
+                if message_program is not None:
+                    matched.append(_Matched(rule, self._render(rule, message_program, activation)))
+                    continue
+                if rule.message_expr is not None and policy_activation is None:
+                    policy_activation = (
+                        self._with_variables(policy, activation, bindings, None, -1) if policy.variables else activation
+                    )
+                matched.append(_Matched(rule, self._message(rule, policy_activation or activation)))
+        return True
 
     def _run_policy(
         self,
@@ -160,13 +187,28 @@ class Engine:
                     matched.append(_Matched(rule, f"{rule.key} failed closed: {error}"))
 
     def _charge_quotas(
-        self, quotas: tuple[CompiledQuota, ...], activation: Any, trace: list[RuleTrace] | None
+        self, action: str, quotas: tuple[CompiledQuota, ...], activation: Any, trace: list[RuleTrace] | None
     ) -> tuple[list[_Matched], float]:
         """Charges the request to every applicable quota at once; denies when one is spent."""
         evaluate = self.bundle.backend.evaluate
         charges: list[Charge] = []
         applied: list[CompiledQuota] = []
         failed: list[_Matched] = []
+        fused = self.bundle.fused_quotas.get(action) if trace is None else None
+        pairs = evaluate(fused, activation) if fused is not None else None
+        if pairs is not None and not isinstance(pairs, EvalError):
+            for q, pair in zip(quotas, pairs, strict=True):
+                if not pair:
+                    continue
+                key, cost = pair
+                if isinstance(cost, bool) or not isinstance(cost, int | float):
+                    break  # let the careful path below report it
+                charges.append(Charge(f"{q.name}:{key}", max(0, int(cost)), q.limit, q.window_seconds))
+                applied.append(q)
+            else:
+                quotas = ()
+        if quotas:
+            charges, applied = [], []
         for q in quotas:
             if q.when is not None:
                 guard = evaluate(q.when, activation)
@@ -234,11 +276,14 @@ class Engine:
 
     def _message(self, rule: CompiledRule, activation: Any) -> str:
         if rule.message_expr is not None:
-            value = self.bundle.backend.evaluate(rule.message_expr, activation)
-            if isinstance(value, EvalError):
-                return f"{rule.key} (message error: {value.message})"
-            return str(value)
+            return self._render(rule, rule.message_expr, activation)
         return rule.message
+
+    def _render(self, rule: CompiledRule, program: Any, activation: Any) -> str:
+        value = self.bundle.backend.evaluate(program, activation)
+        if isinstance(value, EvalError):
+            return f"{rule.key} (message error: {value.message})"
+        return str(value)
 
     def _obligations(
         self,

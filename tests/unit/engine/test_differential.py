@@ -27,6 +27,9 @@ def policy_repos() -> list[Path]:
         parts = config.relative_to(ROOT).parts
         if any(p.startswith(".") or p in ("node_modules", "build", "dist") for p in parts):
             continue
+        text = config.read_text()
+        if "apiVersion: celgate/v1" not in text or "kind: Config" not in text:
+            continue  # some other tool's celgate.yaml (e.g. an Envoy door settings file)
         repos.append(config.parent)
     return repos
 
@@ -35,7 +38,11 @@ def summary(decision: Decision) -> dict[str, Any]:
     return {
         "effect": decision.effect,
         "rules": sorted(decision.matched_rules()),
-        "enforced": sorted((r.key, r.enforced, r.message) for r in decision.reasons),
+        # Run-time error texts are each runtime's own words; that a rule failed closed must agree.
+        "enforced": sorted(
+            (r.key, r.enforced, "<failed closed>" if " failed closed: " in r.message else r.message)
+            for r in decision.reasons
+        ),
         "rewritten": decision.rewritten,
         "labels": sorted(decision.labels),
         "documents": [(d.index, d.effect) for d in decision.documents],

@@ -78,6 +78,7 @@ EMPTY_DOCUMENT = pb.Document()
 
 class Backend(ABC):
     name: str
+    supports_fusion: bool = False  # can compile `cel.bind` (see engine.fusion)
 
     @abstractmethod
     def compile(self, source: str, kind: Kind) -> Any:

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from cel_expr_python import cel
-from cel_expr_python.ext import ext_strings
+from cel_expr_python.ext import ext_bindings, ext_strings
 from google.protobuf import descriptor_pool
 
 from celgate.engine.backends.base import (
@@ -79,6 +79,7 @@ def _declare(functions: list[FunctionSpec]) -> list[cel.FunctionDecl]:
 
 class CppBackend(Backend):
     name = "cpp"
+    supports_fusion = True
 
     def __init__(self, functions: list[FunctionSpec]) -> None:
         variables: dict[str, cel.Type] = {
@@ -92,7 +93,7 @@ class CppBackend(Backend):
             variables[var] = cel.Type(type_name)
         for var, type_name in LIST_VARIABLES.items():
             variables[var] = cel.Type.List(cel.Type(type_name))
-        extensions: list[Any] = [ext_strings.ExtStrings()]
+        extensions: list[Any] = [ext_strings.ExtStrings(), ext_bindings.ExtBindings()]
         if functions:
             extensions.append(cel.CelExtension("celgate", _declare(functions)))
         self.env = cel.NewEnv(descriptor_pool.Default(), variables=variables, extensions=extensions)
