@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from celgate.engine import PolicyLoadError, compile_repo
 
 BROKEN = """\

@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import celgate
 import pytest
+from google.protobuf import json_format
+
+import celgate
 from celgate.engine import InvalidRequest
 from celgate.quotas import MemoryStore, QuotaStore, QuotaStoreError
 from celgate.v1 import decision_pb2 as pb
-from google.protobuf import json_format
-
 from tests.unit.engine.conftest import policy
 
 BACKENDS = ["cpp", "python"]
