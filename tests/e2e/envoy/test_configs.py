@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from celgate.api.envoy import EnvoySettings
 
+from celgate.api.envoy import EnvoySettings
 from tests.e2e.envoy.harness import envoy_binary
 
 ROOT = Path(__file__).parents[3]

@@ -6,6 +6,7 @@ import json
 
 import orjson
 import pytest
+
 from celgate.api.envoy import mapping
 
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import orjson
 import pytest
+from google.protobuf import struct_pb2
+
 from celgate.api.envoy import errors, mapping
 from celgate.api.envoy.principal import extract_principal
 from celgate.api.envoy.settings import JWT_NAMESPACE, EnvoySettings
-from google.protobuf import struct_pb2
 
 
 def _md(payload: dict[str, object], key: str = "jwt_payload") -> dict[str, struct_pb2.Struct]:

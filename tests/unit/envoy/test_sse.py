@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import celgate
 import pytest
+
+import celgate
 from celgate.api.envoy.mapping import ANTHROPIC, OPENAI
 from celgate.api.envoy.sse import SseRedactor, StreamRefused
 
