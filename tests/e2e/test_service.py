@@ -9,10 +9,11 @@ from pathlib import Path
 import grpc
 import httpx
 import pytest
-from celgate.v1 import decision_pb2 as pb
-from celgate.v1 import decision_pb2_grpc as pb_grpc
 from google.protobuf import json_format
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from celgate.v1 import decision_pb2 as pb
+from celgate.v1 import decision_pb2_grpc as pb_grpc
 
 pytestmark = pytest.mark.e2e
 

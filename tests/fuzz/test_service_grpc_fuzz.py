@@ -6,19 +6,19 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-import celgate
 import grpc
 import pytest
+from google.protobuf import struct_pb2
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import celgate
 from celgate.api.grpc_service import build_server
 from celgate.config import ServeConfig
 from celgate.engine.actions import ACTIONS
 from celgate.service.state import PolicyState
 from celgate.v1 import decision_pb2 as pb
 from celgate.v1 import decision_pb2_grpc as pb_grpc
-from google.protobuf import struct_pb2
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-
 from tests.e2e.conftest import write_policy_repo
 
 text = st.text(max_size=200)

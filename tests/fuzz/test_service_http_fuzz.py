@@ -7,13 +7,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import celgate
 import pytest
 import schemathesis
-from celgate.api.http_app import create_app
-from celgate.service.state import PolicyState
 from hypothesis import HealthCheck, settings
 
+import celgate
+from celgate.api.http_app import create_app
+from celgate.service.state import PolicyState
 from tests.e2e.conftest import write_policy_repo
 
 _REPO = write_policy_repo(Path(__import__("tempfile").mkdtemp(prefix="celgate-fuzz-")) / "policies")

@@ -9,6 +9,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+
 from celgate import audit
 from celgate.api.decide import dry_run_answer
 from celgate.config import ConfigError, resolve
