@@ -75,13 +75,14 @@ class Text:
         self._cp_c = 0
 
     def cp(self, b: int) -> int:
-        """Code point offset of byte offset ``b``; amortised linear for ascending calls."""
+        """Code point offset of byte offset ``b``; cost is proportional to the distance from the
+        previous call, so a scan converting its findings in (nearly) ascending order is linear."""
         if self.ascii:
             return b
-        if b < self._cp_b:
-            self._cp_b = self._cp_c = 0
-        seg = self.data[self._cp_b : b]
-        self._cp_c += len(seg.decode("utf-8", "replace"))
+        if b >= self._cp_b:
+            self._cp_c += len(self.data[self._cp_b : b].decode("utf-8", "replace"))
+        else:  # move back: cost is the distance moved, not the offset
+            self._cp_c -= len(self.data[b : self._cp_b].decode("utf-8", "replace"))
         self._cp_b = b
         return self._cp_c
 

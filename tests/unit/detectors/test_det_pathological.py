@@ -8,9 +8,10 @@ import threading
 from collections.abc import Callable
 
 import pytest
-from celgate.detectors import Finding
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+from celgate.detectors import Finding
 
 MB = 1 << 20
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+
 from celgate.detectors.pii import card_brand, iban_ok, luhn_ok, ssn_ok
 
 

@@ -4,6 +4,7 @@ import base64
 import json
 
 import pytest
+
 from celgate.detectors.secrets import shannon_entropy
 
 

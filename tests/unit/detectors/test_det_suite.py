@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+
 from celgate.detectors import CelFunction, Finding, build
 from celgate.detectors.base import KINDS
 
