@@ -45,10 +45,8 @@ def presidio_analyzer() -> Any:
     registry = RecognizerRegistry(supported_languages=["en"])
     registry.load_predefined_recognizers(languages=["en"])
     for name in ("SpacyRecognizer",):
-        try:
+        with contextlib.suppress(Exception):
             registry.remove_recognizer(name)
-        except Exception:
-            pass
     return AnalyzerEngine(registry=registry, nlp_engine=StubNlp(), supported_languages=["en"])
 
 
