@@ -35,7 +35,8 @@ class ServeConfig:
     dry_run: bool = False
     max_body_bytes: int = 4 * 1024 * 1024
     max_batch: int = 1000
-    grpc_threads: int = 4
+    grpc_threads: int = 0  # 0 → 4, or 64 when the Envoy doors are configured (ext_proc streams hold a thread)
+    quota_store: str = "memory"  # memory | redis://HOST:PORT/DB: where quota windows are counted
     require_signed: bool = False
     allowed_signers: str = ""
     git_cache_dir: str = ""
@@ -50,6 +51,12 @@ class ServeConfig:
     @classmethod
     def from_dict(cls, values: Mapping[str, Any]) -> ServeConfig:
         return cls(**_coerce_all(values, "config"))
+
+    @property
+    def grpc_thread_count(self) -> int:
+        if self.grpc_threads > 0:
+            return self.grpc_threads
+        return 64 if self.envoy else 4
 
     @property
     def worker_count(self) -> int:
@@ -159,5 +166,7 @@ def validate(config: ServeConfig) -> None:
         raise ConfigError("require-signed: needs allowed-signers (an ssh allowed_signers file)")
     if config.poll_interval <= 0 or config.dir_poll_interval <= 0:
         raise ConfigError("poll-interval: expected a positive number of seconds")
+    if config.quota_store != "memory" and not config.quota_store.startswith(("redis://", "rediss://", "unix://")):
+        raise ConfigError(f"quota-store {config.quota_store!r}: expected memory or redis://HOST:PORT/DB")
     if config.max_body_bytes <= 0:
         raise ConfigError("max-body-bytes: expected a positive number of bytes")

@@ -82,7 +82,7 @@ def build_server(state: PolicyState, config: ServeConfig) -> tuple[grpc.Server, 
         ("grpc.max_send_message_length", max(config.max_body_bytes, 16 << 20)),
     ]
     server = grpc.server(
-        futures.ThreadPoolExecutor(max_workers=config.grpc_threads, thread_name_prefix="celgate-grpc"),
+        futures.ThreadPoolExecutor(max_workers=config.grpc_thread_count, thread_name_prefix="celgate-grpc"),
         options=options,
     )
     pb_grpc.add_DecisionServiceServicer_to_server(

@@ -29,13 +29,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     a("--require-signed", action="store_const", const=True, help="activate only ssh-signed git commits")
     a("--allowed-signers", metavar="FILE", help="ssh allowed_signers file for --require-signed")
     a("--git-cache-dir", metavar="DIR", help="where git sources are fetched (default: a temp dir)")
-    a("--grpc-threads", type=int, metavar="N", help="gRPC handler threads per worker (default 4)")
+    a("--grpc-threads", type=int, metavar="N", help="gRPC handler threads per worker (default 4; 64 with Envoy doors)")
+    a("--quota-store", metavar="memory|redis://HOST:PORT/DB", help="where quotas are counted (default memory)")
     p.set_defaults(func=run)
 
 
 _KEYS = (
     "policies", "grpc_addr", "http_addr", "workers", "poll_interval", "decision_log", "decision_log_content",
     "dry_run", "config", "max_body_bytes", "require_signed", "allowed_signers", "git_cache_dir", "grpc_threads",
+    "quota_store",
 )  # fmt: skip
 
 

@@ -8,6 +8,7 @@ and type-checked. A bundle is built off to the side and swapped in whole.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -236,6 +237,14 @@ def compile_repo(path: str | Path, *, backend: str | None = None, revision: str 
         except ImportError:
             checker = None
     compiler = _Compiler(engine_backend, checker, suite)
+    known = {p.name for p in contents.policies}
+    for name in contents.config.modes:
+        if name not in known:
+            errors.append(PolicyError(contents.config.file, 1, 1, f"modes: no policy named {name!r}"))
+    contents.policies = [
+        dataclasses.replace(p, mode=contents.config.modes[p.name]) if p.name in contents.config.modes else p
+        for p in contents.policies
+    ]
     by_action: dict[str, list[CompiledPolicy]] = {a: [] for a in ACTIONS}
     names: dict[str, set[str]] = {a: {"action"} for a in ACTIONS}
     for policy in contents.policies:

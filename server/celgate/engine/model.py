@@ -74,6 +74,7 @@ class Config:
     file: str = "celgate.yaml"
     limits: tuple[QuotaLimit, ...] = ()
     on_error: str = "deny"
+    modes: dict[str, str] = field(default_factory=dict)  # policy name -> enforce | audit, overriding the file
 
 
 @dataclass(frozen=True, slots=True)
@@ -316,7 +317,7 @@ _FIELD_RE = re.compile(
 )
 
 
-_CONFIG_KEYS = {"apiVersion", "kind", "defaults", "detectors", "quotas", "tests"}
+_CONFIG_KEYS = {"apiVersion", "kind", "defaults", "detectors", "quotas", "modes"}
 
 
 def parse_config(doc: Any, file: str, problems: Problems) -> Config:
@@ -334,13 +335,21 @@ def parse_config(doc: Any, file: str, problems: Problems) -> Config:
                 problems.add(file, d.at[action], f"unknown effect {effect!r}; expected one of {', '.join(EFFECTS)}")
             else:
                 defaults[action] = effect
+    modes: dict[str, str] = {}
+    m = r.mapping("modes")
+    if m is not None:
+        for policy_name, mode in m.items():
+            if mode not in ("enforce", "audit"):
+                problems.add(file, m.at[policy_name], f"modes.{policy_name}: expected enforce or audit, got {mode!r}")
+            else:
+                modes[policy_name] = mode
     detectors = r.mapping("detectors")
     quotas = r.mapping("quotas")
     limits = parse_quotas(quotas, file, problems) if quotas is not None else ()
     on_error = quotas.get("on_error", "deny") if quotas is not None else "deny"
     if on_error not in ("deny", "allow"):
         problems.add(file, quotas.at.get("on_error"), f"quotas.on_error must be 'deny' or 'allow', got {on_error!r}")
-    return Config(defaults, _plain(detectors) or {}, _plain(quotas) or {}, file, limits, on_error)
+    return Config(defaults, _plain(detectors) or {}, _plain(quotas) or {}, file, limits, on_error, modes)
 
 
 @dataclass(frozen=True, slots=True)
@@ -356,7 +365,7 @@ class QuotaLimit:
     message: str
 
 
-_QUOTA_KEYS = {"on_error", "limits", "store"}
+_QUOTA_KEYS = {"on_error", "limits"}
 _LIMIT_KEYS = {"name", "actions", "key", "cost", "when", "limit", "window", "mode", "message", "description"}
 _WINDOW_RE = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$")
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}

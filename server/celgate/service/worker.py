@@ -20,7 +20,7 @@ from typing import Any
 
 import uvicorn
 
-from celgate import audit
+from celgate import audit, quotas
 from celgate.config import ServeConfig, parse_addr
 from celgate.service.reloader import Reloader
 from celgate.service.state import PolicyState
@@ -86,6 +86,9 @@ def run_worker(config: ServeConfig, worker_index: int | None = None) -> int:
     except SourceError as e:
         log.error("%s", e.message)
         return 2
+    quotas.set_default_store(quotas.open_store(config.quota_store))
+    if config.quota_store == "memory" and config.worker_count > 1:
+        log.warning("quotas are counted per worker with --quota-store memory; use redis:// to count them together")
     state = PolicyState(source.description)
     reloader = Reloader(source, state, backend=config.backend or None, run_tests=config.run_policy_tests)
     reloader.start()

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import importlib.resources
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
+
+from celgate.policies import default_policies
 
 
 class SourceError(Exception):
@@ -36,8 +37,5 @@ class Source(Protocol):
 
 
 def default_policies_dir() -> Path:
-    """The shipped library: packaged as `celgate/_policies` in the wheel, else the repo's `policies/`."""
-    packaged = importlib.resources.files("celgate") / "_policies"
-    if packaged.is_dir():
-        return Path(str(packaged))
-    return Path(__file__).resolve().parents[3] / "policies"
+    """The shipped library (see `celgate.policies`)."""
+    return default_policies()

@@ -370,3 +370,21 @@ def test_revision_is_the_git_commit_or_a_content_digest(make_repo, tmp_path: Pat
     assert celgate.load(repo).revision == head
     (repo / "tools.yaml").write_text((repo / "tools.yaml").read_text() + "\n# uncommitted\n")
     assert celgate.load(repo).revision.startswith(head + "+dirty.")
+
+
+def test_modes_in_config_switch_a_policy_between_audit_and_enforce(make_repo) -> None:
+    rules = """\
+    - name: no-shouting
+      effect: deny
+      when: messages.exists(m, m.content == "HELLO")
+    """
+    loud = {"action": "prompt", "messages": [{"role": "user", "content": "HELLO"}]}
+    config = "apiVersion: celgate/v1\nkind: Config\nmodes: {quiet: %s}\n"
+    audited = make_repo({"celgate.yaml": config % "audit", "q.yaml": policy("quiet", "[prompt]", rules)})
+    assert celgate.load(audited).check(loud).effect == "allow"
+    enforced = make_repo(
+        {"celgate.yaml": config % "enforce", "q.yaml": policy("quiet", "[prompt]", rules, "mode: audit\n")}
+    )
+    assert celgate.load(enforced).check(loud).effect == "deny"
+    with pytest.raises(celgate.PolicyLoadError, match="no policy named 'nope'"):
+        celgate.load(make_repo({"celgate.yaml": config.replace("quiet", "nope") % "audit"}))
