@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+
 from celgate_client import Client, PolicyDenied
 
 HERE = Path(__file__).resolve().parent

@@ -7,11 +7,11 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
-import celgate
 import pytest
 import yaml
-from celgate.quotas.redis import RedisStore
 
+import celgate
+from celgate.quotas.redis import RedisStore
 from tests.unit.quotas.redis_server import free_port, redis_server
 
 pytestmark = pytest.mark.e2e

@@ -8,7 +8,6 @@ attacker's call or reply), so what stops the attack is celgate, not a well-behav
 from __future__ import annotations
 
 from celgate.engine.engine import Engine
-
 from tests.scenarios.harness import Session, Step
 
 CANARY = "cg-canary-7f3a9c21"

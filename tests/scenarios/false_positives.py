@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
-from celgate.engine.engine import Engine
 
+from celgate.engine.engine import Engine
 from tests.scenarios.harness import shipped_engine
 
 DATA = Path(__file__).parent / "data"

@@ -107,6 +107,7 @@ def _ready(server: Celgate) -> bool:
     except httpx.HTTPError:
         return False
     import grpc
+
     from celgate_client._proto.celgate.v1 import decision_pb2 as pb
     from celgate_client._proto.celgate.v1 import decision_pb2_grpc as pb_grpc
 

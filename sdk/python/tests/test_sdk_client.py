@@ -7,6 +7,7 @@ import logging
 import time
 
 import pytest
+
 from celgate_client import (
     ApprovalRequired,
     AsyncClient,

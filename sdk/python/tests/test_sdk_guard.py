@@ -6,6 +6,7 @@ import asyncio
 from typing import Any
 
 import pytest
+
 from celgate_client import ApprovalRequired, AsyncClient, Client, PolicyDenied
 
 USER = {"id": "u1", "roles": ["user"]}

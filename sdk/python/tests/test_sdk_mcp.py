@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import anyio
 import pytest
+
 from celgate_client import AsyncClient, Client, PolicyDenied
 from celgate_client import mcp as celgate_mcp
 

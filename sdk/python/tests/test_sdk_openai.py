@@ -7,9 +7,10 @@ import json
 from collections.abc import Iterator
 
 import pytest
+from fake_openai import FakeOpenAI
+
 from celgate_client import ApprovalRequired, AsyncClient, Client, PolicyDenied
 from celgate_client import openai as celgate_openai
-from fake_openai import FakeOpenAI
 
 openai = pytest.importorskip("openai")  # CI installs the [openai] extra; CI=true turns skips into failures
 

@@ -6,9 +6,9 @@ import random
 from collections.abc import Iterator
 
 import pytest
+
 from celgate.quotas import Charge, MemoryStore, QuotaStoreError, open_store
 from celgate.quotas.redis import RedisStore
-
 from tests.unit.quotas.redis_server import free_port, redis_server
 
 
