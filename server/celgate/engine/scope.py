@@ -54,24 +54,53 @@ def _freeze(arg: Any) -> Any:
     return arg
 
 
-def memoised(overload_id: str, impl: Callable[..., Any]) -> Callable[..., Any]:
-    """Wraps a detector so repeated calls with the same arguments within a decision are free."""
+_MISS = object()
+
+
+def _identity(value: Any) -> Any:
+    return value
+
+
+def _run(impl: Callable[..., Any], args: tuple[Any, ...]) -> Any:
+    if _state.spent > _state.budget:
+        raise DetectorBudgetExceeded(f"detector budget of {_state.budget * 1000:.0f} ms for this decision is spent")
+    started = time.perf_counter()
+    try:
+        return impl(*args)
+    finally:
+        _state.spent += time.perf_counter() - started
+
+
+def memoised(
+    overload_id: str, impl: Callable[..., Any], convert: Callable[[Any], Any] = _identity
+) -> Callable[..., Any]:
+    """Wraps a detector so repeated calls with the same arguments within a decision are free.
+
+    The converted result (the backend's CEL value) is what is remembered, so a hit costs one dict
+    lookup. Every call crosses from the CEL runtime into Python, so the one-argument case (most
+    detectors: `text.pii()`) gets a path of its own.
+    """
+
+    def call1(text: Any) -> Any:
+        memo = _state.memo
+        if memo is None:
+            return convert(_run(impl, (text,)))
+        key = (overload_id, text)
+        hit = memo.get(key, _MISS)
+        if hit is _MISS:
+            hit = memo[key] = convert(_run(impl, (text,)))
+        return hit
 
     def call(*args: Any) -> Any:
+        if len(args) == 1:
+            return call1(args[0])
         memo = _state.memo
+        if memo is None:
+            return convert(_run(impl, args))
         key = (overload_id, *(_freeze(a) for a in args))
-        if memo is not None:
-            try:
-                return memo[key]
-            except KeyError:
-                pass
-        if _state.spent > _state.budget:
-            raise DetectorBudgetExceeded(f"detector budget of {_state.budget * 1000:.0f} ms for this decision is spent")
-        started = time.perf_counter()
-        result = impl(*args)
-        _state.spent += time.perf_counter() - started
-        if memo is not None:
-            memo[key] = result
-        return result
+        hit = memo.get(key, _MISS)
+        if hit is _MISS:
+            hit = memo[key] = convert(_run(impl, args))
+        return hit
 
     return call

@@ -59,12 +59,7 @@ _CONVERT: dict[str, Callable[[Any], Any]] = {
 def _declare(functions: list[FunctionSpec]) -> list[cel.FunctionDecl]:
     by_name: dict[str, list[cel.Overload]] = {}
     for spec in functions:
-        call = memoised(spec.overload_id, spec.impl)
-        convert = _CONVERT[spec.returns]
-
-        def impl(*args: Any, _call: Callable[..., Any] = call, _convert: Callable[[Any], Any] = convert) -> Any:
-            return _convert(_call(*args))
-
+        impl = memoised(spec.overload_id, spec.impl, _CONVERT[spec.returns])
         by_name.setdefault(spec.name, []).append(
             cel.Overload(
                 spec.overload_id,

@@ -116,22 +116,20 @@ def _plain_arg(arg: Any) -> Any:
 
 def _functions(functions: list[FunctionSpec]) -> dict[str, Callable[..., Any]]:
     """cel-python dispatches member calls by name alone; pick the overload by arity."""
-    by_name: dict[str, dict[int, tuple[Callable[..., Any], Callable[[Any], Any]]]] = {}
+    by_name: dict[str, dict[int, Callable[..., Any]]] = {}
     for spec in functions:
-        by_name.setdefault(spec.name, {})[len(spec.params)] = (
-            memoised(spec.overload_id, spec.impl),
-            _CONVERT[spec.returns],
+        by_name.setdefault(spec.name, {})[len(spec.params)] = memoised(
+            spec.overload_id, spec.impl, _CONVERT[spec.returns]
         )
     out: dict[str, Callable[..., Any]] = {}
     for name, overloads in by_name.items():
 
         def dispatch(*args: Any, _overloads: dict[int, Any] = overloads, _name: str = name) -> Any:
-            entry = _overloads.get(len(args))
-            if entry is None:
+            call = _overloads.get(len(args))
+            if call is None:
                 return celpy.CELEvalError(f"no overload of {_name} takes {len(args) - 1} arguments")
-            call, convert = entry
             try:
-                return convert(call(*(_plain_arg(a) for a in args)))
+                return call(*(_plain_arg(a) for a in args))
             except Exception as exc:
                 return celpy.CELEvalError(f"{_name}: {exc}", type(exc), exc.args)
 
