@@ -11,15 +11,35 @@ from __future__ import annotations
 S = r"[\s,;:.!\-–—]+"
 OPT = r"(?:[\pL\pN'’]+" + S + r"){0,2}?"
 
+# Override phrasing needs an *instruction noun* ("instructions", "rules", "prompt", "system
+# message", ...) or a reference to everything before the injected text ("everything above",
+# "the above." / "the above and ..."): "disregard the earlier draft", "ignore the old checklist",
+# "ignore my previous message" are ordinary requests, not attacks.
+NOUNS = (
+    r"(?:instructions?|directions?|directives?|rules|guidelines|commands?|prompts?|inputs?|orders"
+    r"|conversations?|messages|context|programming|restrictions|constraints|guardrails|policies|filters"
+    r"|(?:system|developer)[ \t]+(?:messages?|prompts?))\b"
+)
+EARLIER = r"(?:previous|prior|preceding|above|earlier|former|original|initial|foregoing|old|past)"
+# After "the above" / "everything before": end of sentence, end of text, or a conjunction, so
+# "ignore the above warning" (a noun follows) stays ordinary.
+ENDS = r"(?:[ \t]*(?:[.,;:!?)\]}>—–-]|(?m:$))|\s+(?:and|then|&|this|that|it|in|to|from|now)\b)"
+OVERRIDE_VERB = r"\b(?:ignore|disregard|forget|bypass|override|overlook|neglect|abandon|discard|skip)"
+
 OVERRIDE = [
-    # en
-    r"\b(?:ignore|disregard|forget|bypass|override|overlook|neglect|abandon|discard|skip)" + S
-    + r"(?:(?:all|any|of|the|your|my|these|those|everything|what|whatever|was|said|previously|been)" + S
-    + r"){0,4}(?:previous|prior|preceding|above|earlier|former|original|initial|foregoing|old|before)\b",
+    # en: verb + determiners + earlier-modifier + (up to 2 words) + instruction noun
+    OVERRIDE_VERB + S + r"(?:(?:all|any|of|the|your|its|these|those|my|each|every)" + S + r"){0,4}"
+    + EARLIER + S + r"(?:[\pL\pN'’-]+[ \t]+){0,2}?" + NOUNS,
+    # en: "ignore the above.", "disregard everything before this line", "forget what was said above and"
+    OVERRIDE_VERB + S + r"(?:all" + S + r"(?:of" + S + r")?)?"
+    + r"(?:everything|anything|all|the|what(?:ever)?[ \t]+(?:was|has[ \t]+been|you[ \t]+were)[ \t]+"
+    + r"(?:said|written|told|given|stated))" + S + r"(?:(?:text|content|words)" + S + r")?"
+    + r"(?:above|before|previously|preceding|so[ \t]+far|until[ \t]+now)" + ENDS,
     r"\b(?:ignore|disregard|forget|override|bypass|circumvent)" + S + r"(?:all" + S + r"|of" + S + r")?"
-    + r"(?:your|the|my|these|any|its)" + S + OPT
+    + r"(?:your|the|my|these|any|its|all)" + S + OPT
     + r"(?:instructions|rules|guidelines|programming|restrictions|guardrails|directives|system prompt"
-    + r"|safety|filters?|constraints|policies|training)\b",
+    + r"|safety[ \t]+(?:rules|guidelines|filters|settings|measures|protocols)|filters?|constraints|policies"
+    + r"|training)\b",
     r"\b(?:do not|don't|stop|never)" + S + r"(?:follow|obey|listen to|following|obeying)" + S
     + r"(?:your|the|any)" + S + OPT + r"(?:instructions|rules|guidelines)\b",
     r"\b(?:new|updated|revised|real|actual|important|urgent)" + S + r"(?:instructions?|rules|task|orders)"
