@@ -19,6 +19,7 @@ from celgate.engine.actions import ACTIONS, RETRIEVAL
 from celgate.engine.backends import Backend, CelCompileError, FunctionSpec, Kind, new_backend
 from celgate.engine.backends.base import VARIABLE_NAMES
 from celgate.engine.builtins import BUILTINS
+from celgate.engine.datapaths import reachable
 from celgate.engine.errors import PolicyError, PolicyLoadError
 from celgate.engine.fusion import FusedProgram, fuse, fuse_message, fuse_quotas
 from celgate.engine.model import Config, Expr, Policy, Redact, Rule, TestSuite
@@ -79,7 +80,7 @@ class Bundle:
     backend: Backend
     detectors: Any
     data: dict[str, Any]
-    data_value: Any
+    data_value: dict[str, Any]  # per action: the part of data its policies can reach, ready to bind
     policies: dict[str, tuple[CompiledPolicy, ...]]
     names: dict[str, frozenset[str]]
     suites: list[TestSuite] = field(default_factory=list)
@@ -247,12 +248,15 @@ def compile_repo(path: str | Path, *, backend: str | None = None, revision: str 
     ]
     by_action: dict[str, list[CompiledPolicy]] = {a: [] for a in ACTIONS}
     names: dict[str, set[str]] = {a: {"action"} for a in ACTIONS}
+    action_sources: dict[str, list[str]] = {a: [] for a in ACTIONS}
     for policy in contents.policies:
         compiled = compiler.policy(policy)
-        used = set().union(*(referenced_variables(s) for s in _policy_sources(policy)))
+        policy_sources = _policy_sources(policy)
+        used = set().union(*(referenced_variables(s) for s in policy_sources))
         for action in policy.actions:
             by_action[action].append(compiled)
             names[action] |= used
+            action_sources[action] += policy_sources
     quotas: dict[str, list[CompiledQuota]] = {a: [] for a in ACTIONS}
     for q in contents.config.limits:
         compiled_quota = CompiledQuota(
@@ -269,6 +273,7 @@ def compile_repo(path: str | Path, *, backend: str | None = None, revision: str 
         for action in q.actions:
             quotas[action].append(compiled_quota)
             names[action] |= used
+            action_sources[action] += [e.source for e in (q.key, q.cost, q.when) if e is not None]
     errors.extend(compiler.errors)
     fused: dict[str, FusedProgram | None] = {}
     fused_messages: dict[str, Any] = {}
@@ -299,7 +304,7 @@ def compile_repo(path: str | Path, *, backend: str | None = None, revision: str 
         backend=engine_backend,
         detectors=suite,
         data=dict(data),
-        data_value=engine_backend.prepare_data(data),
+        data_value={a: engine_backend.prepare_data(reachable(data, action_sources[a])) for a in ACTIONS},
         policies={a: tuple(ps) for a, ps in by_action.items()},
         names={a: frozenset(n - {"document"}) for a, n in names.items()},
         suites=contents.suites,

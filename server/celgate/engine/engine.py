@@ -72,7 +72,9 @@ class Engine:
         action = req.action
         trace: list[RuleTrace] | None = [] if explain else None
         with Scope(self._budget):
-            bindings = backend.bindings(req, bundle.names[action], bundle.data_value, datetime.datetime.now(_UTC))
+            bindings = backend.bindings(
+                req, bundle.names[action], bundle.data_value[action], datetime.datetime.now(_UTC)
+            )
             activation = backend.activation(bindings)
             matched: list[_Matched] = []
             doc_policies = [p for p in bundle.policies[action] if p.per_document]
