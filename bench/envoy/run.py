@@ -115,8 +115,8 @@ def envoy_config(ports: dict[str, int]) -> dict:
                         {
                             "name": "envoy.filters.network.http_connection_manager",
                             "typed_config": {
-                                "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3."
-                                "HttpConnectionManager",
+                                "@type": "type.googleapis.com/envoy.extensions.filters.network."
+                                "http_connection_manager.v3.HttpConnectionManager",
                                 "stat_prefix": name,
                                 "route_config": route,
                                 "http_filters": [*filters, router],

@@ -80,6 +80,7 @@ class Celgate:
 
     def __init__(self, settings: dict[str, Any], workdir: Path) -> None:
         self.port, http = free_port(), free_port()
+        self.http_url = f"http://127.0.0.1:{http}"
         config = workdir / "celgate.yaml"
         config.write_text(json.dumps({"envoy": settings}))  # JSON is YAML
         self.log = workdir / "celgate.log"
@@ -102,6 +103,16 @@ class Celgate:
             time.sleep(0.1)
         else:
             raise RuntimeError("celgate serve did not become ready")
+
+    def decisions(self, action: str) -> float:
+        """celgate_decisions_total for one action, all effects, from the service's /metrics."""
+        text = httpx.get(f"{self.http_url}/metrics", timeout=5).text
+        prefix = "celgate_decisions_total{"
+        return sum(
+            float(line.rsplit(" ", 1)[1])
+            for line in text.splitlines()
+            if line.startswith(prefix) and f'action="{action}"' in line
+        )
 
     def stop(self) -> None:
         if self.proc.poll() is None:

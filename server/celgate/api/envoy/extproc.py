@@ -26,7 +26,7 @@ from envoy.service.ext_proc.v3 import external_processor_pb2 as ep
 from envoy.service.ext_proc.v3 import external_processor_pb2_grpc as ep_grpc
 from envoy.type.v3 import http_status_pb2
 
-from celgate.api.envoy import errors, mapping
+from celgate.api.envoy import errors, handoff, mapping
 from celgate.api.envoy._hooks import observe
 from celgate.api.envoy.authz import Denial, build_request, read_body
 from celgate.api.envoy.principal import extract_principal
@@ -43,6 +43,12 @@ _SKIP_ALL = pm.ProcessingMode(
     response_body_mode=pm.ProcessingMode.NONE,
 )
 _SKIP_RESPONSE_BODY = pm.ProcessingMode(response_body_mode=pm.ProcessingMode.NONE)
+# The policies have nothing to say about replies: take the request body, skip both response phases.
+_REQUEST_BODY_ONLY = pm.ProcessingMode(
+    request_body_mode=pm.ProcessingMode.BUFFERED,
+    response_header_mode=pm.ProcessingMode.SKIP,
+    response_body_mode=pm.ProcessingMode.NONE,
+)
 _STREAM_RESPONSE_BODY = pm.ProcessingMode(response_body_mode=pm.ProcessingMode.STREAMED)
 _LLM = (mapping.OPENAI, mapping.OPENAI_RESPONSES, mapping.ANTHROPIC)
 
@@ -83,6 +89,7 @@ class _Stream:
         self.rpc_id: Any = None
         self.stream = False
         self.sse: SseRedactor | None = None
+        self.handoff = ""  # ext_authz's x-celgate-checked, if it sent one
 
 
 class ExternalProcessorServicer(ep_grpc.ExternalProcessorServicer):
@@ -125,14 +132,19 @@ class ExternalProcessorServicer(ep_grpc.ExternalProcessorServicer):
         state.path = h.get(":path", "")
         state.authority = h.get(":authority", "")
         state.decision_id = h.get(self._settings.decision_header, "")
+        state.handoff = h.get(handoff.HEADER, "")
         state.dialect = mapping.dialect_for(state.path, state.method)
         state.principal = extract_principal(
             msg.metadata_context.filter_metadata, h, _peer(msg), self._settings
         )
         resp = ep.ProcessingResponse(request_headers=ep.HeadersResponse(response=_CONTINUE))
+        if state.handoff:  # for celgate only; the upstream has no use for it
+            resp.request_headers.response.header_mutation.remove_headers.append(handoff.HEADER)
         json_body = "json" in h.get("content-type", "")
         if state.dialect == mapping.OTHER and not (state.method == "POST" and json_body):
             resp.mode_override.CopyFrom(_SKIP_ALL)
+        elif not _judges_responses(self._engine_ref()):
+            resp.mode_override.CopyFrom(_REQUEST_BODY_ONLY)
         return resp
 
     def _request_body(self, state: _Stream, body: ep.HttpBody) -> ep.ProcessingResponse:
@@ -152,6 +164,12 @@ class ExternalProcessorServicer(ep_grpc.ExternalProcessorServicer):
                             state.headers.get("x-request-id", ""), self._settings)
         assert req is not None
         state.request = req
+        request_id = state.headers.get("x-request-id", "")
+        if handoff.verify(self._settings, state.handoff, state.method, state.path, request_id, state.decision_id,
+                          body.body):
+            # ext_authz allowed exactly this body with nothing to rewrite: deciding again would only
+            # repeat that answer (and charge quotas twice). The request is kept for the reply's check.
+            return ep.ProcessingResponse(request_body=ep.BodyResponse(response=_CONTINUE))
         decision = self._check(req)
         if decision.effect != "allow":
             message = errors.decision_message(decision.effect, decision.message, decision.approval_id)
@@ -261,6 +279,16 @@ class ExternalProcessorServicer(ep_grpc.ExternalProcessorServicer):
                 status=http_status_pb2.HttpStatus(code=status), headers=headers, body=body, details=code
             )
         )
+
+
+def _judges_responses(engine: Engine | None) -> bool:
+    """Whether replies can be denied, rewritten or counted; without policies, quotas or a non-allow
+    default for `response` there is nothing to check (no engine yet: keep every phase, fail closed)."""
+    if engine is None:
+        return True
+    bundle = engine.bundle
+    return bool(bundle.policies.get("response") or bundle.quotas.get("response")
+                or bundle.config.defaults.get("response", "allow") != "allow")
 
 
 def _peer(msg: ep.ProcessingRequest) -> str:

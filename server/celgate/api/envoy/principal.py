@@ -13,7 +13,7 @@ from typing import Any
 
 from google.protobuf import struct_pb2
 
-from celgate.api.envoy.settings import EnvoySettings
+from celgate.api.envoy.settings import ClaimMapping, EnvoySettings
 
 
 def struct_to_dict(s: struct_pb2.Struct) -> dict[str, Any]:
@@ -55,8 +55,9 @@ def _roles(value: Any) -> list[str]:
     return []
 
 
-def jwt_payload(filter_metadata: Mapping[str, struct_pb2.Struct], settings: EnvoySettings) -> dict[str, Any] | None:
-    """The verified JWT payload: the configured key of the jwt_authn namespace, or its only entry."""
+def _payload_value(
+    filter_metadata: Mapping[str, struct_pb2.Struct], settings: EnvoySettings
+) -> struct_pb2.Value | None:
     ns = filter_metadata.get(settings.jwt_namespace)
     if ns is None or not ns.fields:
         return None
@@ -66,7 +67,20 @@ def jwt_payload(filter_metadata: Mapping[str, struct_pb2.Struct], settings: Envo
         value = next(iter(ns.fields.values()))
     else:
         return None
-    return struct_to_dict(value.struct_value) if value.WhichOneof("kind") == "struct_value" else None
+    return value if value.WhichOneof("kind") == "struct_value" else None
+
+
+def jwt_payload(filter_metadata: Mapping[str, struct_pb2.Struct], settings: EnvoySettings) -> dict[str, Any] | None:
+    """The verified JWT payload: the configured key of the jwt_authn namespace, or its only entry."""
+    value = _payload_value(filter_metadata, settings)
+    return struct_to_dict(value.struct_value) if value is not None else None
+
+
+# Principals by the serialised payload they came from: a caller sends the same token for its whole
+# lifetime, and turning a Struct into the principal cost more than the rest of the door. Equal bytes
+# mean an equal payload, so a hit is always right; bounded, cleared when full. Shared: never mutate.
+_PRINCIPALS: dict[tuple[bytes, ClaimMapping], dict[str, Any]] = {}
+_MAX_PRINCIPALS = 4096
 
 
 def from_claims(payload: Mapping[str, Any], settings: EnvoySettings) -> dict[str, Any]:
@@ -97,10 +111,16 @@ def extract_principal(
     settings: EnvoySettings,
 ) -> dict[str, Any]:
     """JWT payload first, then the configured header, then the mTLS peer; empty when none is there."""
-    payload = jwt_payload(filter_metadata, settings)
-    if payload is not None:
-        principal = from_claims(payload, settings)
-        principal.setdefault("attributes", {})["auth"] = "jwt"
+    value = _payload_value(filter_metadata, settings)
+    if value is not None:
+        key = (value.struct_value.SerializeToString(), settings.claims)
+        principal = _PRINCIPALS.get(key)
+        if principal is None:
+            principal = from_claims(struct_to_dict(value.struct_value), settings)
+            principal.setdefault("attributes", {})["auth"] = "jwt"
+            if len(_PRINCIPALS) >= _MAX_PRINCIPALS:
+                _PRINCIPALS.clear()
+            _PRINCIPALS[key] = principal
         return principal
     if settings.principal_header and headers.get(settings.principal_header):
         principal = {"id": headers[settings.principal_header], "attributes": {"auth": "header"}}

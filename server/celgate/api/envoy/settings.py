@@ -53,6 +53,11 @@ class EnvoySettings:
     decision_header: str = "x-celgate-decision-id"
     # Dynamic-metadata namespace for access logs (ext_authz puts its metadata under the filter's name).
     metadata_namespace: str = "celgate"
+    # Key of the ext_authz -> ext_proc hand-off (`x-celgate-checked`): ext_proc skips re-deciding a body
+    # ext_authz allowed unchanged. "" = a random key per process (a hand-off checked by another worker
+    # or replica then fails verification and ext_proc simply decides again); set the same secret on
+    # every celgate behind one Envoy to skip the second check everywhere.
+    handoff_key: str = ""
 
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any] | None) -> EnvoySettings:
