@@ -15,7 +15,7 @@ import math
 import time
 from collections import Counter
 
-from celgate.detectors._re import _UNANCHORED, CHECK_EVERY, Text, compile_re, group_names, match_at, unscanned
+from celgate.detectors._re import CHECK_EVERY, Alternation, Text, unscanned
 from celgate.detectors.base import Finding
 
 SECRET_TYPES: frozenset[str] = frozenset(
@@ -55,9 +55,11 @@ _ALTS: tuple[tuple[str, str], ...] = (
         r"(?:\"(?P<cred_dq>[^\"\s]+)\"|'(?P<cred_sq>[^'\s]+)'|(?P<cred_bare>[^\s\"',;]+))",
     ),
 )
-_RX = compile_re("|".join(f"(?P<{n}>{p})" for n, p in _ALTS))
-_GROUPS = group_names(_RX)
-_TOP = {i for i, n in _GROUPS.items() if n in SECRET_TYPES}
+_RX = Alternation(_ALTS)
+# Vendor tokens only: an assignment whose whole value is a vendor token reports the token's kind.
+_RX_SPECIFIC = Alternation([(n, p) for n, p in _ALTS if n != "credential_assignment"])
+_CRED = _ALTS.index(next(a for a in _ALTS if a[0] == "credential_assignment"))
+_CRED_GROUPS = ("cred_dq", "cred_sq", "cred_bare")
 _PLACEHOLDER = ("xxx", "***", "<", "${", "{{", "%(", "changeme", "example", "redacted", "your", "dummy", "...")
 
 
@@ -110,51 +112,56 @@ class SecretsDetector:
         self.max_chars = max_chars
         self.max_seconds = max_seconds
 
-    def scan(self, text: str) -> list[Finding]:
-        t = Text(text, self.max_chars)
+    def scan(self, text: str, prepared: Text | None = None) -> list[Finding]:
+        t = prepared if prepared is not None else Text(text, self.max_chars)
         out: list[Finding] = []
-        deadline = time.monotonic() + self.max_seconds
-        raw, data = _RX._regexp, t.data
+        data = t.data
         pos, n, count = 0, len(data), 0
+        deadline = time.monotonic() + self.max_seconds if n > _NO_CLOCK_BELOW else None
+        retried_to, nested = -1, 0  # end of the last rejected value searched inside, and how often
         while pos <= n:
-            sp = raw.Match(_UNANCHORED, data, pos, n)
-            s, e = sp[0]
+            s, e = _RX.search(data, pos, n)
             if s < 0:
                 break
             count += 1
-            if count % CHECK_EVERY == 0 and time.monotonic() > deadline:
+            if deadline is not None and count % CHECK_EVERY == 0 and time.monotonic() > deadline:
                 return out + unscanned(t, s)
             pos = e if e > s else e + 1
-            kind = next(_GROUPS[i] for i in _TOP if sp[i][0] >= 0)
-            f = self._validate(kind, sp, t)
+            i = _RX.kind(data, s, n)
+            f = self._validate(_RX, i, data, s, e, t)
             if f is not None:
                 out.append(Finding(f[0], t.cp(f[1]), t.cp(f[2]), f[3]))
-            elif kind == "credential_assignment":
+            elif i == _CRED:
                 # The rejected "value" may itself start another secret ("token: aws_secret... = x").
-                pos = next(sp[_index(g)][0] for g in ("cred_dq", "cred_sq", "cred_bare") if sp[_index(g)][0] >= 0)
-        return out + unscanned(t)
+                # At most _MAX_NESTED searches inside matches ending at the same byte, so
+                # "password=password=..." (every match runs to the end) stays linear.
+                if e != retried_to:
+                    retried_to, nested = e, 0
+                if nested < _MAX_NESTED:
+                    nested += 1
+                    pos = _cred_value(data, s, n)[0]
+        return out + unscanned(t) if t.full_len > len(t.text) else out
 
-    def _validate(self, kind: str, sp: list, t: Text) -> tuple[str, int, int, float] | None:
-        s, e = sp[0]
-        if e - s < _MIN_LEN.get(kind, 0) or (kind == "github_token" and t.data[s:s + 11] == b"github_pat_"
+    def _validate(self, alt: Alternation, i: int, data: bytes, s: int, e: int,
+                  t: Text) -> tuple[str, int, int, float] | None:
+        kind = alt.names[i]
+        if e - s < _MIN_LEN.get(kind, 0) or (kind == "github_token" and data[s:s + 11] == b"github_pat_"
                                             and e - s < 33):
             return None
         if kind == "private_key":
-            end_marker = t.data.find(b"-----END ", e, e + 65_536)
+            end_marker = data.find(b"-----END ", e, e + 65_536)
             if end_marker >= 0:
-                close = t.data.find(b"-----", end_marker + 9, end_marker + 80)
+                close = data.find(b"-----", end_marker + 9, end_marker + 80)
                 if close >= 0:
                     e = close + 5
             return (kind, s, e, 0.99)
         if kind == "aws_secret_access_key":
-            vs, ve = sp[_index("aws_secret_value")]
+            sp = alt.groups(i, data, s, len(data))
+            vs, ve = sp[alt.group_index[i]["aws_secret_value"]]
             value = t.s(vs, ve)
             return (kind, vs, ve, 0.9) if shannon_entropy(value) >= 3.5 else None
         if kind == "credential_assignment":
-            for g in ("cred_dq", "cred_sq", "cred_bare"):
-                vs, ve = sp[_index(g)]
-                if vs >= 0:
-                    break
+            vs, ve = _cred_value(data, s, len(data))
             if not 6 <= ve - vs <= 200:
                 return None
             specific = self._specific(t, vs, ve)
@@ -174,22 +181,38 @@ class SecretsDetector:
             return (kind, s, e, 0.95) if _jwt_ok(t.s(s, e)) else None
         return (kind, s, e, 0.99)
 
-
     def _specific(self, t: Text, vs: int, ve: int) -> tuple[str, int, int, float] | None:
         """A vendor-specific token filling an assignment's whole value, validated as its kind."""
-        sp = match_at(_RX_SPECIFIC, t.data, vs, ve)
-        if sp is None or sp[0][1] != ve:
+        s, e = _RX_SPECIFIC.search(t.data, vs, ve)
+        if s != vs or e != ve:
             return None
-        kind = next(_GROUPS[i] for i in _TOP if sp[i][0] >= 0)
-        return self._validate(kind, sp, t)
+        return self._validate(_RX_SPECIFIC, _RX_SPECIFIC.kind(t.data, s, ve), t.data, s, e, t)
 
 
-# Group numbering is shared with _RX because credential_assignment is the last alternative.
-_RX_SPECIFIC = compile_re("|".join(f"(?P<{n}>{p})" for n, p in _ALTS if n != "credential_assignment"))
+def _cred_value(data: bytes, s: int, n: int) -> tuple[int, int]:
+    """The value span of the credential assignment starting at ``s``.
+
+    Submatches are extracted within a window first: a value longer than the window is longer
+    than any accepted value anyway (its span is then cut at the window), and the submatch
+    engine never walks a huge run such as "password=password=...". Only a key part longer than
+    the window (pathological whitespace) needs the exact, full-length extraction.
+    """
+    index = _RX.group_index[_CRED]
+    sp = _RX.groups(_CRED, data, s, min(n, s + _CRED_WINDOW))
+    if sp[0][0] < 0:
+        sp = _RX.groups(_CRED, data, s, n)
+    for g in _CRED_GROUPS:
+        vs, ve = sp[index[g]]
+        if vs >= 0:
+            return vs, ve
+    return sp[0]  # pragma: no cover - one of the three always participates
+
+
+# Texts shorter than this skip the clock reads (a scan this small cannot reach any time budget).
+_NO_CLOCK_BELOW = 4096
+_MAX_NESTED = 8
+_CRED_WINDOW = 512
+
+
 _MIN_LEN = {"github_token": 40, "gitlab_token": 26, "slack_token": 15, "stripe_key": 24,
             "anthropic_api_key": 27, "openai_api_key": 23, "jwt": 20}
-_NAME_TO_INDEX = {n: i for i, n in _GROUPS.items()}
-
-
-def _index(name: str) -> int:
-    return _NAME_TO_INDEX[name]

@@ -64,3 +64,30 @@ def test_entropy() -> None:
     assert shannon_entropy("") == 0.0
     assert shannon_entropy("aaaa") == 0.0
     assert shannon_entropy("abcd") == 2.0
+
+
+def test_alternation_dispatch_is_leftmost_first() -> None:
+    """The group-free finder + first-byte dispatch picks the same alternative and span as the
+    grouped alternation (RE2's leftmost-first choice)."""
+    import random
+
+    from celgate.detectors import secrets as S
+    from celgate.detectors._re import _UNANCHORED, compile_re, group_names
+
+    grouped = compile_re("|".join(f"(?P<{n}>{p})" for n, p in S._ALTS))
+    top = {i: n for i, n in group_names(grouped).items() if n in S.SECRET_TYPES}
+    parts = ["password=", "token: ", "aws_secret_access_key = ", "AKIAIOSFODNN7EXAMPLE", "ghp_" + "a1B2" * 9,
+             "sk-ant-", "sk-", "eyJ", "-----BEGIN RSA PRIVATE KEY-----", "xoxb-1-2", "AIza" + "x" * 35, " ", "=",
+             "'", '"', "é", "api_key", "Secret", "glpat-", "Zq9!xY7#", "/"]
+    rnd = random.Random(11)
+    for _ in range(3000):
+        data = "".join(rnd.choice(parts) for _ in range(rnd.randint(1, 12))).encode()
+        pos = 0
+        while pos <= len(data):
+            sp = grouped._regexp.Match(_UNANCHORED, data, pos, len(data))
+            s, e = S._RX.search(data, pos, len(data))
+            assert (s, e) == sp[0]
+            if s < 0:
+                break
+            assert S._RX.names[S._RX.kind(data, s, len(data))] == next(n for i, n in top.items() if sp[i][0] >= 0)
+            pos = e if e > s else e + 1
