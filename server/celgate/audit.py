@@ -11,7 +11,6 @@ message may quote the content it matched.
 
 from __future__ import annotations
 
-import contextlib
 import datetime
 import hashlib
 import os
@@ -170,11 +169,16 @@ def format_entry(
 
 
 class DecisionLog:
-    """A bounded queue drained by one writer thread."""
+    """A bounded queue drained by one writer thread.
+
+    The bound is checked with `qsize()` before `put()`: threads racing past the check can overfill
+    it by at most one entry each, which keeps it bounded without a lock on the hot path.
+    """
 
     def __init__(self, sink: Any, *, queue_size: int = 10_000, dry_run: bool = False, redacted: bool = False) -> None:
         self._sink = sink
-        self._queue: queue.Queue[Any] = queue.Queue(maxsize=queue_size)
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._max = max(1, queue_size)
         self.dry_run = dry_run
         self.redacted = redacted
         self.dropped = 0
@@ -182,9 +186,10 @@ class DecisionLog:
         self._thread.start()
 
     def record(self, decision: Any, request: Any, door: str, latency_s: float) -> None:
-        try:
-            self._queue.put_nowait((decision, request, door, latency_s, time.time()))
-        except queue.Full:
+        q = self._queue
+        if q.qsize() < self._max:
+            q.put((decision, request, door, latency_s, time.time()))
+        else:
             self.dropped += 1
             metrics.log_dropped()
 
@@ -224,9 +229,8 @@ class DecisionLog:
         return orjson.dumps(entry) + b"\n"
 
     def close(self, timeout: float = 5.0) -> None:
-        """Writes what is queued (bounded by `timeout`) and closes the sink."""
-        with contextlib.suppress(queue.Full):
-            self._queue.put(_STOP, timeout=timeout)
+        """Writes what is queued (bounded by `timeout`: a stuck sink is abandoned) and closes the sink."""
+        self._queue.put(_STOP)
         self._thread.join(timeout)
         self._sink.close()
 

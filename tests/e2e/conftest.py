@@ -24,6 +24,7 @@ import urllib.request
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO, Any
 
 import pytest
 
@@ -46,6 +47,7 @@ class Celgate:
     stdout_path: Path
     stderr_path: Path
     args: list[str] = field(default_factory=list)
+    stdout_pipe: IO[bytes] | None = None  # with stdout="pipe": the read end, which nobody reads
 
     @property
     def pid(self) -> int:
@@ -81,6 +83,8 @@ class Celgate:
 
     def stop(self, timeout: float = 30) -> int:
         """SIGTERM to the main process; returns its exit status (SIGKILL after `timeout`)."""
+        if self.stdout_pipe is not None:  # unblocks a writer stuck on the full pipe (EPIPE)
+            self.stdout_pipe.close()
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
@@ -100,8 +104,12 @@ def start(
     wait: bool | str = True,
     timeout: float = 60,
     workdir: Path | None = None,
+    stdout: str = "file",
 ) -> Celgate:
-    """Starts celgate; `wait` True waits for ready, "up" only for the HTTP port, False not at all."""
+    """Starts celgate; `wait` True waits for ready, "up" only for the HTTP port, False not at all.
+
+    `stdout="pipe"` connects celgate's stdout to a pipe that nobody reads: once its buffer is full,
+    every write to it blocks (a stuck decision log sink)."""
     http_port, grpc_port = free_port(), free_port()
     workdir = workdir or Path(tempfile.mkdtemp(prefix="celgate-e2e-"))
     args = [
@@ -116,8 +124,10 @@ def start(
     full_env.update(env or {})
     stdout_path, stderr_path = workdir / "stdout.log", workdir / "stderr.log"
     with open(stdout_path, "wb") as out, open(stderr_path, "wb") as err:
-        proc = subprocess.Popen(args, stdout=out, stderr=err, env=full_env, cwd=str(workdir))
+        target: Any = subprocess.PIPE if stdout == "pipe" else out
+        proc = subprocess.Popen(args, stdout=target, stderr=err, env=full_env, cwd=str(workdir))
     cg = Celgate(proc, f"http://127.0.0.1:{http_port}", f"127.0.0.1:{grpc_port}", stdout_path, stderr_path, args)
+    cg.stdout_pipe = proc.stdout
     if wait:
         try:
             cg.wait_ready(timeout, ready=wait is True)

@@ -112,6 +112,7 @@ def run_worker(config: ServeConfig, worker_index: int | None = None) -> int:
             http="httptools",
             lifespan="off",
             access_log=False,
+            proxy_headers=False,  # nothing reads the client address; saves a middleware per request
             log_level="warning",
             server_header=False,
             date_header=False,
