@@ -55,8 +55,10 @@ _PHONE = (
     + r"|\b0(?:0|11)[ .-]?\d[\d .()-]*\d" + _EXT
     # North American: (555) 123-4567, 555-123-4567, 555.123.4567, 555 123 4567, 1-555-123-4567.
     + r"|(?:\b1[ .-]?)?(?:\B\(\d{3}\)[ .-]?|\b\d{3}[ .-])\d{3}[ .-]\d{4}" + _EXT
-    # National with trunk 0 (UK, FR, DE, IT, ...): 020 7946 0958, 01 23 45 67 89, 030/1234567.
+    # National with trunk 0 (UK, FR, DE, IT, ...): 020 7946 0958, 01 23 45 67 89, 030/1234567,
+    # 07700900123 (unseparated), (0151) 12345678, (029)-2018489.
     + r"|\b0\d+(?:[ ./-]\d+)+\b|\b0\d{9,10}\b"
+    + r"|\B\(0\d+\)[ .-]?\d+(?:[ .-]\d+)*\b"
 )
 # A rejected digit run longer than this is not re-searched inside (keeps restarts linear).
 _MAX_RETRY_SPAN = 48
@@ -157,9 +159,13 @@ def _phone_ok(s: str) -> float:
     n = len(digits)
     if s.startswith("+") or s.startswith(("00", "011")):
         return 0.85 if 8 <= n <= 15 else 0.0
-    if s[0] == "0":
-        seps = sum(1 for c in s if c in " ./-")
-        return 0.6 if 9 <= n <= 12 and seps >= 1 and len(set(digits)) > 2 else 0.0
+    if s[0] == "0" or s.startswith("(0"):  # trunk 0: never a North American area code
+        if len(set(digits)) <= 2 or not 9 <= n <= 12:
+            return 0.0
+        if s[0] == "(" or any(c in " ./-" for c in s):
+            return 0.6
+        # Unseparated: 0 + area code (not 0) + number, 10-11 digits ("07700900123").
+        return 0.5 if n in (10, 11) and digits[1] != "0" and len(set(digits)) > 3 else 0.0
     if n in (10, 11):
         # NANP (optionally with the leading country code 1).
         return 0.8 if n == 10 or digits[0] == "1" else 0.0

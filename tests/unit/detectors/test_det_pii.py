@@ -26,6 +26,10 @@ POSITIVES = [
     ("Paris 01 23 45 67 89", "phone", "01 23 45 67 89"),
     ("Berlin +49 30 1234567", "phone", "+49 30 1234567"),
     ("intl 001-555-123-4567x123", "phone", "001-555-123-4567x123"),
+    ("Liverpool (0151) 12345678 ask for Jo", "phone", "(0151) 12345678"),
+    ("Cardiff (029)-2018489.", "phone", "(029)-2018489"),
+    ("Berlin +49 (0)30 1234567 office", "phone", "+49 (0)30 1234567"),
+    ("mobile 07700900123 after six", "phone", "07700900123"),
 ]
 
 
@@ -47,6 +51,7 @@ def test_positive(suite, text: str, typ: str, value: str) -> None:
         "meeting at 10:30:45 on 2024-01-05, price 1,234,567.89",
         "the address is a::b in C++ std::vector",
         "999.999.999.999",
+        "batch 0101010101, (0) 1 and (01) 2",
     ],
 )
 def test_hard_negatives(suite, text: str) -> None:
