@@ -92,6 +92,7 @@ _IBAN_LEN = {
     "SE": 24, "SI": 19, "SK": 24, "SM": 27, "TN": 24, "TR": 26, "UA": 29, "VG": 24, "XK": 20,
 }
 _DIGITS = str.maketrans("", "", " -.()/+")
+_COUNTING = "0123456789012" + "  " + "0987654321098"
 
 
 def luhn_ok(digits: str) -> bool:
@@ -165,7 +166,9 @@ def _phone_ok(s: str) -> float:
         if s[0] == "(" or any(c in " ./-" for c in s):
             return 0.6
         # Unseparated: 0 + area code (not 0) + number, 10-11 digits ("07700900123").
-        return 0.5 if n in (10, 11) and digits[1] != "0" and len(set(digits)) > 3 else 0.0
+        # Counting runs ("0123456789") are filler, not numbers.
+        ok = n in (10, 11) and digits[1] != "0" and len(set(digits)) > 3 and digits not in _COUNTING
+        return 0.5 if ok else 0.0
     if n in (10, 11):
         # NANP (optionally with the leading country code 1).
         return 0.8 if n == 10 or digits[0] == "1" else 0.0
