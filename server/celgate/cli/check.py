@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
-from celgate.cli.output import green, red
-from celgate.engine import PolicyLoadError, compile_repo
+from celgate.cli.output import compile_or_report, green
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -23,13 +21,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        bundle = compile_repo(args.path, backend=args.backend)
-    except PolicyLoadError as exc:
-        for error in exc.errors:
-            print(red(str(error), sys.stderr), file=sys.stderr)
-        n = len(exc.errors)
-        print(f"{n} error{'s' if n != 1 else ''}", file=sys.stderr)
+    bundle = compile_or_report(args.path, args.backend)
+    if bundle is None:
         return 1
     if args.verbose:
         policies = {p.name for ps in bundle.policies.values() for p in ps}

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
+
+if TYPE_CHECKING:
+    from celgate.engine import Bundle
 
 
 def _enabled(stream: TextIO) -> bool:
@@ -33,3 +36,17 @@ def yellow(text: str, stream: TextIO = sys.stdout) -> str:
 
 def bold(text: str, stream: TextIO = sys.stdout) -> str:
     return paint(text, "1", stream)
+
+
+def compile_or_report(path: str, backend: str | None) -> Bundle | None:
+    """Compiles a policy repository, or prints every error (FILE:LINE:COL: message) and returns None."""
+    from celgate.engine import PolicyLoadError, compile_repo
+
+    try:
+        return compile_repo(path, backend=backend)
+    except PolicyLoadError as exc:
+        for error in exc.errors:
+            print(red(str(error), sys.stderr), file=sys.stderr)
+        n = len(exc.errors)
+        print(f"{n} error{'s' if n != 1 else ''}", file=sys.stderr)
+        return None

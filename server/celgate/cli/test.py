@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from xml.etree import ElementTree as ET
 
-from celgate.cli.output import bold, green, red, yellow
-from celgate.engine import Engine, PolicyLoadError, compile_repo
+from celgate.cli.output import bold, compile_or_report, green, red, yellow
+from celgate.engine import Engine
 from celgate.engine.testing import SuiteReport, run_suites
 
 
@@ -20,7 +19,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     )
     p.add_argument("path", help="the policy repository (the directory holding celgate.yaml)")
     p.add_argument("--coverage", action="store_true", help="list the rules no test case matched")
-    p.add_argument("--strict", action="store_true", help="with --coverage: fail when a rule is uncovered")
+    p.add_argument(
+        "--strict",
+        action="store_true",
+        help="fail on a rule that errored where no case expected it, and (with --coverage) on uncovered rules",
+    )
     p.add_argument("--junit", metavar="FILE", help="write a JUnit XML report to FILE")
     p.add_argument("--backend", choices=["cpp", "python"], help="CEL backend (default: cpp when installed)")
     p.add_argument("-v", "--verbose", action="store_true", help="print every case, not only failures")
@@ -28,11 +31,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        bundle = compile_repo(args.path, backend=args.backend)
-    except PolicyLoadError as exc:
-        for error in exc.errors:
-            print(red(str(error), sys.stderr), file=sys.stderr)
+    bundle = compile_or_report(args.path, args.backend)
+    if bundle is None:
         return 1
     report = run_suites(Engine(bundle))
     for result in report.results:
@@ -57,8 +57,10 @@ def run(args: argparse.Namespace) -> int:
             print(yellow(f"  not matched by any case: {rule}"))
         for rule in report.never_unmatched():
             print(yellow(f"  matched by every case that ran it (no negative case): {rule}"))
-        if args.strict and (uncovered or report.never_unmatched()):
-            status = 1
+    for error in report.errors:
+        print(yellow(f"  unexpected run-time error: {error}"))
+    if args.strict and (report.errors or (args.coverage and (report.uncovered() or report.never_unmatched()))):
+        status = 1
     return status
 
 

@@ -7,7 +7,6 @@ Each case runs with a fresh in-memory quota store so cases stay independent of o
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from celgate.engine.compiler import Bundle
 from celgate.engine.decision import Decision
@@ -44,6 +43,7 @@ class SuiteReport:
     matched: set[str] = field(default_factory=set)
     not_matched: set[str] = field(default_factory=set)
     rules: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)  # rules that errored where the case did not expect them to
 
     @property
     def failures(self) -> list[CaseFailure]:
@@ -66,7 +66,8 @@ class SuiteReport:
         return [r for r in self.rules if r in self.matched and r not in self.not_matched]
 
 
-def _diff(case: TestCase, decision: Decision) -> list[str]:
+def diff_case(case: TestCase, decision: Decision) -> list[str]:
+    """What differs between a case's expectations and a decision, one readable line per problem."""
     problems = []
     matched = decision.matched_rules()
     if case.effect is not None and decision.effect != case.effect:
@@ -113,12 +114,18 @@ def run_suites(engine: Engine | Bundle, suites: list[TestSuite] | None = None) -
                 report.results.append(CaseResult(suite, case, failure, None))
                 continue
             for trace in decision.explanation or ():
+                if not trace.rule or trace.rule.startswith("vars."):
+                    continue
                 key = f"{trace.policy}/{trace.rule}"
-                if trace.result == "matched" or (trace.result == "error" and key in decision.matched_rules()):
+                if trace.result == "matched" or (trace.result == "error" and key in case.rules):
                     report.matched.add(key)
                 elif trace.result in ("not_matched", "error"):
                     report.not_matched.add(key)
-            problems = _diff(case, decision)
+                if trace.result == "error" and key not in case.rules:
+                    report.errors.append(
+                        f"{suite.file}:{case.pos.line}: {suite.name} > {case.name}: {key} errored: {trace.error}"
+                    )
+            problems = diff_case(case, decision)
             failure = (
                 CaseFailure(suite.name, case.name, suite.file, case.pos.line, tuple(problems)) if problems else None
             )
@@ -126,9 +133,3 @@ def run_suites(engine: Engine | Bundle, suites: list[TestSuite] | None = None) -
     return report
 
 
-def summarise(report: SuiteReport) -> dict[str, Any]:
-    return {
-        "passed": report.passed,
-        "failed": len(report.failures),
-        "uncovered": report.uncovered(),
-    }
