@@ -165,3 +165,19 @@ def generate(n_docs: int = 1500, seed: int = 20240601) -> list[Doc]:
             text += seg
         docs.append(Doc(text, gold))
     return docs
+
+
+def clean_text(n_chars: int, seed: int = 20240602) -> str:
+    """Ordinary text without labelled values: Faker prose (all locales) and the hard negatives."""
+    r = random.Random(seed)
+    fakers = [Faker(loc) for loc in LOCALES]
+    for i, fk in enumerate(fakers):
+        fk.seed_instance(seed + i)
+    parts: list[str] = []
+    size = 0
+    while size < n_chars:
+        f = r.choice(fakers)
+        seg = f.paragraph(nb_sentences=r.randint(1, 4)) if r.random() < 0.7 else r.choice(NEGATIVES)(r, f)
+        parts.append(seg)
+        size += len(seg) + 1
+    return " ".join(parts)[:n_chars]

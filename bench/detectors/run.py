@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "server"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from corpus import PII, SECRETS, Doc, generate  # noqa: E402
+from corpus import PII, SECRETS, Doc, clean_text, generate  # noqa: E402
 
 from celgate.detectors import build  # noqa: E402
 
@@ -136,7 +136,11 @@ def main() -> None:
         print(f"\ndetect-secrets overall precision (kind-agnostic): {pr(total(ds))[0]}")
 
     print("\n### Throughput (one core, per-document calls)\n")
-    blob = " ".join(texts)[: 1 << 20]
+    reps = (1 << 20) // size + 1
+    blob = " ".join(texts * reps)[: 1 << 20]
+    # Ordinary traffic: prose and hard negatives only (order numbers, hashes, versions, "the
+    # password is required"), i.e. text the detectors must scan and reject.
+    clean = clean_text(1 << 20)
     rows = [
         ("pii", suite._pii.scan),
         ("secrets", suite._secrets.scan),
@@ -147,17 +151,18 @@ def main() -> None:
         ("urls", suite.urls),
         ("tokens", suite.tokens),
     ]
-    print(f"| detector | MB/s (documents ~{size // len(texts)} B) | MB/s (1 MiB text) |")
-    print("|---|---:|---:|")
+    print(f"| detector | MB/s (documents ~{size // len(texts)} B) | MB/s (1 MiB of documents) "
+          "| MB/s (1 MiB, values removed) |")
+    print("|---|---:|---:|---:|")
     for name, fn in rows:
-        print(f"| {name} | {mbps(fn, texts):.1f} | {mbps(fn, [blob]):.1f} |")
+        print(f"| {name} | {mbps(fn, texts):.1f} | {mbps(fn, [blob]):.1f} | {mbps(fn, [clean]):.1f} |")
     if presidio and not args.quick:
         sub = texts[:100]
         speed = mbps(lambda t: engine.analyze(text=t, language="en"), sub, 3)
-        print(f"| Presidio analyzer (patterns only) | {speed:.2f} | |")
+        print(f"| Presidio analyzer (patterns only) | {speed:.2f} | | |")
     if ds and not args.quick:
         sub = texts[:200]
-        print(f"| detect-secrets (scan_line per line) | {mbps(detect_secrets_find, sub, 3):.2f} | |")
+        print(f"| detect-secrets (scan_line per line) | {mbps(detect_secrets_find, sub, 3):.2f} | | |")
 
     print("\n### Prompt injection: TPR at 1% FPR\n")
     try:

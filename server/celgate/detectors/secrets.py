@@ -128,18 +128,23 @@ class SecretsDetector:
                 return out + unscanned(t, s)
             pos = e if e > s else e + 1
             i = _RX.kind(data, s, n)
-            f = self._validate(_RX, i, data, s, e, t)
+            if i == _CRED:
+                vs, ve = _cred_value(data, s, n)
+                f = self._assignment(t, vs, ve)
+                if f is None:
+                    # The rejected "value" may itself start another secret ("token: aws_secret...
+                    # = x"). At most _MAX_NESTED searches inside matches ending at the same byte,
+                    # so "password=password=..." (every match runs to the end) stays linear.
+                    if e != retried_to:
+                        retried_to, nested = e, 0
+                    if nested < _MAX_NESTED:
+                        nested += 1
+                        pos = vs
+                    continue
+            else:
+                f = self._validate(_RX, i, data, s, e, t)
             if f is not None:
                 out.append(Finding(f[0], t.cp(f[1]), t.cp(f[2]), f[3]))
-            elif i == _CRED:
-                # The rejected "value" may itself start another secret ("token: aws_secret... = x").
-                # At most _MAX_NESTED searches inside matches ending at the same byte, so
-                # "password=password=..." (every match runs to the end) stays linear.
-                if e != retried_to:
-                    retried_to, nested = e, 0
-                if nested < _MAX_NESTED:
-                    nested += 1
-                    pos = _cred_value(data, s, n)[0]
         return out + unscanned(t) if t.full_len > len(t.text) else out
 
     def _validate(self, alt: Alternation, i: int, data: bytes, s: int, e: int,
@@ -161,17 +166,7 @@ class SecretsDetector:
             value = t.s(vs, ve)
             return (kind, vs, ve, 0.9) if shannon_entropy(value) >= 3.5 else None
         if kind == "credential_assignment":
-            vs, ve = _cred_value(data, s, len(data))
-            if not 6 <= ve - vs <= 200:
-                return None
-            specific = self._specific(t, vs, ve)
-            if specific is not None:
-                return specific  # "TOKEN=ghp_..." is a github_token, not a generic assignment
-            value = t.s(vs, ve)
-            if not looks_random(value, self.min_entropy):
-                return None
-            score = min(0.95, 0.5 + (shannon_entropy(value) - self.min_entropy) / 4)
-            return (kind, vs, ve, round(score, 3))
+            return self._assignment(t, *_cred_value(data, s, len(data)))
         if kind == "openai_api_key":
             body = t.s(s, e)
             if _classes(body[3:]) < 3 and "T3BlbkFJ" not in body:
@@ -180,6 +175,19 @@ class SecretsDetector:
         if kind == "jwt":
             return (kind, s, e, 0.95) if _jwt_ok(t.s(s, e)) else None
         return (kind, s, e, 0.99)
+
+    def _assignment(self, t: Text, vs: int, ve: int) -> tuple[str, int, int, float] | None:
+        """A credential assignment's value (byte span): a vendor token, a random value, or None."""
+        if not 6 <= ve - vs <= 200:
+            return None
+        specific = self._specific(t, vs, ve)
+        if specific is not None:
+            return specific  # "TOKEN=ghp_..." is a github_token, not a generic assignment
+        value = t.s(vs, ve)
+        if not looks_random(value, self.min_entropy):
+            return None
+        score = min(0.95, 0.5 + (shannon_entropy(value) - self.min_entropy) / 4)
+        return ("credential_assignment", vs, ve, round(score, 3))
 
     def _specific(self, t: Text, vs: int, ve: int) -> tuple[str, int, int, float] | None:
         """A vendor-specific token filling an assignment's whole value, validated as its kind."""
