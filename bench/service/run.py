@@ -132,7 +132,8 @@ def start_celgate(decision_log: str) -> Server:
 def start_cerbos() -> Server:
     cmd = [str(cerbos_binary()), "server", f"--config={HERE / 'cerbos' / 'config.yaml'}",
            f"--set=storage.disk.directory={HERE / 'cerbos' / 'policies'}"]  # fmt: skip
-    return Server("cerbos", cmd, "127.0.0.1:3592", "127.0.0.1:3593", "/_cerbos/health", {"GOMAXPROCS": "1"})
+    env = {"GOMAXPROCS": "1", "CERBOS_NO_TELEMETRY": "1"}  # no telemetry sender on the measured core
+    return Server("cerbos", cmd, "127.0.0.1:3592", "127.0.0.1:3593", "/_cerbos/health", env)
 
 
 # --- load generators ------------------------------------------------------------------------------
