@@ -78,7 +78,7 @@ def keys() -> Keys:
 class Celgate:
     """`celgate serve` with the test policies and an `envoy:` section, as an operator would run it."""
 
-    def __init__(self, settings: dict[str, Any], workdir: Path) -> None:
+    def __init__(self, settings: dict[str, Any], workdir: Path, policies: Path = POLICIES) -> None:
         self.port, http = free_port(), free_port()
         self.http_url = f"http://127.0.0.1:{http}"
         config = workdir / "celgate.yaml"
@@ -87,7 +87,7 @@ class Celgate:
         # The installed CLI, run by this interpreter (no reliance on PATH or the venv's bin/).
         cli = [sys.executable, "-c", "import sys; from celgate.cli import main; sys.exit(main())"]
         self.proc = subprocess.Popen(
-            [*cli, "serve", "--policies", str(POLICIES), "--config", str(config),
+            [*cli, "serve", "--policies", str(policies), "--config", str(config),
              "--grpc-addr", f"127.0.0.1:{self.port}", "--http-addr", f"127.0.0.1:{http}",
              "--workers", "1", "--grpc-threads", "32", "--decision-log", "none"],
             stdout=self.log.open("wb"), stderr=subprocess.STDOUT,
@@ -177,10 +177,10 @@ class Gateway:
                             headers={"authorization": f"Bearer {self.token(roles=roles)}"})
 
 
-def _gateway(keys: Keys, workdir: Path) -> Iterator[Gateway]:
+def _gateway(keys: Keys, workdir: Path, policies: Path = POLICIES) -> Iterator[Gateway]:
     binary = envoy_binary()
     model, mcp = upstreams.start("model"), upstreams.start("mcp")
-    cg = Celgate({"max_body_bytes": MAX_BODY, "stream_holdback_chars": 32}, workdir)
+    cg = Celgate({"max_body_bytes": MAX_BODY, "stream_holdback_chars": 32}, workdir, policies)
     envoy = Envoy(binary, cg.port, model.server_address[1], mcp.server_address[1], keys.jwks, workdir)
     try:
         yield Gateway(envoy.url, model, mcp, keys, cg)
@@ -194,6 +194,16 @@ def _gateway(keys: Keys, workdir: Path) -> Iterator[Gateway]:
 @pytest.fixture(scope="module")
 def gateway(keys: Keys, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
     yield from _gateway(keys, tmp_path_factory.mktemp("envoy"))
+
+
+@pytest.fixture(scope="module")
+def prompt_only_gateway(keys: Keys, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
+    """The test policies without `responses.yaml`: nothing judges replies."""
+    workdir = tmp_path_factory.mktemp("envoy-prompt-only")
+    policies = workdir / "policies"
+    shutil.copytree(POLICIES, policies)
+    (policies / "responses.yaml").unlink()
+    yield from _gateway(keys, workdir, policies)
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from tests.e2e.envoy import upstreams
 from tests.e2e.envoy.harness import MAX_BODY, Gateway
 
 pytestmark = pytest.mark.e2e
@@ -181,3 +182,19 @@ def test_celgate_down_fails_closed(own_gateway: Gateway) -> None:
         r = c.post("/mcp", json=rpc("search", {"q": "x"}))
         assert r.status_code == 403
         assert len(own_gateway.model.received) == before
+
+
+def test_without_response_policies_replies_pass_untouched_and_prompts_are_still_masked(
+    prompt_only_gateway: Gateway,
+) -> None:
+    g = prompt_only_gateway
+    before = g.celgate.decisions("response")
+    with g.client() as c:
+        r = c.post("/v1/chat/completions", json=chat("what is the card on file?"))
+        masked = c.post("/v1/chat/completions", json=chat(f"charge {CARD} now"))
+    assert r.status_code == 200, r.text
+    # No policy judges replies: ext_proc skipped the response phases, so the reply is the model's own.
+    assert r.json()["choices"][0]["message"]["content"] == upstreams.CARD_REPLY
+    assert g.celgate.decisions("response") == before
+    assert masked.status_code == 200, masked.text
+    assert g.model.received[-1]["body"]["messages"][0]["content"] == "charge [credit_card] now"
