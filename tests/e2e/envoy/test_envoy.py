@@ -99,6 +99,30 @@ def test_shell_allowed_for_admin(gateway: Gateway) -> None:
     assert gateway.mcp.received[-1]["body"]["params"]["name"] == "shell"
 
 
+def test_card_masked_in_mcp_tool_result(gateway: Gateway) -> None:
+    before = gateway.celgate.decisions("tool_result")
+    with gateway.client() as c:
+        r = c.post("/mcp", json=rpc("search", {"q": CARD}, rpc_id=9))
+    assert r.status_code == 200, r.text
+    doc = r.json()
+    assert doc["id"] == 9
+    text = doc["result"]["content"][0]["text"]
+    assert text == 'ran search with {"q": "[credit_card]"}'
+    assert "1111" not in r.text
+    assert gateway.mcp.received[-1]["body"]["params"]["arguments"]["q"] == CARD  # the tool got its argument
+    assert gateway.celgate.decisions("tool_result") == before + 1
+
+
+def test_tool_result_denied_in_jsonrpc_format(gateway: Gateway) -> None:
+    with gateway.client() as c:
+        r = c.post("/mcp", json=rpc("search", {"q": "-----BEGIN PRIVATE KEY-----"}, rpc_id=11))
+    assert r.status_code == 403
+    doc = r.json()
+    assert doc["jsonrpc"] == "2.0" and doc["id"] == 11
+    assert doc["error"]["message"] == "the tool returned a private key"
+    assert "BEGIN PRIVATE KEY" not in r.text
+
+
 def test_approval_required_carries_approval_id(gateway: Gateway) -> None:
     with gateway.client() as c:
         r = c.post("/mcp", json=rpc("transfer_funds", {"amount": 5000}))

@@ -123,3 +123,17 @@ def test_response_mapping_and_write_back() -> None:
     assert part.response["content"] == "xy" and part.response["tool_calls"][0]["name"] == "n"
     assert mapping.write_response(adoc, part, "XY")
     assert adoc["content"][0]["text"] == "XY" and adoc["content"][2]["text"] == ""
+
+
+def test_tool_result_text_parts_rewritten_and_structured_content_dropped() -> None:
+    from celgate.api.envoy.mapping import map_tool_result, write_tool_result
+
+    doc = {"jsonrpc": "2.0", "id": 1, "result": {
+        "content": [{"type": "text", "text": "a 4111"}, {"type": "image", "data": "x"}, {"type": "text", "text": "b"}],
+        "structuredContent": {"card": "4111"}}}
+    part = map_tool_result(doc)
+    assert part is not None and part.response == {"content": "a 4111\nb"}
+    assert write_tool_result(doc, part, "a [card]\nb")
+    assert doc["result"]["content"][0]["text"] == "a [card]\nb" and doc["result"]["content"][2]["text"] == ""
+    assert "structuredContent" not in doc["result"]
+    assert map_tool_result({"jsonrpc": "2.0", "id": 1, "error": {"code": -1, "message": "x"}}) is None

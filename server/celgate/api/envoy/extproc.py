@@ -143,7 +143,7 @@ class ExternalProcessorServicer(ep_grpc.ExternalProcessorServicer):
         json_body = "json" in h.get("content-type", "")
         if state.dialect == mapping.OTHER and not (state.method == "POST" and json_body):
             resp.mode_override.CopyFrom(_SKIP_ALL)
-        elif not _judges_responses(self._engine_ref()):
+        elif not _judges(self._engine_ref(), "response" if state.dialect in _LLM else "tool_result"):
             resp.mode_override.CopyFrom(_REQUEST_BODY_ONLY)
         return resp
 
@@ -191,8 +191,16 @@ class ExternalProcessorServicer(ep_grpc.ExternalProcessorServicer):
         resp = ep.ProcessingResponse(response_headers=ep.HeadersResponse(response=_CONTINUE))
         headers = _headers(h)
         status = headers.get(":status", "")
-        if state.request is None or state.dialect not in _LLM or not status.startswith("2") or h.end_of_stream:
-            # Local replies (no request phase), MCP results, errors: nothing to judge in the body.
+        ok = status.startswith("2") and not h.end_of_stream
+        if state.dialect == mapping.MCP and state.request is not None and ok:
+            # A tools/call result: judged as `tool_result` when it is one JSON body (SSE passes as is).
+            if "json" not in headers.get("content-type", "") or not _judges(self._engine_ref(), "tool_result"):
+                resp.mode_override.CopyFrom(_SKIP_RESPONSE_BODY)
+            elif headers.get("content-encoding", "identity") not in ("", "identity"):
+                raise Denial(502, "unavailable", "compressed tool results cannot be checked; server must not compress")
+            return resp
+        if state.request is None or state.dialect not in _LLM or not ok:
+            # Local replies (no request phase), errors, other traffic: nothing to judge in the body.
             resp.mode_override.CopyFrom(_SKIP_RESPONSE_BODY)
             return resp
         if headers.get("content-encoding", "identity") not in ("", "identity"):
@@ -219,6 +227,8 @@ class ExternalProcessorServicer(ep_grpc.ExternalProcessorServicer):
                 return ep.ProcessingResponse(response_body=ep.BodyResponse(response=_CONTINUE))
             common = ep.CommonResponse(body_mutation=ep.BodyMutation(body=out))
             return ep.ProcessingResponse(response_body=ep.BodyResponse(response=common))
+        if state.request is not None and state.dialect == mapping.MCP:
+            return self._tool_result(state, body)
         if state.request is None or state.dialect not in _LLM:
             return ep.ProcessingResponse(response_body=ep.BodyResponse(response=_CONTINUE))
         doc = mapping.parse_json(body.body) if body.body else None
@@ -237,6 +247,31 @@ class ExternalProcessorServicer(ep_grpc.ExternalProcessorServicer):
                 changed = True
         if not changed:
             return ep.ProcessingResponse(response_body=ep.BodyResponse(response=_CONTINUE))
+        return ep.ProcessingResponse(response_body=ep.BodyResponse(response=_replace_body(orjson.dumps(doc))))
+
+    def _tool_result(self, state: _Stream, body: ep.HttpBody) -> ep.ProcessingResponse:
+        """An MCP tools/call result, decided as `tool_result`; `tool.result` rewrites go back in place."""
+        assert state.request is not None
+        unchanged = ep.ProcessingResponse(response_body=ep.BodyResponse(response=_CONTINUE))
+        try:
+            doc = mapping.parse_json(body.body) if body.body else None
+        except mapping.BodyError:
+            raise Denial(502, "invalid_request", "the tool result is not valid JSON; withheld") from None
+        part = mapping.map_tool_result(doc)
+        if part is None:  # a JSON-RPC error or not a tools/call result: nothing a tool returned
+            return unchanged
+        req = {k: v for k, v in state.request.items() if k != "action"}
+        req["action"] = "tool_result"
+        req["tool"] = {**state.request["tool"], "result": part.response["content"]}
+        decision = self._check(req)
+        if decision.effect != "allow":
+            message = errors.decision_message(decision.effect, decision.message, decision.approval_id)
+            raise Denial(403, errors.KINDS.get(decision.effect, "policy_denied"), message)
+        text = decision.rewritten.get("tool.result")
+        if text is None:
+            return unchanged
+        if not mapping.write_tool_result(doc, part, text):
+            raise Denial(502, "policy_denied", "a redaction could not be applied to the tool result; withheld")
         return ep.ProcessingResponse(response_body=ep.BodyResponse(response=_replace_body(orjson.dumps(doc))))
 
     # ---- helpers --------------------------------------------------------------------------------
@@ -281,14 +316,14 @@ class ExternalProcessorServicer(ep_grpc.ExternalProcessorServicer):
         )
 
 
-def _judges_responses(engine: Engine | None) -> bool:
-    """Whether replies can be denied, rewritten or counted; without policies, quotas or a non-allow
-    default for `response` there is nothing to check (no engine yet: keep every phase, fail closed)."""
+def _judges(engine: Engine | None, action: str) -> bool:
+    """Whether `action` (replies: `response`, `tool_result`) can be denied, rewritten or counted; with
+    no policy, quota or non-allow default for it there is nothing to check (no engine: keep the phases)."""
     if engine is None:
         return True
     bundle = engine.bundle
-    return bool(bundle.policies.get("response") or bundle.quotas.get("response")
-                or bundle.config.defaults.get("response", "allow") != "allow")
+    return bool(bundle.policies.get(action) or bundle.quotas.get(action)
+                or bundle.config.defaults.get(action, "allow") != "allow")
 
 
 def _peer(msg: ep.ProcessingRequest) -> str:

@@ -410,3 +410,25 @@ def write_response(doc: Any, part: ResponsePart, text: str) -> bool:
     if not set_path(doc, part.where[0], text):
         return False
     return all(set_path(doc, loc, "") for loc in part.where[1:])
+
+
+def map_tool_result(doc: Any) -> ResponsePart | None:
+    """A JSON-RPC tools/call result: its text content parts joined by newlines, or None when the body
+    is an error or has no `result` (nothing a tool returned)."""
+    if not isinstance(doc, dict) or not isinstance(doc.get("result"), dict):
+        return None
+    texts, where = [], []
+    for k, part in enumerate(doc["result"].get("content") or []):
+        if isinstance(part, dict) and part.get("type") == "text" and isinstance(part.get("text"), str):
+            texts.append(part["text"])
+            where.append(("result", "content", k, "text"))
+    return ResponsePart({"content": "\n".join(texts)}, where)
+
+
+def write_tool_result(doc: Any, part: ResponsePart, text: str) -> bool:
+    """Puts a rewritten tool result back (whole text in the first text part, the others emptied) and
+    drops `structuredContent`, which would otherwise carry the unredacted data alongside."""
+    if not write_response(doc, part, text):
+        return False
+    doc["result"].pop("structuredContent", None)
+    return True
