@@ -42,6 +42,9 @@ _KEYS = (
 
 
 def run(args: argparse.Namespace) -> int:
+    from celgate.service.worker import tune_grpc_core
+
+    tune_grpc_core()  # before gRPC core starts, here or in a spawned worker (which inherits it)
     try:
         config = resolve({k: getattr(args, k, None) for k in _KEYS})
     except ConfigError as e:

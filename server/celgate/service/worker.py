@@ -56,6 +56,21 @@ def decision_log_target(config: ServeConfig, worker_index: int | None) -> str:
     return str(p.with_name(f"{p.stem}-w{worker_index}{p.suffix}"))
 
 
+GRPC_EXPERIMENTS = "-event_engine_listener"
+
+
+def tune_grpc_core() -> None:
+    """Serves accepted gRPC connections on gRPC core's own poller, not on EventEngine endpoints.
+
+    With EventEngine endpoints each read is handed from an EventEngine thread to the completion
+    queue that grpcio's polling thread drains: one more thread hop per call, which on one core
+    cost 10-15 % of the gRPC door's throughput (docs/performance.md, "Service"). Read by gRPC core
+    when it starts, so this runs before anything imports grpc; an operator's own
+    `GRPC_EXPERIMENTS` wins. An experiment name gRPC no longer knows is logged and ignored.
+    """
+    os.environ.setdefault("GRPC_EXPERIMENTS", GRPC_EXPERIMENTS)
+
+
 def setup_logging() -> None:
     logging.basicConfig(
         level=os.environ.get("CELGATE_LOG_LEVEL", "INFO").upper(),
@@ -65,6 +80,7 @@ def setup_logging() -> None:
 
 
 def run_worker(config: ServeConfig, worker_index: int | None = None) -> int:
+    tune_grpc_core()
     setup_logging()
     audit.configure(
         decision_log_target(config, worker_index),
