@@ -76,18 +76,26 @@ class Decision:
         return list(dict.fromkeys(keys))
 
     def to_proto(self) -> pb.CheckResponse:
-        return pb.CheckResponse(
-            decision_id=self.decision_id,
-            effect=self.effect,
-            reasons=[_reason_pb(r) for r in self.reasons],
-            redactions=[
+        # Only non-empty fields are passed: protobuf's constructor pays for every keyword it is given.
+        fields: dict[str, Any] = {
+            "decision_id": self.decision_id,
+            "effect": self.effect,
+            "policy_revision": self.policy_revision,
+        }
+        if self.reasons:
+            fields["reasons"] = [_reason_pb(r) for r in self.reasons]
+        if self.redactions:
+            fields["redactions"] = [
                 pb.Redaction(field=x.field, start=x.start, end=x.end, type=x.type, rule=x.rule) for x in self.redactions
-            ],
-            rewritten=self.rewritten,
-            labels=self.labels,
-            approval_id=self.approval_id,
-            policy_revision=self.policy_revision,
-            explanation=[
+            ]
+        if self.rewritten:
+            fields["rewritten"] = self.rewritten
+        if self.labels:
+            fields["labels"] = self.labels
+        if self.approval_id:
+            fields["approval_id"] = self.approval_id
+        if self.explanation:
+            fields["explanation"] = [
                 pb.RuleTrace(
                     policy=t.policy,
                     rule=t.rule,
@@ -96,15 +104,18 @@ class Decision:
                     duration_ns=t.duration_ns,
                     document=t.document if t.document >= 0 else None,
                 )
-                for t in self.explanation or ()
-            ],
-            documents=[
+                for t in self.explanation
+            ]
+        if self.documents:
+            fields["documents"] = [
                 pb.DocumentDecision(index=d.index, id=d.id, effect=d.effect, reasons=[_reason_pb(r) for r in d.reasons])
                 for d in self.documents
-            ],
-            message=self.message,
-            retry_after_seconds=self.retry_after_seconds,
-        )
+            ]
+        if self.message:
+            fields["message"] = self.message
+        if self.retry_after_seconds:
+            fields["retry_after_seconds"] = self.retry_after_seconds
+        return pb.CheckResponse(**fields)
 
     def to_dict(self) -> dict[str, Any]:
         """Proto JSON form (proto field names); empty fields are left out except the core ones."""
