@@ -12,6 +12,7 @@ test:  ## run the whole test suite (installs what it needs first)
 lint:  ## ruff, generated code up to date, buf lint, policy library checks
 	@scripts/bootstrap
 	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
 	scripts/check-generated
 	.venv/bin/celgate check policies
 	.venv/bin/celgate test policies --coverage --strict

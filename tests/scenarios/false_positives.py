@@ -50,23 +50,39 @@ def load(name: str) -> list:  # type: ignore[type-arg]
 def measure(engine: Engine | None = None) -> Counts:
     engine = engine or shipped_engine()
     counts = Counts()
-    docs = [dict(d, source=f"kb://handbook/{d['id']}", labels=["provenance:kb", "tenant:acme"])
-            for d in load("ordinary_documents.yaml")]
+    docs = [
+        dict(d, source=f"kb://handbook/{d['id']}", labels=["provenance:kb", "tenant:acme"])
+        for d in load("ordinary_documents.yaml")
+    ]
     for text in load("ordinary_prompts.yaml"):
-        d = engine.check({"action": "prompt", "principal": PRINCIPAL, "model": MODEL,
-                          "messages": [{"role": "system", "content": SYSTEM}, {"role": "user", "content": text}]})
+        d = engine.check(
+            {
+                "action": "prompt",
+                "principal": PRINCIPAL,
+                "model": MODEL,
+                "messages": [{"role": "system", "content": SYSTEM}, {"role": "user", "content": text}],
+            }
+        )
         counts.add("prompt", text, d.effect, d.reasons)
     d = engine.check({"action": "retrieval", "principal": PRINCIPAL, "documents": docs})
     for doc, dd in zip(docs, d.documents, strict=True):
         counts.add("document", doc["content"], dd.effect, list(dd.reasons))
     for doc in docs:
-        d = engine.check({"action": "tool_result", "principal": PRINCIPAL,
-                          "tool": {"name": "fetch_page", "result": doc["content"]}})
+        d = engine.check(
+            {"action": "tool_result", "principal": PRINCIPAL, "tool": {"name": "fetch_page", "result": doc["content"]}}
+        )
         counts.add("tool_result", doc["content"], d.effect, d.reasons)
     for text in load("ordinary_replies.yaml"):
-        d = engine.check({"action": "response", "principal": PRINCIPAL, "context": {"renders_html": True},
-                          "messages": [{"role": "system", "content": SYSTEM}], "documents": docs[:3],
-                          "response": {"role": "assistant", "content": text}})
+        d = engine.check(
+            {
+                "action": "response",
+                "principal": PRINCIPAL,
+                "context": {"renders_html": True},
+                "messages": [{"role": "system", "content": SYSTEM}],
+                "documents": docs[:3],
+                "response": {"role": "assistant", "content": text},
+            }
+        )
         counts.add("response", text, d.effect, d.reasons)
     return counts
 
@@ -74,8 +90,11 @@ def measure(engine: Engine | None = None) -> Counts:
 def table(c: Counts) -> list[str]:
     out = ["| input | checks | not allowed |", "|---|---|---|"]
     out += [f"| {k} | {c.checks[k]} | {c.blocked[k]} |" for k in c.checks]
-    out += ["", "| control (policy/rule) | enforced denials or approvals | audit-mode hits | rewrites/labels |",
-            "|---|---|---|---|"]
+    out += [
+        "",
+        "| control (policy/rule) | enforced denials or approvals | audit-mode hits | rewrites/labels |",
+        "|---|---|---|---|",
+    ]
     for key in sorted(set(c.enforced) | set(c.audit) | set(c.rewrites)):
         out.append(f"| {key} | {c.enforced[key]} | {c.audit[key]} | {c.rewrites[key]} |")
     return out

@@ -63,8 +63,9 @@ class Session:
         for label in decision.labels:
             if label not in self.labels:
                 self.labels.append(label)
-        self.steps.append(Step(self.scenario, what, action, detail, decision.effect, decision.matched_rules(),
-                               neutralised))
+        self.steps.append(
+            Step(self.scenario, what, action, detail, decision.effect, decision.matched_rules(), neutralised)
+        )
         return decision
 
     def user(self, text: str, what: str = "legit", tools: list[dict[str, Any]] | None = None) -> Any:
@@ -102,15 +103,21 @@ class Session:
         passed = [doc for doc, dd in zip(documents, decision.documents, strict=True) if dd.effect == "allow"]
         for doc, dd in zip(documents, decision.documents, strict=True):
             kind = doc.get("attack", what)
-            self.steps.append(Step(self.scenario, kind, "retrieval", f"document {doc['id']}", dd.effect,
-                                   [r.key for r in dd.reasons]))
+            self.steps.append(
+                Step(self.scenario, kind, "retrieval", f"document {doc['id']}", dd.effect, [r.key for r in dd.reasons])
+            )
         for label in decision.labels:
             if label not in self.labels:
                 self.labels.append(label)
         return [{k: v for k, v in d.items() if k != "attack"} for d in passed]
 
-    def reply(self, text: str, what: str = "legit", documents: list[dict[str, Any]] | None = None,
-              context: dict[str, Any] | None = None) -> Any:
+    def reply(
+        self,
+        text: str,
+        what: str = "legit",
+        documents: list[dict[str, Any]] | None = None,
+        context: dict[str, Any] | None = None,
+    ) -> Any:
         req = self._base("response")
         req["response"] = {"role": "assistant", "content": text}
         if documents:
@@ -146,8 +153,10 @@ class Tally:
 
     def lines(self) -> list[str]:
         stopped = sum(self.attacks.values())
-        out = [f"attacks stopped or sent for approval: {stopped}/{len(self.attacks)}",
-               f"legitimate checks passed: {self.legit_passed} allowed, {self.legit_approved} after a human approval,"
-               f" {len(self.legit_denied)} denied"]
+        out = [
+            f"attacks stopped or sent for approval: {stopped}/{len(self.attacks)}",
+            f"legitimate checks passed: {self.legit_passed} allowed, {self.legit_approved} after a human approval,"
+            f" {len(self.legit_denied)} denied",
+        ]
         out += [f"  {'stopped' if v else 'MISSED '}  {k}" for k, v in sorted(self.attacks.items())]
         return out

@@ -104,10 +104,16 @@ def _chunks(body: dict[str, Any], reply: dict[str, Any]) -> list[dict[str, Any]]
     out += [chunk({"content": text[i : i + 4]}) for i in range(0, len(text), 4)]
     for i, tc in enumerate(_tool_calls(reply)):
         args = tc["function"]["arguments"]
-        first = {"index": i, "id": tc["id"], "type": "function", "function": {"name": tc["function"]["name"],
-                                                                              "arguments": ""}}
+        first = {
+            "index": i,
+            "id": tc["id"],
+            "type": "function",
+            "function": {"name": tc["function"]["name"], "arguments": ""},
+        }
         out.append(chunk({"tool_calls": [first]}))
-        out += [chunk({"tool_calls": [{"index": i, "function": {"arguments": args[j : j + 5]}}]})
-                for j in range(0, len(args), 5)]
+        out += [
+            chunk({"tool_calls": [{"index": i, "function": {"arguments": args[j : j + 5]}}]})
+            for j in range(0, len(args), 5)
+        ]
     out.append(chunk({}, "tool_calls" if reply.get("tool_calls") else "stop"))
     return out

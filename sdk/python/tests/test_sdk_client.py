@@ -174,8 +174,9 @@ def test_fail_open_allows_with_a_warning(transport, unused_port, caplog):
 
 
 def test_slow_service_times_out_fail_closed(celgate, transport, stalling_proxy):
-    proxy = stalling_proxy(("127.0.0.1", celgate.grpc_port if transport == "grpc" else celgate.http_port),
-                           delay=30).start()
+    proxy = stalling_proxy(
+        ("127.0.0.1", celgate.grpc_port if transport == "grpc" else celgate.http_port), delay=30
+    ).start()
     with Client(proxy.url(transport), timeout=0.5, retries=3) as client:
         started = time.monotonic()
         d = client.check_tool_call("search", {"q": "x"})
@@ -186,8 +187,9 @@ def test_slow_service_times_out_fail_closed(celgate, transport, stalling_proxy):
 
 def test_proxy_forwards_when_not_stalled(celgate, transport, stalling_proxy):
     # The control for the test above: the same proxy with no delay lets the decision through.
-    proxy = stalling_proxy(("127.0.0.1", celgate.grpc_port if transport == "grpc" else celgate.http_port),
-                           delay=0).start()
+    proxy = stalling_proxy(
+        ("127.0.0.1", celgate.grpc_port if transport == "grpc" else celgate.http_port), delay=0
+    ).start()
     with Client(proxy.url(transport), timeout=10) as client:
         assert client.check_tool_call("search", {}).allowed
 
@@ -240,8 +242,9 @@ def test_async_client_fails_closed_and_raises_invalid(own_celgate, transport):
 
 
 def test_async_slow_service_times_out(celgate, transport, stalling_proxy):
-    proxy = stalling_proxy(("127.0.0.1", celgate.grpc_port if transport == "grpc" else celgate.http_port),
-                           delay=30).start()
+    proxy = stalling_proxy(
+        ("127.0.0.1", celgate.grpc_port if transport == "grpc" else celgate.http_port), delay=30
+    ).start()
 
     async def main() -> Decision:
         async with AsyncClient(proxy.url(transport), timeout=0.5) as client:

@@ -16,8 +16,13 @@ RUN = Path(__file__).resolve().parents[3] / "examples" / "agent" / "run.py"
 def test_example_agent(tmp_path, transport):
     server = start_celgate(policies=RUN.parent / "policies", log_dir=tmp_path)
     try:
-        out = subprocess.run([sys.executable, str(RUN), "--url", server.url(transport)], capture_output=True,
-                             text=True, timeout=120, check=False)
+        out = subprocess.run(
+            [sys.executable, str(RUN), "--url", server.url(transport)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
     finally:
         server.stop()
     assert out.returncode == 0, out.stderr

@@ -72,10 +72,7 @@ def test_proposed_tool_calls_are_checked(celgate, transport, model, stream):
         out = llm.chat.completions.create(model="gpt-test", messages=msgs, stream=stream)
         if stream:
             args = "".join(
-                tc.function.arguments or ""
-                for chunk in out
-                for ch in chunk.choices
-                for tc in ch.delta.tool_calls or []
+                tc.function.arguments or "" for chunk in out for ch in chunk.choices for tc in ch.delta.tool_calls or []
             )
         else:
             args = out.choices[0].message.tool_calls[0].function.arguments

@@ -18,15 +18,18 @@ ALLOWED_DEPS = {"httpx", "grpcio", "protobuf", "cachetools"}
 
 def test_generated_proto_is_current():
     pytest.importorskip("grpc_tools")
-    out = subprocess.run([sys.executable, str(SDK / "scripts" / "gen-proto"), "--check"], capture_output=True,
-                         text=True, check=False)
+    out = subprocess.run(
+        [sys.executable, str(SDK / "scripts" / "gen-proto"), "--check"], capture_output=True, text=True, check=False
+    )
     assert out.returncode == 0, out.stdout + out.stderr
 
 
 @pytest.mark.parametrize(
     "first,second",
-    [("celgate.v1.decision_pb2", "celgate_client._proto.celgate.v1.decision_pb2"),
-     ("celgate_client._proto.celgate.v1.decision_pb2", "celgate.v1.decision_pb2")],
+    [
+        ("celgate.v1.decision_pb2", "celgate_client._proto.celgate.v1.decision_pb2"),
+        ("celgate_client._proto.celgate.v1.decision_pb2", "celgate.v1.decision_pb2"),
+    ],
 )
 def test_server_and_sdk_protos_share_one_process(first, second):
     pytest.importorskip("celgate.v1.decision_pb2")
@@ -42,8 +45,10 @@ def test_server_and_sdk_protos_share_one_process(first, second):
 
 def test_wheel_installs_alone_in_a_fresh_venv(tmp_path, celgate):
     wheels = tmp_path / "wheels"
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w",
-                    str(wheels), str(SDK)], check=True)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(wheels), str(SDK)],
+        check=True,
+    )
     (wheel,) = wheels.glob("celgate_client-*.whl")
     with zipfile.ZipFile(wheel) as z:
         names = z.namelist()
@@ -63,8 +68,21 @@ def test_wheel_installs_alone_in_a_fresh_venv(tmp_path, celgate):
     site = Path(sysconfig.get_paths()["purelib"])
     purelib = "import sysconfig; print(sysconfig.get_paths()['purelib'])"
     env_site = Path(subprocess.check_output([str(py), "-c", purelib], text=True).strip())
-    subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "--no-index", "-q", "--target",
-                    str(env_site), str(wheel)], check=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--no-deps",
+            "--no-index",
+            "-q",
+            "--target",
+            str(env_site),
+            str(wheel),
+        ],
+        check=True,
+    )
     (env_site / "zz_deps.pth").write_text(f"{site}\n")
     code = (
         "import importlib.util, celgate_client;"

@@ -79,8 +79,9 @@ class Alternation:
 
     def __init__(self, alts: Sequence[tuple[str, str]], *, case_insensitive: bool = False) -> None:
         self.names = tuple(n for n, _ in alts)
-        self._finder = compile_re("|".join(f"(?:{strip_groups(p)})" for _, p in alts),
-                                  case_insensitive=case_insensitive)._regexp
+        self._finder = compile_re(
+            "|".join(f"(?:{strip_groups(p)})" for _, p in alts), case_insensitive=case_insensitive
+        )._regexp
         if self._finder.NumberOfCapturingGroups():
             raise ValueError("Alternation patterns may only use named groups")
         kinds = [compile_re(strip_groups(p), case_insensitive=case_insensitive)._regexp for _, p in alts]

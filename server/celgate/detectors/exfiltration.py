@@ -32,9 +32,13 @@ _MD = compile_re(
 )
 _MD_NAMES = group_names(_MD)
 _MD_INDEX = {n: i for i, n in _MD_NAMES.items()}
-_KIND = {"img": ("img_url", "image_exfil", 0.9), "link": ("link_url", "link_exfil", 0.6),
-         "ref": ("ref_url", "image_exfil", 0.8), "html_img": ("html_url", "image_exfil", 0.9),
-         "html_a": ("a_url", "link_exfil", 0.6)}
+_KIND = {
+    "img": ("img_url", "image_exfil", 0.9),
+    "link": ("link_url", "link_exfil", 0.6),
+    "ref": ("ref_url", "image_exfil", 0.8),
+    "html_img": ("html_url", "image_exfil", 0.9),
+    "html_a": ("a_url", "link_exfil", 0.6),
+}
 
 
 def extract_urls(text: str, max_chars: int) -> list[str]:

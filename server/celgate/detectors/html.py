@@ -13,9 +13,34 @@ from celgate.detectors._re import Text, compile_re, group_names, spans
 from celgate.detectors.base import Finding
 
 HTML_TYPES = frozenset({"script", "html_tag", "event_handler", "javascript_url", "data_url"})
-_ACTIVE = {"iframe", "frame", "frameset", "object", "embed", "applet", "form", "input", "button", "svg",
-           "math", "meta", "base", "link", "style", "img", "image", "video", "audio", "source", "textarea",
-           "select", "details", "marquee", "template", "portal"}
+_ACTIVE = {
+    "iframe",
+    "frame",
+    "frameset",
+    "object",
+    "embed",
+    "applet",
+    "form",
+    "input",
+    "button",
+    "svg",
+    "math",
+    "meta",
+    "base",
+    "link",
+    "style",
+    "img",
+    "image",
+    "video",
+    "audio",
+    "source",
+    "textarea",
+    "select",
+    "details",
+    "marquee",
+    "template",
+    "portal",
+}
 _RX = compile_re(
     r"(?P<script>(?i:<script\b[^>]*>?))"
     r"|(?P<tag>(?i:</?(?P<name>[a-z][a-z0-9-]{0,30})\b(?P<attrs>[^<>]*)>))"

@@ -31,7 +31,11 @@ from celgate.detectors._re import Text, compile_re, group_names, spans
 from celgate.detectors.base import Finding
 
 SIGNALS = (
-    "instruction_override", "role_hijack", "prompt_extraction", "template_injection", "invisible_text",
+    "instruction_override",
+    "role_hijack",
+    "prompt_extraction",
+    "template_injection",
+    "invisible_text",
     "encoded_payload",
 )
 WEIGHTS = {
@@ -61,8 +65,17 @@ _ZW = r"[\x{200B}-\x{200D}\x{2060}-\x{2064}\x{FEFF}\x{180E}\x{034F}]"
 _BIDI = r"[\x{202A}-\x{202E}\x{2066}-\x{2069}]"
 _INVISIBLE = compile_re(f"(?P<tags>{_TAGS})|(?P<zw>{_ZW}+)|(?P<bidi>{_BIDI}+)")
 _INV_NAMES = group_names(_INVISIBLE)
-_STRIP_ZW = dict.fromkeys([*range(0x200B, 0x200E), *range(0x2060, 0x2065), 0xFEFF, 0x180E, 0x034F,
-                           *range(0x202A, 0x202F), *range(0x2066, 0x206A)])
+_STRIP_ZW = dict.fromkeys(
+    [
+        *range(0x200B, 0x200E),
+        *range(0x2060, 0x2065),
+        0xFEFF,
+        0x180E,
+        0x034F,
+        *range(0x202A, 0x202F),
+        *range(0x2066, 0x206A),
+    ]
+)
 
 _ENCODED = compile_re(
     r"(?P<b64>[A-Za-z0-9+/]{16,}={0,2}|[A-Za-z0-9_-]{16,}={0,2})"
@@ -143,8 +156,9 @@ class InjectionDetector:
             out.append((name, s, e))
         return out
 
-    def _scan(self, t: Text, depth: int, hits: dict[str, int], findings: list[Finding], budget: list[int],
-              outer: bool) -> bool:
+    def _scan(
+        self, t: Text, depth: int, hits: dict[str, int], findings: list[Finding], budget: list[int], outer: bool
+    ) -> bool:
         """Add hits for ``t``; offsets are only recorded for the outermost text. Returns whether a
         phrase signal fired (so an encoding wrapper knows its payload was malicious)."""
         fired = False
@@ -160,8 +174,9 @@ class InjectionDetector:
             fired |= self._encoded(t, depth, hits, findings, budget, outer)
         return fired
 
-    def _invisible(self, t: Text, depth: int, hits: dict[str, int], findings: list[Finding],
-                   budget: list[int], outer: bool) -> bool:
+    def _invisible(
+        self, t: Text, depth: int, hits: dict[str, int], findings: list[Finding], budget: list[int], outer: bool
+    ) -> bool:
         fired = False
         tag_text = []
         any_inv = False
@@ -193,8 +208,9 @@ class InjectionDetector:
                         fired = True
         return fired
 
-    def _encoded(self, t: Text, depth: int, hits: dict[str, int], findings: list[Finding],
-                 budget: list[int], outer: bool) -> bool:
+    def _encoded(
+        self, t: Text, depth: int, hits: dict[str, int], findings: list[Finding], budget: list[int], outer: bool
+    ) -> bool:
         fired = False
         seen = 0
         for sp in spans(_ENCODED, t.data):

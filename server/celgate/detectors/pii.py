@@ -52,9 +52,11 @@ _PHONE = (
     # International: +CC ...; digit count validated (8..15, E.164).
     _PHONE_INTL
     # International with 00 / 011 prefix.
-    + r"|\b0(?:0|11)[ .-]?\d[\d .()-]*\d" + _EXT
+    + r"|\b0(?:0|11)[ .-]?\d[\d .()-]*\d"
+    + _EXT
     # North American: (555) 123-4567, 555-123-4567, 555.123.4567, 555 123 4567, 1-555-123-4567.
-    + r"|(?:\b1[ .-]?)?(?:\B\(\d{3}\)[ .-]?|\b\d{3}[ .-])\d{3}[ .-]\d{4}" + _EXT
+    + r"|(?:\b1[ .-]?)?(?:\B\(\d{3}\)[ .-]?|\b\d{3}[ .-])\d{3}[ .-]\d{4}"
+    + _EXT
     # National with trunk 0 (UK, FR, DE, IT, ...): 020 7946 0958, 01 23 45 67 89, 030/1234567,
     # 07700900123 (unseparated), (0151) 12345678, (029)-2018489.
     + r"|\b0\d+(?:[ ./-]\d+)+\b|\b0\d{9,10}\b"
@@ -83,13 +85,75 @@ _PII_GROUPS = group_names(_PII_RX)
 _PHONE_RX = compile_re(_PHONE)
 
 _IBAN_LEN = {
-    "AD": 24, "AE": 23, "AL": 28, "AT": 20, "AZ": 28, "BA": 20, "BE": 16, "BG": 22, "BH": 22, "BR": 29,
-    "CH": 21, "CR": 22, "CY": 28, "CZ": 24, "DE": 22, "DK": 18, "DO": 28, "EE": 20, "EG": 29, "ES": 24,
-    "FI": 18, "FO": 18, "FR": 27, "GB": 22, "GE": 22, "GI": 23, "GL": 18, "GR": 27, "GT": 28, "HR": 21,
-    "HU": 28, "IE": 22, "IL": 23, "IS": 26, "IT": 27, "JO": 30, "KW": 30, "KZ": 20, "LB": 28, "LI": 21,
-    "LT": 20, "LU": 20, "LV": 21, "MC": 27, "MD": 24, "ME": 22, "MK": 19, "MR": 27, "MT": 31, "MU": 30,
-    "NL": 18, "NO": 15, "PK": 24, "PL": 28, "PS": 29, "PT": 25, "QA": 29, "RO": 24, "RS": 22, "SA": 24,
-    "SE": 24, "SI": 19, "SK": 24, "SM": 27, "TN": 24, "TR": 26, "UA": 29, "VG": 24, "XK": 20,
+    "AD": 24,
+    "AE": 23,
+    "AL": 28,
+    "AT": 20,
+    "AZ": 28,
+    "BA": 20,
+    "BE": 16,
+    "BG": 22,
+    "BH": 22,
+    "BR": 29,
+    "CH": 21,
+    "CR": 22,
+    "CY": 28,
+    "CZ": 24,
+    "DE": 22,
+    "DK": 18,
+    "DO": 28,
+    "EE": 20,
+    "EG": 29,
+    "ES": 24,
+    "FI": 18,
+    "FO": 18,
+    "FR": 27,
+    "GB": 22,
+    "GE": 22,
+    "GI": 23,
+    "GL": 18,
+    "GR": 27,
+    "GT": 28,
+    "HR": 21,
+    "HU": 28,
+    "IE": 22,
+    "IL": 23,
+    "IS": 26,
+    "IT": 27,
+    "JO": 30,
+    "KW": 30,
+    "KZ": 20,
+    "LB": 28,
+    "LI": 21,
+    "LT": 20,
+    "LU": 20,
+    "LV": 21,
+    "MC": 27,
+    "MD": 24,
+    "ME": 22,
+    "MK": 19,
+    "MR": 27,
+    "MT": 31,
+    "MU": 30,
+    "NL": 18,
+    "NO": 15,
+    "PK": 24,
+    "PL": 28,
+    "PS": 29,
+    "PT": 25,
+    "QA": 29,
+    "RO": 24,
+    "RS": 22,
+    "SA": 24,
+    "SE": 24,
+    "SI": 19,
+    "SK": 24,
+    "SM": 27,
+    "TN": 24,
+    "TR": 26,
+    "UA": 29,
+    "VG": 24,
+    "XK": 20,
 }
 _DIGITS = str.maketrans("", "", " -.()/+")
 _COUNTING = "0123456789012" + "  " + "0987654321098"
@@ -180,8 +244,9 @@ class PiiDetector:
 
     name = "pii"
 
-    def __init__(self, custom: tuple[CustomPattern, ...] = (), max_chars: int = 4_000_000,
-                 max_seconds: float = 2.0) -> None:
+    def __init__(
+        self, custom: tuple[CustomPattern, ...] = (), max_chars: int = 4_000_000, max_seconds: float = 2.0
+    ) -> None:
         self.custom = custom
         self.max_chars = max_chars
         self.max_seconds = max_seconds

@@ -32,9 +32,7 @@ def validate_replacement(template: str) -> None:
         raise ValueError(f"redaction replacement longer than {MAX_TEMPLATE} characters")
     for name in _PLACEHOLDER.findall(template):
         if name not in _ALLOWED:
-            raise ValueError(
-                f"unknown placeholder '{{{name}}}' in redaction replacement; known: {{type}}, {{hash}}"
-            )
+            raise ValueError(f"unknown placeholder '{{{name}}}' in redaction replacement; known: {{type}}, {{hash}}")
     rest = _PLACEHOLDER.sub("", template)
     if "{" in rest or "}" in rest:
         raise ValueError("stray '{' or '}' in redaction replacement (placeholders are {type}, {hash})")

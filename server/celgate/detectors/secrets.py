@@ -20,8 +20,17 @@ from celgate.detectors.base import Finding
 
 SECRET_TYPES: frozenset[str] = frozenset(
     {
-        "aws_access_key_id", "aws_secret_access_key", "github_token", "gitlab_token", "slack_token",
-        "stripe_key", "google_api_key", "openai_api_key", "anthropic_api_key", "private_key", "jwt",
+        "aws_access_key_id",
+        "aws_secret_access_key",
+        "github_token",
+        "gitlab_token",
+        "slack_token",
+        "stripe_key",
+        "google_api_key",
+        "openai_api_key",
+        "anthropic_api_key",
+        "private_key",
+        "jwt",
         "credential_assignment",
     }
 )
@@ -72,8 +81,14 @@ def shannon_entropy(s: str) -> float:
 
 
 def _classes(s: str) -> int:
-    return sum((any(c.islower() for c in s), any(c.isupper() for c in s), any(c.isdigit() for c in s),
-                any(not c.isalnum() for c in s)))
+    return sum(
+        (
+            any(c.islower() for c in s),
+            any(c.isupper() for c in s),
+            any(c.isdigit() for c in s),
+            any(not c.isalnum() for c in s),
+        )
+    )
 
 
 def looks_random(value: str, min_entropy: float) -> bool:
@@ -147,11 +162,13 @@ class SecretsDetector:
                 out.append(Finding(f[0], t.cp(f[1]), t.cp(f[2]), f[3]))
         return out + unscanned(t) if t.full_len > len(t.text) else out
 
-    def _validate(self, alt: Alternation, i: int, data: bytes, s: int, e: int,
-                  t: Text) -> tuple[str, int, int, float] | None:
+    def _validate(
+        self, alt: Alternation, i: int, data: bytes, s: int, e: int, t: Text
+    ) -> tuple[str, int, int, float] | None:
         kind = alt.names[i]
-        if e - s < _MIN_LEN.get(kind, 0) or (kind == "github_token" and data[s:s + 11] == b"github_pat_"
-                                            and e - s < 33):
+        if e - s < _MIN_LEN.get(kind, 0) or (
+            kind == "github_token" and data[s : s + 11] == b"github_pat_" and e - s < 33
+        ):
             return None
         if kind == "private_key":
             end_marker = data.find(b"-----END ", e, e + 65_536)
@@ -222,5 +239,12 @@ _MAX_NESTED = 8
 _CRED_WINDOW = 512
 
 
-_MIN_LEN = {"github_token": 40, "gitlab_token": 26, "slack_token": 15, "stripe_key": 24,
-            "anthropic_api_key": 27, "openai_api_key": 23, "jwt": 20}
+_MIN_LEN = {
+    "github_token": 40,
+    "gitlab_token": 26,
+    "slack_token": 15,
+    "stripe_key": 24,
+    "anthropic_api_key": 27,
+    "openai_api_key": 23,
+    "jwt": 20,
+}

@@ -41,8 +41,7 @@ class Settings:
 
 
 _SCHEMA: dict[str, Any] = {
-    "limits": {"max_scan_chars": int, "max_scan_seconds": float, "max_decode_depth": int,
-               "max_decoded_chars": int},
+    "limits": {"max_scan_chars": int, "max_scan_seconds": float, "max_decode_depth": int, "max_decoded_chars": int},
     "pii": {"custom": dict},
     "secrets": {"min_entropy": float},
     "overlap": {"ngram": int},
@@ -56,9 +55,7 @@ def _check_keys(where: str, got: Mapping[str, Any], allowed: set[str] | dict[str
         raise ValueError(f"{where}: expected a mapping, got {type(got).__name__}")
     for key in got:
         if key not in allowed:
-            raise ValueError(
-                f"unknown key '{where}.{key}' in detectors settings; known: {', '.join(sorted(allowed))}"
-            )
+            raise ValueError(f"unknown key '{where}.{key}' in detectors settings; known: {', '.join(sorted(allowed))}")
 
 
 def _typed(where: str, value: Any, kind: type, lo: float, hi: float) -> Any:
@@ -84,17 +81,17 @@ def parse(raw: Mapping[str, Any] | None) -> Settings:
         _check_keys(f"detectors.{section}", sub, keys)
     limits = raw.get("limits") or {}
     if "max_scan_chars" in limits:
-        kw["max_scan_chars"] = _typed("detectors.limits.max_scan_chars", limits["max_scan_chars"], int,
-                                      1, 1 << 30)
+        kw["max_scan_chars"] = _typed("detectors.limits.max_scan_chars", limits["max_scan_chars"], int, 1, 1 << 30)
     if "max_scan_seconds" in limits:
-        kw["max_scan_seconds"] = _typed("detectors.limits.max_scan_seconds", limits["max_scan_seconds"],
-                                        float, 0.001, 60.0)
+        kw["max_scan_seconds"] = _typed(
+            "detectors.limits.max_scan_seconds", limits["max_scan_seconds"], float, 0.001, 60.0
+        )
     if "max_decode_depth" in limits:
-        kw["max_decode_depth"] = _typed("detectors.limits.max_decode_depth", limits["max_decode_depth"],
-                                        int, 0, 8)
+        kw["max_decode_depth"] = _typed("detectors.limits.max_decode_depth", limits["max_decode_depth"], int, 0, 8)
     if "max_decoded_chars" in limits:
-        kw["max_decoded_chars"] = _typed("detectors.limits.max_decoded_chars",
-                                         limits["max_decoded_chars"], int, 0, 1 << 24)
+        kw["max_decoded_chars"] = _typed(
+            "detectors.limits.max_decoded_chars", limits["max_decoded_chars"], int, 0, 1 << 24
+        )
     sec = raw.get("secrets") or {}
     if "min_entropy" in sec:
         kw["min_entropy"] = _typed("detectors.secrets.min_entropy", sec["min_entropy"], float, 0.0, 8.0)

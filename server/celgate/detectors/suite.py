@@ -34,9 +34,11 @@ class DetectorSuite:
         self.custom_types = frozenset(c.name for c in settings.custom)
         # Per-instance bounded caches (thread-safe: functools.lru_cache locks internally).
         self._pii_scan: Callable[[str], tuple[Finding, ...]] = functools.lru_cache(_CACHE)(
-            lambda s: tuple(self._pii.scan(s)))
+            lambda s: tuple(self._pii.scan(s))
+        )
         self._secrets_scan: Callable[[str], tuple[Finding, ...]] = functools.lru_cache(_CACHE)(
-            lambda s: tuple(self._secrets.scan(s)))
+            lambda s: tuple(self._secrets.scan(s))
+        )
         self._analyze: Callable[[str], Analysis] = functools.lru_cache(_CACHE)(self._injection.analyze)
         self._selectors = self._build_selectors()
         self.functions = self._build_functions()
@@ -103,9 +105,7 @@ class DetectorSuite:
 
     def validate_selector(self, selector: str) -> None:
         if selector not in self._selectors:
-            raise ValueError(
-                f"unknown detector selector '{selector}'; known: {', '.join(sorted(self._selectors))}"
-            )
+            raise ValueError(f"unknown detector selector '{selector}'; known: {', '.join(sorted(self._selectors))}")
 
     def find(self, text: str, selectors: Sequence[str]) -> list[Finding]:
         by_detector: dict[str, set[str]] = {}
@@ -123,8 +123,9 @@ class DetectorSuite:
     def validate_replacement(self, replacement: str) -> None:
         validate_replacement(replacement)
 
-    def redact(self, text: str, findings: Sequence[Finding], replacement: str = "[{type}]", *,
-               tenant: str = "") -> tuple[str, list[Finding]]:
+    def redact(
+        self, text: str, findings: Sequence[Finding], replacement: str = "[{type}]", *, tenant: str = ""
+    ) -> tuple[str, list[Finding]]:
         return self._redactor.redact(text, findings, replacement, tenant=tenant)
 
     # --- CEL table ------------------------------------------------------------------------
@@ -133,17 +134,20 @@ class DetectorSuite:
             return CelFunction(name, [CelOverload(i, p, r, impl) for i, p, r, impl in ovs])
 
         return [
-            f("pii", ("string_pii", ("string",), "findings", self.pii),
-              ("string_pii_types", ("string", "list_string"), "findings", self.pii_types)),
+            f(
+                "pii",
+                ("string_pii", ("string",), "findings", self.pii),
+                ("string_pii_types", ("string", "list_string"), "findings", self.pii_types),
+            ),
             f("secrets", ("string_secrets", ("string",), "findings", self.secrets)),
             f("injection_score", ("string_injection_score", ("string",), "double", self.injection_score)),
-            f("injection_signals",
-              ("string_injection_signals", ("string",), "list_string", self.injection_signals)),
-            f("contains_invisible",
-              ("string_contains_invisible", ("string",), "bool", self.contains_invisible)),
+            f("injection_signals", ("string_injection_signals", ("string",), "list_string", self.injection_signals)),
+            f("contains_invisible", ("string_contains_invisible", ("string",), "bool", self.contains_invisible)),
             f("urls", ("string_urls", ("string",), "list_string", self.urls)),
-            f("markdown_exfil",
-              ("string_markdown_exfil_list_string", ("string", "list_string"), "findings", self.markdown_exfil)),
+            f(
+                "markdown_exfil",
+                ("string_markdown_exfil_list_string", ("string", "list_string"), "findings", self.markdown_exfil),
+            ),
             f("html", ("string_html", ("string",), "findings", self.html)),
             f("overlap", ("string_overlap_string", ("string", "string"), "double", self.overlap)),
             f("tokens", ("string_tokens", ("string",), "int", self.tokens)),

@@ -37,6 +37,7 @@ def next_decision_id() -> str:
     """Unique across processes (a random 64-bit prefix per process) and cheap: no syscall per decision."""
     return f"{_ID_PREFIX}-{next(_ID_COUNTER):016x}"
 
+
 _FAIL_CLOSED = (DENY, REQUIRE_APPROVAL)
 
 

@@ -131,5 +131,3 @@ def run_suites(engine: Engine | Bundle, suites: list[TestSuite] | None = None) -
             )
             report.results.append(CaseResult(suite, case, failure, decision, time.perf_counter() - started))
     return report
-
-

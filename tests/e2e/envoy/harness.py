@@ -87,10 +87,26 @@ class Celgate:
         # The installed CLI, run by this interpreter (no reliance on PATH or the venv's bin/).
         cli = [sys.executable, "-c", "import sys; from celgate.cli import main; sys.exit(main())"]
         self.proc = subprocess.Popen(
-            [*cli, "serve", "--policies", str(policies), "--config", str(config),
-             "--grpc-addr", f"127.0.0.1:{self.port}", "--http-addr", f"127.0.0.1:{http}",
-             "--workers", "1", "--grpc-threads", "32", "--decision-log", "none"],
-            stdout=self.log.open("wb"), stderr=subprocess.STDOUT,
+            [
+                *cli,
+                "serve",
+                "--policies",
+                str(policies),
+                "--config",
+                str(config),
+                "--grpc-addr",
+                f"127.0.0.1:{self.port}",
+                "--http-addr",
+                f"127.0.0.1:{http}",
+                "--workers",
+                "1",
+                "--grpc-threads",
+                "32",
+                "--decision-log",
+                "none",
+            ],
+            stdout=self.log.open("wb"),
+            stderr=subprocess.STDOUT,
         )
         for _ in range(300):  # bounded: about 30 s
             if self.proc.poll() is not None:
@@ -125,19 +141,26 @@ class Celgate:
 
 
 class Envoy:
-    def __init__(self, binary: str, celgate_port: int, model_port: int, mcp_port: int, jwks: str,
-                 workdir: Path) -> None:
+    def __init__(
+        self, binary: str, celgate_port: int, model_port: int, mcp_port: int, jwks: str, workdir: Path
+    ) -> None:
         self.port, self.admin = free_port(), free_port()
         config = string.Template((HERE / "envoy.yaml.tmpl").read_text()).substitute(
-            admin_port=self.admin, listen_port=self.port, celgate_port=celgate_port, model_port=model_port,
-            mcp_port=mcp_port, jwks=jwks, max_body=MAX_BODY,
+            admin_port=self.admin,
+            listen_port=self.port,
+            celgate_port=celgate_port,
+            model_port=model_port,
+            mcp_port=mcp_port,
+            jwks=jwks,
+            max_body=MAX_BODY,
         )
         path = workdir / "envoy.yaml"
         path.write_text(config)
         self.log = workdir / "envoy.log"
         self.proc = subprocess.Popen(
             [binary, "-c", str(path), "--use-dynamic-base-id", "-l", "warning", "--log-path", str(self.log)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.STDOUT,
         )
         for _ in range(300):  # bounded: about 30 s
             if self.proc.poll() is not None:
@@ -173,8 +196,9 @@ class Gateway:
         return self.keys.sign({"sub": sub, "roles": roles or ["user"], "tenant": tenant})
 
     def client(self, roles: list[str] | None = None) -> httpx.Client:
-        return httpx.Client(base_url=self.url, timeout=15,
-                            headers={"authorization": f"Bearer {self.token(roles=roles)}"})
+        return httpx.Client(
+            base_url=self.url, timeout=15, headers={"authorization": f"Bearer {self.token(roles=roles)}"}
+        )
 
 
 def _gateway(keys: Keys, workdir: Path, policies: Path = POLICIES) -> Iterator[Gateway]:

@@ -17,8 +17,12 @@ pytestmark = pytest.mark.e2e
 
 
 def test_deploy_envoy_config_validates() -> None:
-    out = subprocess.run([envoy_binary(), "--mode", "validate", "-c", str(ROOT / "deploy/envoy/envoy.yaml")],
-                         capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [envoy_binary(), "--mode", "validate", "-c", str(ROOT / "deploy/envoy/envoy.yaml")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert out.returncode == 0, out.stdout + out.stderr
 
 

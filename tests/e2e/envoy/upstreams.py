@@ -50,15 +50,32 @@ class _Handler(BaseHTTPRequestHandler):
             self._mcp(doc)
         elif self.path.endswith("/messages"):
             text = _reply_for(doc.get("messages", []))
-            self._send(200, {"id": "msg_1", "type": "message", "role": "assistant", "model": doc.get("model"),
-                             "content": [{"type": "text", "text": text}], "stop_reason": "end_turn"})
+            self._send(
+                200,
+                {
+                    "id": "msg_1",
+                    "type": "message",
+                    "role": "assistant",
+                    "model": doc.get("model"),
+                    "content": [{"type": "text", "text": text}],
+                    "stop_reason": "end_turn",
+                },
+            )
         elif doc.get("stream"):
             self._stream(_reply_for(doc.get("messages", [])))
         else:
             text = _reply_for(doc.get("messages", []))
-            self._send(200, {"id": "chatcmpl-1", "object": "chat.completion", "model": doc.get("model"),
-                             "choices": [{"index": 0, "message": {"role": "assistant", "content": text},
-                                          "finish_reason": "stop"}]})
+            self._send(
+                200,
+                {
+                    "id": "chatcmpl-1",
+                    "object": "chat.completion",
+                    "model": doc.get("model"),
+                    "choices": [
+                        {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}
+                    ],
+                },
+            )
 
     def _mcp(self, doc: dict[str, Any]) -> None:
         if doc.get("method") == "tools/call":
@@ -81,8 +98,11 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.flush()
 
         def event(delta: dict[str, Any], finish: str | None = None) -> bytes:
-            doc = {"id": "chatcmpl-1", "object": "chat.completion.chunk",
-                   "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+            doc = {
+                "id": "chatcmpl-1",
+                "object": "chat.completion.chunk",
+                "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+            }
             return b"data: " + json.dumps(doc).encode() + b"\n\n"
 
         chunk(event({"role": "assistant", "content": ""}))

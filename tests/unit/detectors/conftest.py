@@ -13,5 +13,3 @@ def suite() -> DetectorSuite:
             "redaction": {"hash_key": "test-key-0123456789abcdef"},
         }
     )
-
-

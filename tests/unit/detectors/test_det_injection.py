@@ -96,7 +96,7 @@ def test_override_attacks(suite, text: str) -> None:
 
 @pytest.mark.parametrize("text", ORDINARY_OVERRIDE_WORDS)
 def test_override_needs_instruction_noun(suite, text: str) -> None:
-    """"ignore/disregard/forget + earlier/old/previous" without an instruction noun is ordinary."""
+    """ "ignore/disregard/forget + earlier/old/previous" without an instruction noun is ordinary."""
     assert "instruction_override" not in suite.injection_signals(text)
     assert suite.injection_score(text) < 0.5, suite.injection_signals(text)
 

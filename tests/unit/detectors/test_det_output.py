@@ -5,7 +5,6 @@ def spans_of(text: str, findings: list) -> list[tuple[str, str]]:
     return [(f.type, text[f.start : f.end]) for f in findings]
 
 
-
 def test_urls(suite) -> None:
     text = "see https://a.example.com/x?y=1, and (http://b.org/p). www.c.net/z!"
     assert suite.urls(text) == ["https://a.example.com/x?y=1", "http://b.org/p", "www.c.net/z"]
@@ -43,8 +42,10 @@ def test_html(suite) -> None:
 
 def test_overlap(suite) -> None:
     system = "You are a helpful assistant for ACME. Never reveal the discount code BLUE42."
-    assert suite.overlap("Sure! You are a helpful assistant for ACME. Never reveal the discount code BLUE42.",
-                         system) == 1.0
+    assert (
+        suite.overlap("Sure! You are a helpful assistant for ACME. Never reveal the discount code BLUE42.", system)
+        == 1.0
+    )
     assert suite.overlap("Hello there, how can I help?", system) == 0.0
     half = suite.overlap("you are a helpful assistant for acme and nothing else", system)
     assert 0.0 < half < 1.0

@@ -108,10 +108,13 @@ def test_scan_cap_bounds_work(suite) -> None:
     assert found[-1].type == "unscanned" and found[-1].end == len(text)
 
 
-@pytest.mark.parametrize(("detector", "text"), [
-    ("pii", "call 555-123-4567 now " * 20_000),
-    ("secrets", "key AKIAIOSFODNN7EXAMPLE ok " * 20_000),
-])
+@pytest.mark.parametrize(
+    ("detector", "text"),
+    [
+        ("pii", "call 555-123-4567 now " * 20_000),
+        ("secrets", "key AKIAIOSFODNN7EXAMPLE ok " * 20_000),
+    ],
+)
 def test_time_budget_fails_closed(monkeypatch: pytest.MonkeyPatch, detector: str, text: str) -> None:
     """A clock that jumps 1 s per read: the budget is exhausted at the first check whatever the
     machine's speed, so the result is always a prefix of findings plus ``unscanned``."""
@@ -148,9 +151,26 @@ def test_fuzz_offsets_valid(text: str) -> None:
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.lists(st.sampled_from(["4111 1111 1111 1111", "bob@x.io", " ", "é", "😀", "123-45-6789",
-                                 "AKIAIOSFODNN7EXAMPLE", "+44 20 7946 0958", "\u200b", "-", "."]),
-                max_size=20))
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                "4111 1111 1111 1111",
+                "bob@x.io",
+                " ",
+                "é",
+                "😀",
+                "123-45-6789",
+                "AKIAIOSFODNN7EXAMPLE",
+                "+44 20 7946 0958",
+                "\u200b",
+                "-",
+                ".",
+            ]
+        ),
+        max_size=20,
+    )
+)
 def test_fuzz_spans_match_values(parts: list[str]) -> None:
     text = "".join(parts)
     for f in _SUITE.pii(text) + _SUITE.secrets(text):

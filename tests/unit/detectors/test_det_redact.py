@@ -10,7 +10,9 @@ def test_type_template(suite) -> None:
     out, spans = suite.redact(text, suite.find(text, ["pii", "secrets"]))
     assert out == "mail [email] key [aws_access_key_id]"
     assert [(s.type, text[s.start : s.end]) for s in spans] == [
-        ("email", "bob@example.com"), ("aws_access_key_id", "AKIAIOSFODNN7EXAMPLE")]
+        ("email", "bob@example.com"),
+        ("aws_access_key_id", "AKIAIOSFODNN7EXAMPLE"),
+    ]
 
 
 def test_fixed_mask(suite) -> None:

@@ -8,8 +8,18 @@ from celgate.detectors.base import KINDS
 
 def test_function_table(suite) -> None:
     names = {f.name for f in suite.functions}
-    assert {"pii", "secrets", "injection_score", "injection_signals", "urls", "markdown_exfil", "html",
-            "overlap", "tokens", "contains_invisible"} <= names
+    assert {
+        "pii",
+        "secrets",
+        "injection_score",
+        "injection_signals",
+        "urls",
+        "markdown_exfil",
+        "html",
+        "overlap",
+        "tokens",
+        "contains_invisible",
+    } <= names
     ids = [o.id for f in suite.functions for o in f.overloads]
     assert len(ids) == len(set(ids))
     for f in suite.functions:
@@ -27,8 +37,9 @@ def test_impls_return_plain_values(suite) -> None:
             if f.name == "markdown_exfil":
                 args = [text, ["good.com"]]
             res = o.impl(*args)
-            kind = {"findings": list, "list_string": list, "double": float, "int": int, "bool": bool,
-                    "string": str}[o.returns]
+            kind = {"findings": list, "list_string": list, "double": float, "int": int, "bool": bool, "string": str}[
+                o.returns
+            ]
             assert isinstance(res, kind), (o.id, res)
             if o.returns == "findings":
                 assert all(isinstance(x, Finding) for x in res)

@@ -19,14 +19,24 @@ def test_openai_chat_parts_tools_and_calls() -> None:
         "model": "gpt-4o",
         "messages": [
             {"role": "system", "content": "be nice"},
-            {"role": "user", "content": [{"type": "text", "text": "a"}, {"type": "image_url", "image_url": {}},
-                                         {"type": "text", "text": "b"}]},
-            {"role": "assistant", "content": None,
-             "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{\"x\": 1}"}}]},
+            {
+                "role": "user",
+                "content": [
+                    {"type": "text", "text": "a"},
+                    {"type": "image_url", "image_url": {}},
+                    {"type": "text", "text": "b"},
+                ],
+            },
+            {
+                "role": "assistant",
+                "content": None,
+                "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "f", "arguments": '{"x": 1}'}}],
+            },
             {"role": "tool", "tool_call_id": "c1", "content": "result"},
         ],
-        "tools": [{"type": "function",
-                   "function": {"name": "f", "description": "d", "parameters": {"type": "object"}}}],
+        "tools": [
+            {"type": "function", "function": {"name": "f", "description": "d", "parameters": {"type": "object"}}}
+        ],
     }
     m = _map("/v1/chat/completions", doc)
     req = m.request
@@ -58,16 +68,25 @@ def test_anthropic_system_blocks_tool_use_and_results() -> None:
     req = m.request
     assert m.dialect == mapping.ANTHROPIC and req is not None
     assert [(x["role"], x["content"]) for x in req["messages"]] == [
-        ("system", "sys"), ("user", "hi"), ("assistant", ""), ("tool", "found")]
+        ("system", "sys"),
+        ("user", "hi"),
+        ("assistant", ""),
+        ("tool", "found"),
+    ]
     assert req["messages"][2]["tool_calls"][0]["name"] == "search"
     assert m.locators["messages[3].content"] == ("messages", 2, "content", 0, "content")
     assert req["tools"][0]["name"] == "search"
 
 
 def test_openai_responses_input_and_instructions() -> None:
-    doc = {"model": "gpt", "instructions": "sys", "input": [
-        {"role": "user", "content": [{"type": "input_text", "text": "q"}]},
-        {"type": "function_call_output", "call_id": "c", "output": "out"}]}
+    doc = {
+        "model": "gpt",
+        "instructions": "sys",
+        "input": [
+            {"role": "user", "content": [{"type": "input_text", "text": "q"}]},
+            {"type": "function_call_output", "call_id": "c", "output": "out"},
+        ],
+    }
     m = _map("/v1/responses", doc)
     assert m.request is not None
     assert [x["content"] for x in m.request["messages"]] == ["sys", "q", "out"]
@@ -75,12 +94,21 @@ def test_openai_responses_input_and_instructions() -> None:
 
 
 def test_mcp_tools_call_and_other_methods() -> None:
-    m = _map("/mcp", {"jsonrpc": "2.0", "id": 3, "method": "tools/call",
-                      "params": {"name": "shell", "arguments": {"cmd": "ls", "env": {"k": ["v"]}}}},
-             "tools.internal:8080")
+    m = _map(
+        "/mcp",
+        {
+            "jsonrpc": "2.0",
+            "id": 3,
+            "method": "tools/call",
+            "params": {"name": "shell", "arguments": {"cmd": "ls", "env": {"k": ["v"]}}},
+        },
+        "tools.internal:8080",
+    )
     assert m.dialect == mapping.MCP and m.rpc_id == 3
-    assert m.request == {"action": "tool_call", "tool": {"name": "shell", "args": {"cmd": "ls", "env": {"k": ["v"]}},
-                                                         "server": "tools.internal:8080"}}
+    assert m.request == {
+        "action": "tool_call",
+        "tool": {"name": "shell", "args": {"cmd": "ls", "env": {"k": ["v"]}}, "server": "tools.internal:8080"},
+    }
     out = orjson.loads(mapping.apply_rewrites(m, {"tool.args.env.k[0]": "w"}) or b"")
     assert out["params"]["arguments"]["env"]["k"] == ["w"]
     other = _map("/mcp", {"jsonrpc": "2.0", "id": 1, "method": "tools/list"})
@@ -95,8 +123,11 @@ def test_mcp_tools_call_and_other_methods() -> None:
         ("/v1/chat/completions", b'{"model": "x"}', "messages"),
         ("/v1/messages", b"", "without a body"),
         ("/mcp", b'[{"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "x"}}]', "batched"),
-        ("/mcp", b'{"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "x", "arguments": 3}}',
-         "arguments"),
+        (
+            "/mcp",
+            b'{"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "x", "arguments": 3}}',
+            "arguments",
+        ),
     ],
 )
 def test_unreadable_bodies_are_errors(path: str, body: bytes, needle: str) -> None:
@@ -111,14 +142,23 @@ def test_non_llm_routes_are_other() -> None:
 
 
 def test_response_mapping_and_write_back() -> None:
-    doc = {"choices": [{"index": 0, "message": {"role": "assistant", "content": "a"}},
-                       {"index": 1, "message": {"role": "assistant", "content": "b"}}]}
+    doc = {
+        "choices": [
+            {"index": 0, "message": {"role": "assistant", "content": "a"}},
+            {"index": 1, "message": {"role": "assistant", "content": "b"}},
+        ]
+    }
     parts = mapping.map_response(mapping.OPENAI, doc)
     assert [p.response["content"] for p in parts] == ["a", "b"]
     assert mapping.write_response(doc, parts[1], "B")
     assert doc["choices"][1]["message"]["content"] == "B"
-    adoc = {"content": [{"type": "text", "text": "x"}, {"type": "tool_use", "id": "t", "name": "n", "input": {}},
-                        {"type": "text", "text": "y"}]}
+    adoc = {
+        "content": [
+            {"type": "text", "text": "x"},
+            {"type": "tool_use", "id": "t", "name": "n", "input": {}},
+            {"type": "text", "text": "y"},
+        ]
+    }
     [part] = mapping.map_response(mapping.ANTHROPIC, adoc)
     assert part.response["content"] == "xy" and part.response["tool_calls"][0]["name"] == "n"
     assert mapping.write_response(adoc, part, "XY")
@@ -128,9 +168,18 @@ def test_response_mapping_and_write_back() -> None:
 def test_tool_result_text_parts_rewritten_and_structured_content_dropped() -> None:
     from celgate.api.envoy.mapping import map_tool_result, write_tool_result
 
-    doc = {"jsonrpc": "2.0", "id": 1, "result": {
-        "content": [{"type": "text", "text": "a 4111"}, {"type": "image", "data": "x"}, {"type": "text", "text": "b"}],
-        "structuredContent": {"card": "4111"}}}
+    doc = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "result": {
+            "content": [
+                {"type": "text", "text": "a 4111"},
+                {"type": "image", "data": "x"},
+                {"type": "text", "text": "b"},
+            ],
+            "structuredContent": {"card": "4111"},
+        },
+    }
     part = map_tool_result(doc)
     assert part is not None and part.response == {"content": "a 4111\nb"}
     assert write_tool_result(doc, part, "a [card]\nb")

@@ -40,8 +40,11 @@ def _text(raw: bytes) -> str:
         data = [line[6:] for line in e.split("\n") if line.startswith("data: {")]
         if data:
             doc = json.loads(data[0])
-            out += doc["choices"][0]["delta"].get("content", "") if "choices" in doc else doc.get("delta", {}).get(
-                "text", "")
+            out += (
+                doc["choices"][0]["delta"].get("content", "")
+                if "choices" in doc
+                else doc.get("delta", {}).get("text", "")
+            )
     return out
 
 

@@ -30,8 +30,9 @@ F = TypeVar("F", bound=Callable[..., Any])
 _ARG_PREFIX = "tool.args."
 
 
-def guard(client: Client | AsyncClient, fn: F | None, *, name: str | None, server: str | None,
-          description: str | None) -> F | Callable[[F], F]:
+def guard(
+    client: Client | AsyncClient, fn: F | None, *, name: str | None, server: str | None, description: str | None
+) -> F | Callable[[F], F]:
     def decorate(f: F) -> F:
         return _wrap(client, f, name or f.__name__, server, description)
 
@@ -68,7 +69,7 @@ def _wrap(client: Client | AsyncClient, fn: F, name: str, server: str | None, de
         for path, new in decision.rewritten.items():
             if not path.startswith(_ARG_PREFIX):
                 continue
-            key = path[len(_ARG_PREFIX):]
+            key = path[len(_ARG_PREFIX) :]
             if isinstance(bound.arguments.get(key), str):
                 bound.arguments[key] = new
                 continue

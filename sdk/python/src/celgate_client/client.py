@@ -118,8 +118,9 @@ class _Core:
             body = rq.jsonable(dict(request))
         return self._call(body, principal=principal, session=session)
 
-    def _prompt(self, messages: str | Sequence[Any], tools: Sequence[Any] | None, documents: Sequence[Any] | None,
-                **kw: Any) -> _Call:
+    def _prompt(
+        self, messages: str | Sequence[Any], tools: Sequence[Any] | None, documents: Sequence[Any] | None, **kw: Any
+    ) -> _Call:
         msgs = rq.messages(messages)
         body: dict[str, Any] = {"action": "prompt", "messages": msgs}
         if tools:
@@ -138,8 +139,16 @@ class _Core:
             body["messages"] = rq.messages(messages)
         return self._call(body, field="response.content", original=resp["content"], **kw)
 
-    def _tool_call(self, name: str, args: Any, messages: Sequence[Any] | None, server: str | None,
-                   description: str | None, call_id: str | None, **kw: Any) -> _Call:
+    def _tool_call(
+        self,
+        name: str,
+        args: Any,
+        messages: Sequence[Any] | None,
+        server: str | None,
+        description: str | None,
+        call_id: str | None,
+        **kw: Any,
+    ) -> _Call:
         tool: dict[str, Any] = {"name": name, "args": rq.parse_args(args)}
         _tool_extras(tool, server, description, call_id)
         body: dict[str, Any] = {"action": "tool_call", "tool": tool}
@@ -147,8 +156,16 @@ class _Core:
             body["messages"] = rq.messages(messages)
         return self._call(body, **kw)
 
-    def _tool_result(self, name: str, result: Any, args: Any, messages: Sequence[Any] | None, server: str | None,
-                     call_id: str | None, **kw: Any) -> _Call:
+    def _tool_result(
+        self,
+        name: str,
+        result: Any,
+        args: Any,
+        messages: Sequence[Any] | None,
+        server: str | None,
+        call_id: str | None,
+        **kw: Any,
+    ) -> _Call:
         text = rq.encode_result(result)
         tool: dict[str, Any] = {"name": name, "args": rq.parse_args(args), "result": text}
         _tool_extras(tool, server, None, call_id)
@@ -195,12 +212,24 @@ class _Core:
     def _fallback(self, call: _Call, detail: str) -> Decision:
         effect = ALLOW if self.fail_open else DENY
         what = "allowing (fail_open=True)" if self.fail_open else "denying (fail closed)"
-        log.warning("celgate at %s could not decide %s: %s; %s",
-                    self.url, call.request.get("action", "?"), detail, what)
-        reason = Reason(policy="celgate-client", rule=UNREACHABLE_RULE, effect=effect,
-                        message=f"celgate unreachable: {detail}", enforced=True)
-        return Decision(effect=effect, reasons=(reason,), message=f"celgate unreachable: {detail}",
-                        fallback=True, field=call.field, original=call.original)
+        log.warning(
+            "celgate at %s could not decide %s: %s; %s", self.url, call.request.get("action", "?"), detail, what
+        )
+        reason = Reason(
+            policy="celgate-client",
+            rule=UNREACHABLE_RULE,
+            effect=effect,
+            message=f"celgate unreachable: {detail}",
+            enforced=True,
+        )
+        return Decision(
+            effect=effect,
+            reasons=(reason,),
+            message=f"celgate unreachable: {detail}",
+            fallback=True,
+            field=call.field,
+            original=call.original,
+        )
 
     def _backoff(self, attempt: int, remaining: float) -> float:
         # Full jitter: many agents retrying together must not hit a recovering service in lockstep.
@@ -302,59 +331,154 @@ class Client(_Core):
                     time.sleep(pause)
         return self._fallback(call, detail)
 
-    def check(self, request: Mapping[str, Any] | _ProtoMessage, *, principal: rq.Principal | None = None,
-              session: rq.SessionLike | None = None) -> Decision:
+    def check(
+        self,
+        request: Mapping[str, Any] | _ProtoMessage,
+        *,
+        principal: rq.Principal | None = None,
+        session: rq.SessionLike | None = None,
+    ) -> Decision:
         """Decide a raw CheckRequest (a dict in proto JSON form, or a ``CheckRequest`` message)."""
         return self._run(self._raw(request, principal, session))
 
-    def check_prompt(self, messages: str | Sequence[Any], *, tools: Sequence[Any] | None = None,
-                     documents: Sequence[Any] | None = None, principal: rq.Principal | None = None,
-                     session: rq.SessionLike | None = None, model: str | Mapping[str, Any] | None = None,
-                     context: Mapping[str, Any] | None = None, request_id: str | None = None,
-                     explain: bool = False) -> Decision:
+    def check_prompt(
+        self,
+        messages: str | Sequence[Any],
+        *,
+        tools: Sequence[Any] | None = None,
+        documents: Sequence[Any] | None = None,
+        principal: rq.Principal | None = None,
+        session: rq.SessionLike | None = None,
+        model: str | Mapping[str, Any] | None = None,
+        context: Mapping[str, Any] | None = None,
+        request_id: str | None = None,
+        explain: bool = False,
+    ) -> Decision:
         """Decide a prompt before it reaches the model (action ``prompt``).
 
         `messages` is a string (one user turn) or a list of dicts/pydantic messages in OpenAI shape.
         """
-        return self._run(self._prompt(messages, tools, documents, principal=principal, session=session,
-                                      model=model, context=context, request_id=request_id, explain=explain))
+        return self._run(
+            self._prompt(
+                messages,
+                tools,
+                documents,
+                principal=principal,
+                session=session,
+                model=model,
+                context=context,
+                request_id=request_id,
+                explain=explain,
+            )
+        )
 
-    def check_response(self, message: Any, *, messages: Sequence[Any] | None = None,
-                       principal: rq.Principal | None = None, session: rq.SessionLike | None = None,
-                       model: str | Mapping[str, Any] | None = None, context: Mapping[str, Any] | None = None,
-                       request_id: str | None = None, explain: bool = False) -> Decision:
+    def check_response(
+        self,
+        message: Any,
+        *,
+        messages: Sequence[Any] | None = None,
+        principal: rq.Principal | None = None,
+        session: rq.SessionLike | None = None,
+        model: str | Mapping[str, Any] | None = None,
+        context: Mapping[str, Any] | None = None,
+        request_id: str | None = None,
+        explain: bool = False,
+    ) -> Decision:
         """Decide the model's reply (action ``response``); `message` is its text or an assistant message."""
-        return self._run(self._response(message, messages, principal=principal, session=session, model=model,
-                                        context=context, request_id=request_id, explain=explain))
+        return self._run(
+            self._response(
+                message,
+                messages,
+                principal=principal,
+                session=session,
+                model=model,
+                context=context,
+                request_id=request_id,
+                explain=explain,
+            )
+        )
 
-    def check_tool_call(self, name: str, args: Mapping[str, Any] | str | None = None, *,
-                        messages: Sequence[Any] | None = None, server: str | None = None,
-                        description: str | None = None, call_id: str | None = None,
-                        principal: rq.Principal | None = None, session: rq.SessionLike | None = None,
-                        model: str | Mapping[str, Any] | None = None, context: Mapping[str, Any] | None = None,
-                        request_id: str | None = None, explain: bool = False) -> Decision:
+    def check_tool_call(
+        self,
+        name: str,
+        args: Mapping[str, Any] | str | None = None,
+        *,
+        messages: Sequence[Any] | None = None,
+        server: str | None = None,
+        description: str | None = None,
+        call_id: str | None = None,
+        principal: rq.Principal | None = None,
+        session: rq.SessionLike | None = None,
+        model: str | Mapping[str, Any] | None = None,
+        context: Mapping[str, Any] | None = None,
+        request_id: str | None = None,
+        explain: bool = False,
+    ) -> Decision:
         """Decide a tool call before it runs (action ``tool_call``); `args` is a dict or JSON text."""
-        return self._run(self._tool_call(name, args, messages, server, description, call_id, principal=principal,
-                                         session=session, model=model, context=context, request_id=request_id,
-                                         explain=explain))
+        return self._run(
+            self._tool_call(
+                name,
+                args,
+                messages,
+                server,
+                description,
+                call_id,
+                principal=principal,
+                session=session,
+                model=model,
+                context=context,
+                request_id=request_id,
+                explain=explain,
+            )
+        )
 
-    def check_tool_result(self, name: str, result: Any, *, args: Mapping[str, Any] | str | None = None,
-                          messages: Sequence[Any] | None = None, server: str | None = None,
-                          call_id: str | None = None, principal: rq.Principal | None = None,
-                          session: rq.SessionLike | None = None, model: str | Mapping[str, Any] | None = None,
-                          context: Mapping[str, Any] | None = None, request_id: str | None = None,
-                          explain: bool = False) -> Decision:
+    def check_tool_result(
+        self,
+        name: str,
+        result: Any,
+        *,
+        args: Mapping[str, Any] | str | None = None,
+        messages: Sequence[Any] | None = None,
+        server: str | None = None,
+        call_id: str | None = None,
+        principal: rq.Principal | None = None,
+        session: rq.SessionLike | None = None,
+        model: str | Mapping[str, Any] | None = None,
+        context: Mapping[str, Any] | None = None,
+        request_id: str | None = None,
+        explain: bool = False,
+    ) -> Decision:
         """Decide a tool's result before the model sees it (action ``tool_result``).
 
         Non-string results are JSON-encoded; `Decision.content` is the (possibly redacted) text.
         """
-        return self._run(self._tool_result(name, result, args, messages, server, call_id, principal=principal,
-                                           session=session, model=model, context=context,
-                                           request_id=request_id, explain=explain))
+        return self._run(
+            self._tool_result(
+                name,
+                result,
+                args,
+                messages,
+                server,
+                call_id,
+                principal=principal,
+                session=session,
+                model=model,
+                context=context,
+                request_id=request_id,
+                explain=explain,
+            )
+        )
 
-    def filter_documents(self, documents: Sequence[T], *, messages: Sequence[Any] | None = None,
-                         principal: rq.Principal | None = None, session: rq.SessionLike | None = None,
-                         context: Mapping[str, Any] | None = None, request_id: str | None = None) -> list[T]:
+    def filter_documents(
+        self,
+        documents: Sequence[T],
+        *,
+        messages: Sequence[Any] | None = None,
+        principal: rq.Principal | None = None,
+        session: rq.SessionLike | None = None,
+        context: Mapping[str, Any] | None = None,
+        request_id: str | None = None,
+    ) -> list[T]:
         """Return the retrieved documents the policies allow, in order, with redactions applied.
 
         Documents are strings, dicts (``content``/``text``/``page_content``, ``id``, ``source``,
@@ -363,8 +487,9 @@ class Client(_Core):
         """
         if not documents:
             return []
-        call = self._retrieval(documents, messages, principal=principal, session=session, context=context,
-                               request_id=request_id)
+        call = self._retrieval(
+            documents, messages, principal=principal, session=session, context=context, request_id=request_id
+        )
         decision = self._run(call)
         if decision.fallback:
             return list(documents) if decision.allowed else []
@@ -373,11 +498,19 @@ class Client(_Core):
     @overload
     def guard_tool(self, fn: F, /) -> F: ...
     @overload
-    def guard_tool(self, fn: None = None, /, *, name: str | None = None, server: str | None = None,
-                   description: str | None = None) -> Callable[[F], F]: ...
+    def guard_tool(
+        self, fn: None = None, /, *, name: str | None = None, server: str | None = None, description: str | None = None
+    ) -> Callable[[F], F]: ...
 
-    def guard_tool(self, fn: F | None = None, /, *, name: str | None = None, server: str | None = None,
-                   description: str | None = None) -> F | Callable[[F], F]:
+    def guard_tool(
+        self,
+        fn: F | None = None,
+        /,
+        *,
+        name: str | None = None,
+        server: str | None = None,
+        description: str | None = None,
+    ) -> F | Callable[[F], F]:
         """Decorate a tool function (sync or async) so each call is checked before and its result after.
 
         See `celgate_client.guard_tool` for the details.
@@ -427,61 +560,154 @@ class AsyncClient(_Core):
                     await asyncio.sleep(pause)
         return self._fallback(call, detail)
 
-    async def check(self, request: Mapping[str, Any] | _ProtoMessage, *, principal: rq.Principal | None = None,
-                    session: rq.SessionLike | None = None) -> Decision:
+    async def check(
+        self,
+        request: Mapping[str, Any] | _ProtoMessage,
+        *,
+        principal: rq.Principal | None = None,
+        session: rq.SessionLike | None = None,
+    ) -> Decision:
         """See `Client.check`."""
         return await self._run(self._raw(request, principal, session))
 
-    async def check_prompt(self, messages: str | Sequence[Any], *, tools: Sequence[Any] | None = None,
-                           documents: Sequence[Any] | None = None, principal: rq.Principal | None = None,
-                           session: rq.SessionLike | None = None, model: str | Mapping[str, Any] | None = None,
-                           context: Mapping[str, Any] | None = None, request_id: str | None = None,
-                           explain: bool = False) -> Decision:
+    async def check_prompt(
+        self,
+        messages: str | Sequence[Any],
+        *,
+        tools: Sequence[Any] | None = None,
+        documents: Sequence[Any] | None = None,
+        principal: rq.Principal | None = None,
+        session: rq.SessionLike | None = None,
+        model: str | Mapping[str, Any] | None = None,
+        context: Mapping[str, Any] | None = None,
+        request_id: str | None = None,
+        explain: bool = False,
+    ) -> Decision:
         """See `Client.check_prompt`."""
-        return await self._run(self._prompt(messages, tools, documents, principal=principal, session=session,
-                                            model=model, context=context, request_id=request_id, explain=explain))
+        return await self._run(
+            self._prompt(
+                messages,
+                tools,
+                documents,
+                principal=principal,
+                session=session,
+                model=model,
+                context=context,
+                request_id=request_id,
+                explain=explain,
+            )
+        )
 
-    async def check_response(self, message: Any, *, messages: Sequence[Any] | None = None,
-                             principal: rq.Principal | None = None, session: rq.SessionLike | None = None,
-                             model: str | Mapping[str, Any] | None = None,
-                             context: Mapping[str, Any] | None = None, request_id: str | None = None,
-                             explain: bool = False) -> Decision:
+    async def check_response(
+        self,
+        message: Any,
+        *,
+        messages: Sequence[Any] | None = None,
+        principal: rq.Principal | None = None,
+        session: rq.SessionLike | None = None,
+        model: str | Mapping[str, Any] | None = None,
+        context: Mapping[str, Any] | None = None,
+        request_id: str | None = None,
+        explain: bool = False,
+    ) -> Decision:
         """See `Client.check_response`."""
-        return await self._run(self._response(message, messages, principal=principal, session=session,
-                                              model=model, context=context, request_id=request_id,
-                                              explain=explain))
+        return await self._run(
+            self._response(
+                message,
+                messages,
+                principal=principal,
+                session=session,
+                model=model,
+                context=context,
+                request_id=request_id,
+                explain=explain,
+            )
+        )
 
-    async def check_tool_call(self, name: str, args: Mapping[str, Any] | str | None = None, *,
-                              messages: Sequence[Any] | None = None, server: str | None = None,
-                              description: str | None = None, call_id: str | None = None,
-                              principal: rq.Principal | None = None, session: rq.SessionLike | None = None,
-                              model: str | Mapping[str, Any] | None = None,
-                              context: Mapping[str, Any] | None = None, request_id: str | None = None,
-                              explain: bool = False) -> Decision:
+    async def check_tool_call(
+        self,
+        name: str,
+        args: Mapping[str, Any] | str | None = None,
+        *,
+        messages: Sequence[Any] | None = None,
+        server: str | None = None,
+        description: str | None = None,
+        call_id: str | None = None,
+        principal: rq.Principal | None = None,
+        session: rq.SessionLike | None = None,
+        model: str | Mapping[str, Any] | None = None,
+        context: Mapping[str, Any] | None = None,
+        request_id: str | None = None,
+        explain: bool = False,
+    ) -> Decision:
         """See `Client.check_tool_call`."""
-        return await self._run(self._tool_call(name, args, messages, server, description, call_id,
-                                               principal=principal, session=session, model=model, context=context,
-                                               request_id=request_id, explain=explain))
+        return await self._run(
+            self._tool_call(
+                name,
+                args,
+                messages,
+                server,
+                description,
+                call_id,
+                principal=principal,
+                session=session,
+                model=model,
+                context=context,
+                request_id=request_id,
+                explain=explain,
+            )
+        )
 
-    async def check_tool_result(self, name: str, result: Any, *, args: Mapping[str, Any] | str | None = None,
-                                messages: Sequence[Any] | None = None, server: str | None = None,
-                                call_id: str | None = None, principal: rq.Principal | None = None,
-                                session: rq.SessionLike | None = None, model: str | Mapping[str, Any] | None = None,
-                                context: Mapping[str, Any] | None = None, request_id: str | None = None,
-                                explain: bool = False) -> Decision:
+    async def check_tool_result(
+        self,
+        name: str,
+        result: Any,
+        *,
+        args: Mapping[str, Any] | str | None = None,
+        messages: Sequence[Any] | None = None,
+        server: str | None = None,
+        call_id: str | None = None,
+        principal: rq.Principal | None = None,
+        session: rq.SessionLike | None = None,
+        model: str | Mapping[str, Any] | None = None,
+        context: Mapping[str, Any] | None = None,
+        request_id: str | None = None,
+        explain: bool = False,
+    ) -> Decision:
         """See `Client.check_tool_result`."""
-        return await self._run(self._tool_result(name, result, args, messages, server, call_id,
-                                                 principal=principal, session=session, model=model,
-                                                 context=context, request_id=request_id, explain=explain))
+        return await self._run(
+            self._tool_result(
+                name,
+                result,
+                args,
+                messages,
+                server,
+                call_id,
+                principal=principal,
+                session=session,
+                model=model,
+                context=context,
+                request_id=request_id,
+                explain=explain,
+            )
+        )
 
-    async def filter_documents(self, documents: Sequence[T], *, messages: Sequence[Any] | None = None,
-                               principal: rq.Principal | None = None, session: rq.SessionLike | None = None,
-                               context: Mapping[str, Any] | None = None, request_id: str | None = None) -> list[T]:
+    async def filter_documents(
+        self,
+        documents: Sequence[T],
+        *,
+        messages: Sequence[Any] | None = None,
+        principal: rq.Principal | None = None,
+        session: rq.SessionLike | None = None,
+        context: Mapping[str, Any] | None = None,
+        request_id: str | None = None,
+    ) -> list[T]:
         """See `Client.filter_documents`."""
         if not documents:
             return []
-        call = self._retrieval(documents, messages, principal=principal, session=session, context=context,
-                               request_id=request_id)
+        call = self._retrieval(
+            documents, messages, principal=principal, session=session, context=context, request_id=request_id
+        )
         decision = await self._run(call)
         if decision.fallback:
             return list(documents) if decision.allowed else []
@@ -490,11 +716,19 @@ class AsyncClient(_Core):
     @overload
     def guard_tool(self, fn: F, /) -> F: ...
     @overload
-    def guard_tool(self, fn: None = None, /, *, name: str | None = None, server: str | None = None,
-                   description: str | None = None) -> Callable[[F], F]: ...
+    def guard_tool(
+        self, fn: None = None, /, *, name: str | None = None, server: str | None = None, description: str | None = None
+    ) -> Callable[[F], F]: ...
 
-    def guard_tool(self, fn: F | None = None, /, *, name: str | None = None, server: str | None = None,
-                   description: str | None = None) -> F | Callable[[F], F]:
+    def guard_tool(
+        self,
+        fn: F | None = None,
+        /,
+        *,
+        name: str | None = None,
+        server: str | None = None,
+        description: str | None = None,
+    ) -> F | Callable[[F], F]:
         """Decorate an async tool function; see `celgate_client.guard_tool`. Sync tools need a `Client`."""
         from celgate_client._guard import guard
 

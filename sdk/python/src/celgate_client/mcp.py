@@ -42,8 +42,8 @@ class GuardedSession:
         before = await _acheck(self._client, "check_tool_call", name, arguments, server=self._server)
         before.raise_for_effect()
         for path, new in before.rewritten.items():
-            if path.startswith(_ARG_PREFIX) and isinstance(arguments.get(path[len(_ARG_PREFIX):]), str):
-                arguments[path[len(_ARG_PREFIX):]] = new
+            if path.startswith(_ARG_PREFIX) and isinstance(arguments.get(path[len(_ARG_PREFIX) :]), str):
+                arguments[path[len(_ARG_PREFIX) :]] = new
         result = await self._session.call_tool(name, arguments, *args, **kwargs)
         items = list(getattr(result, "content", None) or [])
         texts = [c for c in items if getattr(c, "type", None) == "text"]

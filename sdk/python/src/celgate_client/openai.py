@@ -60,7 +60,7 @@ def _model(kwargs: Mapping[str, Any]) -> dict[str, str]:
 
 
 def _rewrite_arguments(arguments: str, decision: Decision) -> str | None:
-    updates = {p[len(_ARG_PREFIX):]: v for p, v in decision.rewritten.items() if p.startswith(_ARG_PREFIX)}
+    updates = {p[len(_ARG_PREFIX) :]: v for p, v in decision.rewritten.items() if p.startswith(_ARG_PREFIX)}
     if not updates:
         return None
     try:
@@ -244,8 +244,9 @@ class _Completions:
         reply.raise_for_effect()
         c.new_content = reply.rewritten.get("response.content")
         for pos, tc in sorted(c.tool_calls.items()):
-            d = client.check_tool_call(tc["name"], tc["arguments"], call_id=tc["id"] or None, messages=messages,
-                                       model=_model(kwargs))
+            d = client.check_tool_call(
+                tc["name"], tc["arguments"], call_id=tc["id"] or None, messages=messages, model=_model(kwargs)
+            )
             d.raise_for_effect()
             new = _rewrite_arguments(tc["arguments"], d)
             if new is not None:
@@ -284,8 +285,15 @@ class _Completions:
         reply.raise_for_effect()
         c.new_content = reply.rewritten.get("response.content")
         for pos, tc in sorted(c.tool_calls.items()):
-            d = await _acheck(self._client, "check_tool_call", tc["name"], tc["arguments"],
-                              call_id=tc["id"] or None, messages=messages, model=_model(kwargs))
+            d = await _acheck(
+                self._client,
+                "check_tool_call",
+                tc["name"],
+                tc["arguments"],
+                call_id=tc["id"] or None,
+                messages=messages,
+                model=_model(kwargs),
+            )
             d.raise_for_effect()
             new = _rewrite_arguments(tc["arguments"], d)
             if new is not None:

@@ -51,12 +51,16 @@ def read_body(headers: Mapping[str, str], body: bytes, settings: EnvoySettings, 
         raise Denial(413, "invalid_request", f"request body exceeds the {settings.max_body_bytes} byte limit")
     length = headers.get("content-length")
     if length is not None and length.isdigit() and int(length) != len(body):
-        raise Denial(413 if int(length) > settings.max_body_bytes else 400, "invalid_request",
-                     f"request body was truncated ({len(body)} of {length} bytes reached the policy check)")
+        raise Denial(
+            413 if int(length) > settings.max_body_bytes else 400,
+            "invalid_request",
+            f"request body was truncated ({len(body)} of {length} bytes reached the policy check)",
+        )
     encoding = headers.get("content-encoding", "identity").strip().lower()
     if encoding not in ("", "identity") and body:
-        raise Denial(415, "invalid_request",
-                     f"compressed request bodies ({encoding}) cannot be checked; send them uncompressed")
+        raise Denial(
+            415, "invalid_request", f"compressed request bodies ({encoding}) cannot be checked; send them uncompressed"
+        )
     return body
 
 
@@ -137,13 +141,21 @@ class AuthorizationServicer(authz_grpc.AuthorizationServicer):
             return _denied(settings, dialect, 403, "unavailable", "celgate could not check this request; denying")
         observe(decision, req, req["action"], time.perf_counter() - start)
         if decision.effect == "allow":
-            token = "" if decision.rewritten else handoff.mac(settings, method, path, request_id,
-                                                            decision.decision_id, body)
+            token = (
+                ""
+                if decision.rewritten
+                else handoff.mac(settings, method, path, request_id, decision.decision_id, body)
+            )
             return _ok(settings, decision, token)
         message = errors.decision_message(decision.effect, decision.message, decision.approval_id)
         return _denied(
-            settings, dialect, 403, errors.KINDS.get(decision.effect, "policy_denied"), message,
-            decision=decision, rpc_id=mapped.rpc_id,
+            settings,
+            dialect,
+            403,
+            errors.KINDS.get(decision.effect, "policy_denied"),
+            message,
+            decision=decision,
+            rpc_id=mapped.rpc_id,
         )
 
 
@@ -206,8 +218,9 @@ def _denied(
 ) -> authz.CheckResponse:
     decision_id = decision.decision_id if decision is not None else ""
     approval_id = decision.approval_id if decision is not None else ""
-    body = errors.error_body(dialect, code=code, message=message, decision_id=decision_id,
-                             approval_id=approval_id, rpc_id=rpc_id)
+    body = errors.error_body(
+        dialect, code=code, message=message, decision_id=decision_id, approval_id=approval_id, rpc_id=rpc_id
+    )
     denied = authz.DeniedHttpResponse(status=http_status_pb2.HttpStatus(code=status), body=body.decode())
     denied.headers.append(_header("content-type", "application/json"))
     if decision_id:

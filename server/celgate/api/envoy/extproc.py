@@ -97,8 +97,9 @@ class ExternalProcessorServicer(ep_grpc.ExternalProcessorServicer):
         self._engine_ref = engine_ref
         self._settings = settings
 
-    def Process(self, request_iterator: Iterator[ep.ProcessingRequest], context: grpc.ServicerContext
-                ) -> Iterator[ep.ProcessingResponse]:
+    def Process(
+        self, request_iterator: Iterator[ep.ProcessingRequest], context: grpc.ServicerContext
+    ) -> Iterator[ep.ProcessingResponse]:
         state = _Stream()
         for msg in request_iterator:
             kind = msg.WhichOneof("request")
@@ -134,9 +135,7 @@ class ExternalProcessorServicer(ep_grpc.ExternalProcessorServicer):
         state.decision_id = h.get(self._settings.decision_header, "")
         state.handoff = h.get(handoff.HEADER, "")
         state.dialect = mapping.dialect_for(state.path, state.method)
-        state.principal = extract_principal(
-            msg.metadata_context.filter_metadata, h, _peer(msg), self._settings
-        )
+        state.principal = extract_principal(msg.metadata_context.filter_metadata, h, _peer(msg), self._settings)
         resp = ep.ProcessingResponse(request_headers=ep.HeadersResponse(response=_CONTINUE))
         if state.handoff:  # for celgate only; the upstream has no use for it
             resp.request_headers.response.header_mutation.remove_headers.append(handoff.HEADER)
@@ -158,15 +157,24 @@ class ExternalProcessorServicer(ep_grpc.ExternalProcessorServicer):
             state.dialect = None  # nothing to judge on the way back either
             return ep.ProcessingResponse(request_body=ep.BodyResponse(response=_CONTINUE))
         if mapped.stream and mapped.dialect == mapping.OPENAI_RESPONSES:
-            raise Denial(400, "invalid_request",
-                         "streamed OpenAI Responses cannot be checked by celgate; send stream=false")
-        req = build_request(mapped, state.principal, state.method, state.path, state.authority,
-                            state.headers.get("x-request-id", ""), self._settings)
+            raise Denial(
+                400, "invalid_request", "streamed OpenAI Responses cannot be checked by celgate; send stream=false"
+            )
+        req = build_request(
+            mapped,
+            state.principal,
+            state.method,
+            state.path,
+            state.authority,
+            state.headers.get("x-request-id", ""),
+            self._settings,
+        )
         assert req is not None
         state.request = req
         request_id = state.headers.get("x-request-id", "")
-        if handoff.verify(self._settings, state.handoff, state.method, state.path, request_id, state.decision_id,
-                          body.body):
+        if handoff.verify(
+            self._settings, state.handoff, state.method, state.path, request_id, state.decision_id, body.body
+        ):
             # ext_authz allowed exactly this body with nothing to rewrite: deciding again would only
             # repeat that answer (and charge quotas twice). The request is kept for the reply's check.
             return ep.ProcessingResponse(request_body=ep.BodyResponse(response=_CONTINUE))
@@ -207,9 +215,13 @@ class ExternalProcessorServicer(ep_grpc.ExternalProcessorServicer):
             raise Denial(502, "unavailable", "compressed completions cannot be checked; upstream must not compress")
         if "text/event-stream" in headers.get("content-type", ""):
             try:
-                state.sse = SseRedactor(state.dialect, lambda text: self._check(self._response_request(state, text)),
-                                        self._settings.stream_holdback_chars, self._settings.max_stream_chars,
-                                        lambda err: self._error_event(state, err))
+                state.sse = SseRedactor(
+                    state.dialect,
+                    lambda text: self._check(self._response_request(state, text)),
+                    self._settings.stream_holdback_chars,
+                    self._settings.max_stream_chars,
+                    lambda err: self._error_event(state, err),
+                )
             except StreamRefused as exc:
                 raise Denial(502, "invalid_request", str(exc)) from None
             resp.mode_override.CopyFrom(_STREAM_RESPONSE_BODY)
@@ -296,16 +308,24 @@ class ExternalProcessorServicer(ep_grpc.ExternalProcessorServicer):
         return decision
 
     def _error_event(self, state: _Stream, err: dict[str, Any]) -> bytes:
-        body = errors.error_body(state.dialect or mapping.OTHER, code=err.get("code", "policy_denied"),
-                                 message=err.get("message", "denied by policy"),
-                                 decision_id=err.get("decision_id", ""))
+        body = errors.error_body(
+            state.dialect or mapping.OTHER,
+            code=err.get("code", "policy_denied"),
+            message=err.get("message", "denied by policy"),
+            decision_id=err.get("decision_id", ""),
+        )
         if state.dialect == mapping.ANTHROPIC:
             return b"event: error\ndata: " + body + b"\n\n"
         return b"data: " + body + b"\n\ndata: [DONE]\n\n"
 
     def _immediate(self, state: _Stream, status: int, code: str, message: str) -> ep.ProcessingResponse:
-        body = errors.error_body(state.dialect or mapping.OTHER, code=code, message=message,
-                                 decision_id=state.decision_id, rpc_id=state.rpc_id)
+        body = errors.error_body(
+            state.dialect or mapping.OTHER,
+            code=code,
+            message=message,
+            decision_id=state.decision_id,
+            rpc_id=state.rpc_id,
+        )
         headers = ep.HeaderMutation(set_headers=[_set("content-type", "application/json")])
         if state.decision_id:
             headers.set_headers.append(_set(self._settings.decision_header, state.decision_id))
@@ -322,8 +342,11 @@ def _judges(engine: Engine | None, action: str) -> bool:
     if engine is None:
         return True
     bundle = engine.bundle
-    return bool(bundle.policies.get(action) or bundle.quotas.get(action)
-                or bundle.config.defaults.get(action, "allow") != "allow")
+    return bool(
+        bundle.policies.get(action)
+        or bundle.quotas.get(action)
+        or bundle.config.defaults.get(action, "allow") != "allow"
+    )
 
 
 def _peer(msg: ep.ProcessingRequest) -> str:

@@ -28,8 +28,9 @@ def _key(secret: str) -> bytes:
 
 
 def mac(settings: EnvoySettings, method: str, path: str, request_id: str, decision_id: str, body: bytes) -> str:
-    h = hashlib.blake2b(f"{method}\0{path}\0{request_id}\0{decision_id}\0".encode(), key=_key(settings.handoff_key),
-                        digest_size=16)
+    h = hashlib.blake2b(
+        f"{method}\0{path}\0{request_id}\0{decision_id}\0".encode(), key=_key(settings.handoff_key), digest_size=16
+    )
     h.update(body)
     return h.hexdigest()
 

@@ -193,8 +193,11 @@ def _map_openai_chat(doc: dict[str, Any]) -> Mapped:
         if isinstance(t, dict) and isinstance(t.get("function"), dict):
             f = t["function"]
             tools.append(
-                {"name": _str(f.get("name")), "description": _str(f.get("description")),
-                 "input_schema": _schema(f.get("parameters"))}
+                {
+                    "name": _str(f.get("name")),
+                    "description": _str(f.get("description")),
+                    "input_schema": _schema(f.get("parameters")),
+                }
             )
     return Mapped(OPENAI, b.request("openai", doc, tools), locators=b.locators)
 
@@ -214,22 +217,33 @@ def _map_openai_responses(doc: dict[str, Any]) -> Mapped:
             if kind == "message":
                 role = _str(item.get("role"))
                 b.note_types(item.get("content"))
-                for text, where in _text_parts(item.get("content"), ("input", j, "content"),
-                                               ("input_text", "output_text", "text")):
+                for text, where in _text_parts(
+                    item.get("content"), ("input", j, "content"), ("input_text", "output_text", "text")
+                ):
                     b.add(role, text, where)
             elif kind == "function_call":
-                call = {"id": _str(item.get("call_id")), "name": _str(item.get("name")),
-                        "args": _args(item.get("arguments"))}
+                call = {
+                    "id": _str(item.get("call_id")),
+                    "name": _str(item.get("name")),
+                    "args": _args(item.get("arguments")),
+                }
                 b.add("assistant", "", None, tool_calls=[call])
             elif kind == "function_call_output":
                 out = item.get("output")
-                b.add("tool", out if isinstance(out, str) else "", ("input", j, "output") if isinstance(out, str)
-                      else None, tool_call_id=_str(item.get("call_id")))
+                b.add(
+                    "tool",
+                    out if isinstance(out, str) else "",
+                    ("input", j, "output") if isinstance(out, str) else None,
+                    tool_call_id=_str(item.get("call_id")),
+                )
     elif items is not None:
         raise BodyError("OpenAI responses `input` must be a string or a list")
     tools = [
-        {"name": _str(t.get("name")), "description": _str(t.get("description")),
-         "input_schema": _schema(t.get("parameters"))}
+        {
+            "name": _str(t.get("name")),
+            "description": _str(t.get("description")),
+            "input_schema": _schema(t.get("parameters")),
+        }
         for t in (doc.get("tools") or [])
         if isinstance(t, dict) and t.get("type", "function") == "function"
     ]
@@ -269,8 +283,11 @@ def _map_anthropic(doc: dict[str, Any]) -> Mapped:
                 for text, where in found or [("", None)]:
                     b.add("tool", text, where, tool_call_id=_str(part.get("tool_use_id")))
     tools = [
-        {"name": _str(t.get("name")), "description": _str(t.get("description")),
-         "input_schema": _schema(t.get("input_schema"))}
+        {
+            "name": _str(t.get("name")),
+            "description": _str(t.get("description")),
+            "input_schema": _schema(t.get("input_schema")),
+        }
         for t in (doc.get("tools") or [])
         if isinstance(t, dict)
     ]
@@ -365,16 +382,25 @@ def map_response(dialect: str, doc: Any) -> list[ResponsePart]:
             if not isinstance(msg, dict):
                 continue
             calls = [
-                {"id": _str(c.get("id")), "name": _str((c.get("function") or {}).get("name")),
-                 "args": _args((c.get("function") or {}).get("arguments"))}
-                for c in (msg.get("tool_calls") or []) if isinstance(c, dict)
+                {
+                    "id": _str(c.get("id")),
+                    "name": _str((c.get("function") or {}).get("name")),
+                    "args": _args((c.get("function") or {}).get("arguments")),
+                }
+                for c in (msg.get("tool_calls") or [])
+                if isinstance(c, dict)
             ]
             where = [("choices", i, "message", "content")] if isinstance(msg.get("content"), str) else []
-            parts.append(ResponsePart(
-                {"role": _str(msg.get("role")) or "assistant", "content": _str(msg.get("content")),
-                 "tool_calls": calls},
-                where,
-            ))
+            parts.append(
+                ResponsePart(
+                    {
+                        "role": _str(msg.get("role")) or "assistant",
+                        "content": _str(msg.get("content")),
+                        "tool_calls": calls,
+                    },
+                    where,
+                )
+            )
     elif dialect == ANTHROPIC:
         texts, where, calls = [], [], []
         for k, block in enumerate(doc.get("content") or []):
@@ -384,8 +410,9 @@ def map_response(dialect: str, doc: Any) -> list[ResponsePart]:
                 texts.append(block["text"])
                 where.append(("content", k, "text"))
             elif block.get("type") == "tool_use":
-                calls.append({"id": _str(block.get("id")), "name": _str(block.get("name")),
-                              "args": _args(block.get("input"))})
+                calls.append(
+                    {"id": _str(block.get("id")), "name": _str(block.get("name")), "args": _args(block.get("input"))}
+                )
         parts.append(ResponsePart({"role": "assistant", "content": "".join(texts), "tool_calls": calls}, where))
     elif dialect == OPENAI_RESPONSES:
         texts, where, calls = [], [], []
@@ -397,8 +424,13 @@ def map_response(dialect: str, doc: Any) -> list[ResponsePart]:
                     texts.append(text)
                     where.append(loc)
             elif item.get("type") == "function_call":
-                calls.append({"id": _str(item.get("call_id")), "name": _str(item.get("name")),
-                              "args": _args(item.get("arguments"))})
+                calls.append(
+                    {
+                        "id": _str(item.get("call_id")),
+                        "name": _str(item.get("name")),
+                        "args": _args(item.get("arguments")),
+                    }
+                )
         parts.append(ResponsePart({"role": "assistant", "content": "".join(texts), "tool_calls": calls}, where))
     return parts
 

@@ -125,8 +125,12 @@ class SseRedactor:
                     ev.end = len(self._text)
             self._held.append(ev)
         if len(self._text) > self._max_chars:
-            return self._close({"code": "invalid_request", "message":
-                                f"streamed completion exceeds {self._max_chars} characters; cut off"})
+            return self._close(
+                {
+                    "code": "invalid_request",
+                    "message": f"streamed completion exceeds {self._max_chars} characters; cut off",
+                }
+            )
         return self._release(end)
 
     def _close(self, error: dict[str, Any]) -> bytes:
@@ -144,9 +148,13 @@ class SseRedactor:
             return self._flush_until(text_events[0] if text_events else None, end)
         decision = self._check(self._text)
         if decision.effect != "allow":
-            return self._close({"code": "policy_denied" if decision.effect == "deny" else "approval_required",
-                                "message": decision.message or "denied by policy",
-                                "decision_id": decision.decision_id})
+            return self._close(
+                {
+                    "code": "policy_denied" if decision.effect == "deny" else "approval_required",
+                    "message": decision.message or "denied by policy",
+                    "decision_id": decision.decision_id,
+                }
+            )
         spans = [(r.start, r.end) for r in decision.redactions if r.field == "response.content"]
         # The release point: the end of a text event, at most `target`, and never inside a span.
         cut = -1
