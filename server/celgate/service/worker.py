@@ -103,7 +103,7 @@ def run_worker(config: ServeConfig, worker_index: int | None = None) -> int:
         log.error("%s", e.message)
         return 2
     quotas.set_default_store(quotas.open_store(config.quota_store))
-    if config.quota_store == "memory" and config.worker_count > 1:
+    if config.quota_store == "memory" and config.worker_count > 1 and not worker_index:
         log.warning("quotas are counted per worker with --quota-store memory; use redis:// to count them together")
     state = PolicyState(source.description)
     reloader = Reloader(source, state, backend=config.backend or None, run_tests=config.run_policy_tests)
