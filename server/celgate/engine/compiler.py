@@ -19,7 +19,7 @@ from celgate.engine.actions import ACTIONS, RETRIEVAL
 from celgate.engine.backends import Backend, CelCompileError, FunctionSpec, Kind, new_backend
 from celgate.engine.backends.base import VARIABLE_NAMES
 from celgate.engine.builtins import BUILTINS
-from celgate.engine.datapaths import reachable
+from celgate.engine.datapaths import keyed_maps, reachable
 from celgate.engine.errors import PolicyError, PolicyLoadError
 from celgate.engine.fusion import FusedProgram, fuse, fuse_message, fuse_quotas
 from celgate.engine.model import Config, Expr, Policy, Redact, Rule, TestSuite
@@ -89,6 +89,8 @@ class Bundle:
     fused: dict[str, FusedProgram | None] = field(default_factory=dict)
     fused_messages: dict[str, Any] = field(default_factory=dict)  # rule key -> message program with vars bound
     fused_quotas: dict[str, Any] = field(default_factory=dict)  # action -> one program for all its quotas
+    # action -> {stem: (the whole map, key kinds)} for data maps only ever indexed by tool names
+    keyed_data: dict[str, dict[str, tuple[dict[str, Any], frozenset[str]]]] = field(default_factory=dict)
 
     def rules(self) -> list[CompiledRule]:
         seen: dict[str, CompiledRule] = {}
@@ -305,6 +307,11 @@ def compile_repo(path: str | Path, *, backend: str | None = None, revision: str 
         detectors=suite,
         data=dict(data),
         data_value={a: engine_backend.prepare_data(reachable(data, action_sources[a])) for a in ACTIONS},
+        keyed_data={
+            a: {stem: (data[stem], kinds) for stem, kinds in keyed_maps(data, action_sources[a]).items()}
+            for a in ACTIONS
+            if engine_backend.per_request_data
+        },
         policies={a: tuple(ps) for a, ps in by_action.items()},
         names={a: frozenset(n - {"document"}) for a, n in names.items()},
         suites=contents.suites,

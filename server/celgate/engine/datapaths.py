@@ -53,3 +53,88 @@ def _include(pruned: dict[str, Any], data: Mapping[str, Any], chain: list[str]) 
     else:
         return
     # The chain stopped on a key that is not there: include nothing more (a missing key errors anyway).
+
+
+# --- Keyed data: maps that policies only ever index by the tool being called or offered -------------
+#
+# `data.tools[tool.name]` and `tool.name in data.tools` read one entry of a map that may hold
+# hundreds. When every use of a data map in an action's expressions is of that form (keyed by
+# `tool.name`, or by `t.name` for `t` ranging over the request's offered `tools`), the engine binds
+# only the entries those names select: the same answers, a fraction of the per-request copy.
+
+TOOL = "tool"  # keyed by the request's tool.name
+OFFERED = "tools"  # keyed by the names of the request's offered tools
+
+_MACRO = r"(?:all|exists|exists_one|filter|map)"
+_USE = re.compile(r"(?<![.\w])data\s*\.\s*([A-Za-z_]\w*)")
+_BARE = re.compile(r"(?<![.\w])data\b(?!\s*\.\s*[A-Za-z_])")
+_INDEXED = re.compile(r"\s*\[\s*([A-Za-z_]\w*)\s*\.\s*name\s*\]")
+# `X.name in data.S`, where X.name is the whole left operand: what precedes it must bind more
+# loosely than `in` (`("a" + tool.name) in data.tools` is keyed by something else).
+_IN_BEFORE = re.compile(r"(?:^|[(\[{,?:]|&&|\|\|)\s*([A-Za-z_]\w*)\s*\.\s*name\s+in\s*$")
+_FOLLOWED = re.compile(r"\s*[.\[]")
+_TOOLS_VAR = re.compile(rf"(?<![.\w])tools\s*\.\s*{_MACRO}\s*\(\s*([A-Za-z_]\w*)\s*,")
+_BINDING = re.compile(rf"(?:\.\s*{_MACRO}\s*\(|cel\s*\.\s*bind\s*\()\s*([A-Za-z_]\w*)\s*,")
+
+
+def _uses(code: str) -> tuple[dict[str, set[str]], set[str]]:
+    """Per stem, the key kinds of its uses in one expression; stems used any other way."""
+    bindings = _BINDING.findall(code)
+    if "tool" in bindings or "tools" in bindings:  # a comprehension variable shadows the request's
+        return {}, {m.group(1) for m in _USE.finditer(code)} | {"*"}
+    offered_vars = {v for v in _TOOLS_VAR.findall(code) if bindings.count(v) == 1}
+    keyed: dict[str, set[str]] = {}
+    other: set[str] = set()
+    if _BARE.search(code):
+        other.add("*")
+    for m in _USE.finditer(code):
+        stem, after, before = m.group(1), code[m.end() :], code[: m.start()]
+        kind = None
+        indexed = _INDEXED.match(after)
+        if indexed:
+            var = indexed.group(1)
+        else:
+            tested = _IN_BEFORE.search(before)
+            var = tested.group(1) if tested and not _FOLLOWED.match(after) else None
+        if var == "tool":
+            kind = TOOL
+        elif var is not None and var in offered_vars:
+            kind = OFFERED
+        if kind is None:
+            other.add(stem)
+        else:
+            keyed.setdefault(stem, set()).add(kind)
+    return keyed, other
+
+
+def keyed_maps(data: Mapping[str, Any], sources: Iterable[str]) -> dict[str, frozenset[str]]:
+    """Data maps every use of which is keyed by tool names: stem -> the kinds of key used."""
+    from celgate.engine.celtext import mask_literals
+
+    keyed: dict[str, set[str]] = {}
+    other: set[str] = set()
+    for source in sources:
+        k, o = _uses(mask_literals(source))
+        other |= o
+        for stem, kinds in k.items():
+            keyed.setdefault(stem, set()).update(kinds)
+    if "*" in other:
+        return {}
+    return {
+        stem: frozenset(kinds)
+        for stem, kinds in keyed.items()
+        if stem not in other and isinstance(data.get(stem), Mapping)
+    }
+
+
+def select_keyed(
+    static: Mapping[str, Any], keyed: Mapping[str, tuple[Mapping[str, Any], frozenset[str]]], request: Any
+) -> dict[str, Any]:
+    """This request's `data`: the static part, with each keyed map cut to the entries it can read."""
+    out = dict(static)
+    for stem, (full, kinds) in keyed.items():
+        names = [request.tool.name] if TOOL in kinds else []
+        if OFFERED in kinds:
+            names += [t.name for t in request.tools]
+        out[stem] = {name: full[name] for name in names if name in full}
+    return out

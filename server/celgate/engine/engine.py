@@ -20,6 +20,7 @@ from typing import Any
 from celgate.engine.actions import ALLOW, DENY, EFFECT_RANK, REQUIRE_APPROVAL, RETRIEVAL
 from celgate.engine.backends import EvalError
 from celgate.engine.compiler import Bundle, CompiledPolicy, CompiledQuota, CompiledRule, compile_repo
+from celgate.engine.datapaths import select_keyed
 from celgate.engine.decision import Decision, DocumentDecision, Reason, Redaction, RuleTrace
 from celgate.engine.fusion import FusedProgram
 from celgate.engine.redaction import apply_redactions
@@ -73,9 +74,11 @@ class Engine:
         action = req.action
         trace: list[RuleTrace] | None = [] if explain else None
         with Scope(self._budget):
-            bindings = backend.bindings(
-                req, bundle.names[action], bundle.data_value[action], datetime.datetime.now(_UTC)
-            )
+            data = bundle.data_value[action]
+            keyed = bundle.keyed_data.get(action)
+            if keyed:
+                data = select_keyed(data, keyed, req)
+            bindings = backend.bindings(req, bundle.names[action], data, datetime.datetime.now(_UTC))
             activation = backend.activation(bindings)
             matched: list[_Matched] = []
             doc_policies = [p for p in bundle.policies[action] if p.per_document]

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from celgate.engine.backends import Backend, CelCompileError, Kind
+from celgate.engine.celtext import code_segments
 from celgate.engine.model import Policy
 
 MAX_RULES = 62  # bits of a CEL int that stay positive
@@ -36,37 +37,11 @@ def _ident(name: str) -> str:
     return f"cgv_{name}"
 
 
-def _code_segments(source: str) -> list[tuple[bool, str]]:
-    """Splits CEL source into (is_code, text) runs: string literals and comments are not code."""
-    out: list[tuple[bool, str]] = []
-    i, start, n = 0, 0, len(source)
-    while i < n:
-        ch = source[i]
-        if ch == "/" and source.startswith("//", i):
-            end = source.find("\n", i)
-            end = n if end < 0 else end
-        elif ch in "\"'":
-            quote = source[i : i + 3] if source.startswith(ch * 3, i) else ch
-            raw = i > 0 and source[i - 1] in "rR"
-            j = i + len(quote)
-            while j < n and not source.startswith(quote, j):
-                j += 2 if source[j] == "\\" and not raw else 1
-            end = min(n, j + len(quote))
-        else:
-            i += 1
-            continue
-        out.append((True, source[start:i]))
-        out.append((False, source[i:end]))
-        i = start = end
-    out.append((True, source[start:]))
-    return out
-
-
 def _rewrite(source: str) -> str:
     """`vars.x` becomes the bound identifier `cgv_x`, outside string literals and comments only."""
     rewritten = "".join(
         _VAR_REF.sub(lambda m: _ident(m.group(1) or m.group(2) or m.group(3)), text) if code else text
-        for code, text in _code_segments(source)
+        for code, text in code_segments(source)
     )
     return "(\n" + rewritten + "\n)"
 
@@ -76,7 +51,7 @@ def fusable(policy: Policy) -> bool:
     sources += [e.source for _, e in policy.variables]
     sources += [r.when.source for r in policy.rules if r.when is not None]
     # `vars["x"]` spans a code run and a string literal; such policies keep the rule-by-rule path.
-    indexed = any(code and _INDEXED_VARS.search(text) for s in sources for code, text in _code_segments(s))
+    indexed = any(code and _INDEXED_VARS.search(text) for s in sources for code, text in code_segments(s))
     return len(policy.rules) <= MAX_RULES and not indexed
 
 

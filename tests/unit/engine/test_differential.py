@@ -107,7 +107,15 @@ REQUEST = st.fixed_dictionaries(
         ),
         "messages": st.lists(MESSAGE, max_size=3),
         "response": MESSAGE,
-        "tool": st.fixed_dictionaries({"name": TOOL_NAMES, "args": ARGS, "result": TEXT}),
+        "tool": st.fixed_dictionaries(
+            {"name": TOOL_NAMES, "args": ARGS, "result": TEXT, "description": st.sampled_from(["", "Search docs"])}
+        ),
+        # Offered tool definitions: the C++ backend cuts keyed data maps to these names per request,
+        # the Python backend binds them whole, so agreement here checks that pruning changes nothing.
+        "tools": st.lists(
+            st.fixed_dictionaries({"name": TOOL_NAMES, "description": st.sampled_from(["", "Search docs", "x"])}),
+            max_size=3,
+        ),
         "documents": st.lists(DOCUMENT, max_size=3),
         "session": st.fixed_dictionaries({"id": st.just("s1"), "labels": st.lists(st.just("untrusted"), max_size=1)}),
     }
@@ -117,7 +125,7 @@ SHIPPED = ROOT / "policies"
 _ENGINES: dict[str, tuple[Engine, Engine]] = {}
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(request=REQUEST)
 def test_backends_agree_on_generated_requests(request: dict[str, Any]) -> None:
     if "shipped" not in _ENGINES:

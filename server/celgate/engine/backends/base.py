@@ -79,6 +79,9 @@ EMPTY_DOCUMENT = pb.Document()
 class Backend(ABC):
     name: str
     supports_fusion: bool = False  # can compile `cel.bind` (see engine.fusion)
+    # Takes `data` as a plain dict per request, so keyed maps can be cut per request (see
+    # engine.datapaths). The Python backend converts data once and stays the unpruned oracle.
+    per_request_data: bool = False
 
     @abstractmethod
     def compile(self, source: str, kind: Kind) -> Any:

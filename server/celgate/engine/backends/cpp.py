@@ -75,6 +75,7 @@ def _declare(functions: list[FunctionSpec]) -> list[cel.FunctionDecl]:
 class CppBackend(Backend):
     name = "cpp"
     supports_fusion = True
+    per_request_data = True
 
     def __init__(self, functions: list[FunctionSpec]) -> None:
         variables: dict[str, cel.Type] = {
