@@ -65,6 +65,13 @@ class Engine:
     def revision(self) -> str:
         return self.bundle.revision
 
+    def judges(self, action: str) -> bool:
+        """Whether a request of `action` can come out other than a plain allow: some policy or quota
+        applies to it, or its default is not allow. Doors use it to skip asking at all (Envoy's
+        ext_proc skips the response phases of a route whose replies nothing judges)."""
+        bundle = self.bundle
+        return bool(bundle.policies.get(action) or bundle.quotas.get(action) or bundle.config.defaults[action] != ALLOW)
+
     def check(self, request: Mapping[str, Any] | pb.CheckRequest, *, explain: bool = False) -> Decision:
         """Decides one request; raises `InvalidRequest` when it does not fit the schema."""
         req = parse_request(request)

@@ -388,3 +388,11 @@ def test_modes_in_config_switch_a_policy_between_audit_and_enforce(make_repo) ->
     assert celgate.load(enforced).check(loud).effect == "deny"
     with pytest.raises(celgate.PolicyLoadError, match="no policy named 'nope'"):
         celgate.load(make_repo({"celgate.yaml": config.replace("quiet", "nope") % "audit"}))
+
+
+def test_judges_says_whether_an_action_can_be_anything_but_a_plain_allow(make_repo) -> None:
+    engine = celgate.load(make_repo({"tools.yaml": TOOLS}))
+    assert engine.judges("tool_call")  # policies apply (and the default is deny)
+    assert not engine.judges("response")  # nothing applies and the default is allow
+    closed = make_repo({"celgate.yaml": "apiVersion: celgate/v1\nkind: Config\ndefaults: {response: deny}\n"})
+    assert celgate.load(closed).judges("response")

@@ -337,16 +337,8 @@ class ExternalProcessorServicer(ep_grpc.ExternalProcessorServicer):
 
 
 def _judges(engine: Engine | None, action: str) -> bool:
-    """Whether `action` (replies: `response`, `tool_result`) can be denied, rewritten or counted; with
-    no policy, quota or non-allow default for it there is nothing to check (no engine: keep the phases)."""
-    if engine is None:
-        return True
-    bundle = engine.bundle
-    return bool(
-        bundle.policies.get(action)
-        or bundle.quotas.get(action)
-        or bundle.config.defaults.get(action, "allow") != "allow"
-    )
+    """Whether replies of `action` need asking about (no engine yet: keep the phases, fail closed)."""
+    return engine is None or engine.judges(action)
 
 
 def _peer(msg: ep.ProcessingRequest) -> str:
