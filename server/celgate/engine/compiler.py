@@ -56,7 +56,6 @@ class CompiledPolicy:
     variables: tuple[tuple[str, Any, bool], ...]  # (name, program, reads other vars)
     rules: tuple[CompiledRule, ...]
     per_document: bool  # evaluated once per retrieved document, with `document` bound
-    file: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,11 +80,13 @@ class Bundle:
     detectors: Any
     data: dict[str, Any]
     data_value: dict[str, Any]  # per action: the part of data its policies can reach, ready to bind
-    policies: dict[str, tuple[CompiledPolicy, ...]]
+    policies: dict[str, tuple[CompiledPolicy, ...]]  # every policy of each action, in file order
     names: dict[str, frozenset[str]]
     suites: list[TestSuite] = field(default_factory=list)
     root: Path | None = None
     quotas: dict[str, tuple[CompiledQuota, ...]] = field(default_factory=dict)
+    # per action: the policies run once per retrieved document (`document` bound)
+    document_policies: dict[str, tuple[CompiledPolicy, ...]] = field(default_factory=dict)
     fused: dict[str, FusedProgram | None] = field(default_factory=dict)
     fused_messages: dict[str, Any] = field(default_factory=dict)  # rule key -> message program with vars bound
     fused_quotas: dict[str, Any] = field(default_factory=dict)  # action -> one program for all its quotas
@@ -117,6 +118,14 @@ def _detector_suite(config: Config, errors: list[PolicyError]) -> tuple[Any, lis
         for ov in fn.overloads
     ]
     return suite, specs
+
+
+def _policy_sources(policy: Policy) -> list[str]:
+    out = [policy.when.source] if policy.when else []
+    out += [e.source for _, e in policy.variables]
+    for r in policy.rules:
+        out += [e.source for e in (r.when, r.message_expr) if e is not None]
+    return out
 
 
 class _Compiler:
@@ -167,19 +176,15 @@ class _Compiler:
         enforced = policy.mode == "enforce"
         declared = [name for name, _ in policy.variables]
         variables = []
-        sources = [policy.when.source if policy.when else ""]
         for i, (name, expr) in enumerate(policy.variables):
             self.check_var_refs(expr, set(declared[:i]), set(declared[i:]))
             program = self.expr(expr, Kind.ANY)
             variables.append((name, program, bool(_VAR_REF.search(expr.source))))
-            sources.append(expr.source)
         self.check_var_refs(policy.when, set(), set(declared))
         rules = []
         for rule in policy.rules:
             for e in (rule.when, rule.message_expr):
                 self.check_var_refs(e, set(declared), set())
-                if e is not None:
-                    sources.append(e.source)
             self.redact(rule, policy.file)
             rules.append(
                 CompiledRule(
@@ -195,7 +200,7 @@ class _Compiler:
                     enforced=enforced,
                 )
             )
-        uses_document = any("document" in referenced_variables(s) for s in sources)
+        uses_document = any("document" in referenced_variables(s) for s in _policy_sources(policy))
         if uses_document and policy.actions != (RETRIEVAL,):
             self.errors.append(
                 PolicyError(
@@ -213,16 +218,7 @@ class _Compiler:
             variables=tuple(variables),
             rules=tuple(rules),
             per_document=uses_document,
-            file=policy.file,
         )
-
-
-def _policy_sources(policy: Policy) -> list[str]:
-    out = [policy.when.source] if policy.when else []
-    out += [e.source for _, e in policy.variables]
-    for r in policy.rules:
-        out += [e.source for e in (r.when, r.message_expr) if e is not None]
-    return out
 
 
 def compile_repo(path: str | Path, *, backend: str | None = None, revision: str | None = None) -> Bundle:
@@ -249,6 +245,7 @@ def compile_repo(path: str | Path, *, backend: str | None = None, revision: str 
         for p in contents.policies
     ]
     by_action: dict[str, list[CompiledPolicy]] = {a: [] for a in ACTIONS}
+    request_level: dict[str, list[tuple[Policy, CompiledPolicy]]] = {a: [] for a in ACTIONS}
     names: dict[str, set[str]] = {a: {"action"} for a in ACTIONS}
     action_sources: dict[str, list[str]] = {a: [] for a in ACTIONS}
     for policy in contents.policies:
@@ -257,6 +254,8 @@ def compile_repo(path: str | Path, *, backend: str | None = None, revision: str 
         used = set().union(*(referenced_variables(s) for s in policy_sources))
         for action in policy.actions:
             by_action[action].append(compiled)
+            if not compiled.per_document:
+                request_level[action].append((policy, compiled))
             names[action] |= used
             action_sources[action] += policy_sources
     quotas: dict[str, list[CompiledQuota]] = {a: [] for a in ACTIONS}
@@ -282,9 +281,8 @@ def compile_repo(path: str | Path, *, backend: str | None = None, revision: str 
     fused_quotas: dict[str, Any] = {}
     if not errors:
         for action in ACTIONS:
-            sources = [p for p in contents.policies if action in p.actions]
-            compiled_names = [c.name for c in by_action[action] if not c.per_document]
-            fused[action] = fuse(engine_backend, [p for p in sources if p.name in compiled_names])
+            pairs = request_level[action]
+            fused[action] = fuse(engine_backend, [p for p, _ in pairs], [c for _, c in pairs])
         for policy in contents.policies:
             for rule in policy.rules:
                 if rule.message_expr is not None and policy.variables:
@@ -313,6 +311,7 @@ def compile_repo(path: str | Path, *, backend: str | None = None, revision: str 
             if engine_backend.per_request_data
         },
         policies={a: tuple(ps) for a, ps in by_action.items()},
+        document_policies={a: tuple(p for p in ps if p.per_document) for a, ps in by_action.items()},
         names={a: frozenset(n - {"document"}) for a, n in names.items()},
         suites=contents.suites,
         root=root,

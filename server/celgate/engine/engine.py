@@ -13,7 +13,7 @@ import datetime
 import itertools
 import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -88,9 +88,9 @@ class Engine:
             bindings = backend.bindings(req, bundle.names[action], data, datetime.datetime.now(_UTC))
             activation = backend.activation(bindings)
             matched: list[_Matched] = []
-            doc_policies = [p for p in bundle.policies[action] if p.per_document]
+            doc_policies = bundle.document_policies[action]
             fused = bundle.fused.get(action) if trace is None else None
-            if fused is None or not self._run_fused(fused, action, activation, bindings, matched):
+            if fused is None or not self._run_fused(fused, activation, bindings, matched):
                 for policy in bundle.policies[action]:
                     if not policy.per_document:
                         self._run_policy(policy, activation, bindings, matched, trace, -1)
@@ -129,20 +129,14 @@ class Engine:
                 self._obligations(decision, req, matched, doc_matched)
         return decision
 
-    def check_batch(
-        self, requests: list[Mapping[str, Any] | pb.CheckRequest], *, explain: bool = False
-    ) -> list[Decision]:
-        return [self.check(r, explain=explain) for r in requests]
-
     def _run_fused(
-        self, fused: FusedProgram, action: str, activation: Any, bindings: dict[str, Any], matched: list[_Matched]
+        self, fused: FusedProgram, activation: Any, bindings: dict[str, Any], matched: list[_Matched]
     ) -> bool:
         """Evaluates every request-level rule of the action at once; False means "use the slow path"."""
         masks = self.bundle.backend.evaluate(fused.program, activation)
         if isinstance(masks, EvalError):
             return False
-        policies = [p for p in self.bundle.policies[action] if not p.per_document]
-        for policy, mask in zip(policies, masks, strict=True):
+        for policy, mask in zip(fused.policies, masks, strict=True):
             if not mask:
                 continue
             policy_activation = None
@@ -371,10 +365,6 @@ def load(
 ) -> Engine:
     """Compiles the policy repository at `path`; raises PolicyLoadError listing every problem."""
     return Engine(compile_repo(path, backend=backend, revision=revision), quota_store)
-
-
-def iter_rules(engine: Engine) -> Iterator[CompiledRule]:
-    yield from engine.bundle.rules()
 
 
 __all__ = ["Decision", "Engine", "Redaction", "load"]

@@ -30,7 +30,7 @@ _VAR_REF = re.compile(r"\bvars\s*\.\s*([A-Za-z_]\w*)|\bvars\s*\[\s*\"([^\"]*)\"\
 @dataclass(frozen=True, slots=True)
 class FusedProgram:
     program: Any
-    policy_names: tuple[str, ...]
+    policies: tuple[Any, ...]  # the CompiledPolicy of each mask, in order
 
 
 def _ident(name: str) -> str:
@@ -98,12 +98,13 @@ def fuse_quotas(backend: Backend, quotas: list[tuple[str | None, str, str | None
         return None
 
 
-def fuse(backend: Backend, policies: list[Policy]) -> FusedProgram | None:
-    """Compiles the fused expression, or returns None when the policies are better left apart."""
+def fuse(backend: Backend, policies: list[Policy], compiled: list[Any]) -> FusedProgram | None:
+    """Compiles the fused expression for `policies` (their compiled forms in `compiled`, same order),
+    or returns None when the policies are better left apart."""
     if not backend.supports_fusion or not policies or not all(fusable(p) for p in policies):
         return None
     try:
         program = backend.compile(fused_source(policies), Kind.ANY)
     except CelCompileError:
         return None
-    return FusedProgram(program, tuple(p.name for p in policies))
+    return FusedProgram(program, tuple(compiled))

@@ -162,14 +162,20 @@ class _Builder:
         return req
 
 
-def _map_openai_chat(doc: dict[str, Any]) -> Mapped:
+def _messages(doc: dict[str, Any], dialect: str) -> list[tuple[int, dict[str, Any]]]:
+    """The body's `messages` with their indexes, each checked to be an object (fail closed)."""
     messages = doc.get("messages")
     if not isinstance(messages, list):
-        raise BodyError("OpenAI chat request needs a `messages` list")
-    b = _Builder()
+        raise BodyError(f"{dialect} request needs a `messages` list")
     for j, m in enumerate(messages):
         if not isinstance(m, dict):
             raise BodyError(f"messages[{j}] must be an object")
+    return list(enumerate(messages))
+
+
+def _map_openai_chat(doc: dict[str, Any]) -> Mapped:
+    b = _Builder()
+    for j, m in _messages(doc, "OpenAI chat"):
         role = _str(m.get("role"))
         content = m.get("content")
         b.note_types(content)
@@ -251,15 +257,11 @@ def _map_openai_responses(doc: dict[str, Any]) -> Mapped:
 
 
 def _map_anthropic(doc: dict[str, Any]) -> Mapped:
-    messages = doc.get("messages")
-    if not isinstance(messages, list):
-        raise BodyError("Anthropic messages request needs a `messages` list")
+    messages = _messages(doc, "Anthropic messages")
     b = _Builder()
     for text, where in _text_parts(doc.get("system"), ("system",), ("text",)):
         b.add("system", text, where)
-    for j, m in enumerate(messages):
-        if not isinstance(m, dict):
-            raise BodyError(f"messages[{j}] must be an object")
+    for j, m in messages:
         role = _str(m.get("role"))
         content = m.get("content")
         b.note_types(content)
