@@ -26,7 +26,6 @@ sys.path.insert(0, str(ROOT / "server"))
 
 import celgate  # noqa: E402
 from celgate.engine import Engine  # noqa: E402
-from celgate.quotas import MemoryStore  # noqa: E402
 
 SYSTEM = "You are a helpful assistant for ACME Corp. Answer questions about our products politely."
 TYPICAL: dict[str, dict[str, Any]] = {
@@ -168,7 +167,7 @@ def main() -> int:
     rows = []
     for backend in backends:
         # A generous in-memory quota store: the benchmark measures decisions, not spent budgets.
-        engine = celgate.load(ROOT / "policies", backend=backend, quota_store=MemoryStore())
+        engine = celgate.load(ROOT / "policies", backend=backend)
         for action, request in TYPICAL.items():
             decision = engine.check(request)
             seconds = args.seconds if backend == "cpp" else min(args.seconds, 1.0)
@@ -187,7 +186,7 @@ def main() -> int:
             empty = Path(tmp) / f"empty-{backend}"
             empty.mkdir()
             (empty / "celgate.yaml").write_text(CONFIG)
-            engine = celgate.load(empty, backend=backend, quota_store=MemoryStore())
+            engine = celgate.load(empty, backend=backend)
             for action in ("prompt", "tool_call"):
                 p50, p99, n = measure(engine, TYPICAL[action], min(args.seconds, 1.0))
                 rows.append([backend, action, f"{p50:.1f}", f"{p99:.1f}", str(n)])
@@ -207,7 +206,7 @@ def main() -> int:
                     continue
                 for action in ("tool_call", "prompt"):
                     repo = generated_repo(Path(tmp) / f"{backend}-{rules}-{action}", rules, action)
-                    engine = celgate.load(repo, backend=backend, quota_store=MemoryStore())
+                    engine = celgate.load(repo, backend=backend)
                     p50, p99, n = measure(engine, request, min(args.seconds, 1.0))
                     label = "tool_call" if action == "tool_call" else "prompt (other action)"
                     rows.append([backend, str(rules), label, f"{p50:.1f}", f"{p99:.1f}", str(n)])

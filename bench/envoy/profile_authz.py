@@ -30,8 +30,10 @@ from envoy.service.auth.v3 import external_auth_pb2_grpc as authz_grpc
 from google.protobuf import struct_pb2
 
 import celgate
-from celgate.api.envoy import authz as door
-from celgate.api.envoy import mapping
+from celgate import metrics
+from celgate.api.decide import Decider
+from celgate.api.envoy import authz as authz_door
+from celgate.api.envoy import door, mapping
 from celgate.api.envoy.principal import extract_principal
 from celgate.api.envoy.settings import EnvoySettings
 from celgate.engine.request import parse_request
@@ -109,7 +111,7 @@ def main() -> None:
     n = args.n
     engine = celgate.load(str(POLICIES))
     settings = EnvoySettings()
-    servicer = door.AuthorizationServicer(lambda: engine, settings)
+    servicer = authz_door.AuthorizationServicer(Decider(engine), settings)
     req = envoy_request()
     wire = req.SerializeToString()
     http = req.attributes.request.http
@@ -146,8 +148,8 @@ def main() -> None:
         ("request -> CheckRequest (engine.parse_request)", timeit(lambda: parse_request(built), n)),
         ("engine.check(CheckRequest)", timeit(lambda: engine.check(proto), n)),
         ("engine.check(dict) (parse + check)", timeit(lambda: engine.check(built), n)),
-        ("observe (audit + metrics)", timeit(lambda: door.observe(decision, built, "prompt", 0.001), n)),
-        ("OK CheckResponse (header + metadata Struct)", timeit(lambda: door._ok(settings, decision), n)),
+        ("metrics.observe (decision log off)", timeit(lambda: metrics.observe(decision, "prompt", "envoy", 0.001), n)),
+        ("OK CheckResponse (header + metadata Struct)", timeit(lambda: authz_door._ok(settings, decision), n)),
         ("CheckResponse serialise (grpc does this)", timeit(lambda: resp.SerializeToString(), n)),
         ("servicer Check (whole method)", timeit(lambda: servicer.Check(req, None), n)),  # type: ignore[arg-type]
     ]

@@ -1,9 +1,9 @@
 """The decision log: one JSON line per decision, written off the hot path.
 
-Every door calls `record(decision, request, door, latency_s)`. It only puts a tuple on a bounded
-queue; a background thread formats and writes. A slow or full sink therefore never blocks a
-decision: when the queue is full the entry is dropped and counted
-(`celgate_decision_log_dropped_total`). Content (prompts, replies, tool arguments and results,
+The `Decider` calls `DecisionLog.record(decision, request, door, latency_s)` once per decision (no
+door writes it). It only puts a tuple on a bounded queue; a background thread formats and writes.
+A slow or full sink therefore never blocks a decision: when the queue is full the entry is dropped
+and counted (`celgate_decision_log_dropped_total`). Content (prompts, replies, tool arguments and results,
 documents) is never logged raw: only its length and sha256, or, when configured, the decision's
 redacted rewrite. Reason messages and detector findings are not logged either, since a policy's
 message may quote the content it matched.
@@ -23,6 +23,8 @@ from pathlib import Path
 from typing import IO, Any
 
 import orjson
+from google.protobuf import json_format
+from google.protobuf.message import Message
 
 from celgate import metrics
 
@@ -122,11 +124,9 @@ def _texts(request: Any) -> list[str]:
 def _args(args: Any) -> str:
     if not args:
         return ""
-    if isinstance(args, Mapping):
-        return orjson.dumps(args, option=orjson.OPT_SORT_KEYS).decode()
-    from google.protobuf import json_format
-
-    return orjson.dumps(json_format.MessageToDict(args), option=orjson.OPT_SORT_KEYS).decode()
+    if isinstance(args, Message):  # a Struct is also a Mapping, but orjson cannot write it
+        args = json_format.MessageToDict(args)
+    return orjson.dumps(args, option=orjson.OPT_SORT_KEYS).decode()
 
 
 def content_fingerprint(request: Any) -> dict[str, Any]:
@@ -235,10 +235,7 @@ class DecisionLog:
         self._sink.close()
 
 
-_log: DecisionLog | None = None
-
-
-def configure(
+def open_log(
     target: str,
     *,
     max_bytes: int = 100 * 1024 * 1024,
@@ -247,27 +244,11 @@ def configure(
     dry_run: bool = False,
     content: str = "hash",
 ) -> DecisionLog | None:
-    """Sets the process's decision log: `stdout`, `none`, or a file path (rotated by size)."""
-    global _log
-    if _log is not None:
-        _log.close()
-        _log = None
+    """A decision log writing to `stdout`, a file path (rotated by size), or None for `none`/`off`.
+
+    The caller owns it: it passes it to the `Decider` and closes it on shutdown.
+    """
     if target in ("", "none", "off"):
         return None
     sink: Any = StreamSink(sys.stdout.fileno()) if target == "stdout" else RotatingSink(target, max_bytes, backups)
-    _log = DecisionLog(sink, queue_size=queue_size, dry_run=dry_run, redacted=content == "redacted")
-    return _log
-
-
-def record(decision: Any, request: Any, door: str, latency_s: float) -> None:
-    """Logs one decision (no-op when the log is off); never blocks."""
-    log = _log
-    if log is not None:
-        log.record(decision, request, door, latency_s)
-
-
-def close() -> None:
-    global _log
-    if _log is not None:
-        _log.close()
-        _log = None
+    return DecisionLog(sink, queue_size=queue_size, dry_run=dry_run, redacted=content == "redacted")

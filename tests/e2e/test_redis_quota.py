@@ -12,6 +12,7 @@ import yaml
 
 import celgate
 from celgate.quotas.redis import RedisStore
+from celgate.stores import Stores
 from tests.unit.quotas.redis_server import free_port, redis_server
 
 pytestmark = pytest.mark.e2e
@@ -50,7 +51,7 @@ def url() -> Iterator[str]:
 def test_engines_sharing_redis_count_together(url: str, tmp_path: Path) -> None:
     repo = _repo(tmp_path, limit=5)
     stores = [RedisStore(url, prefix="shared:") for _ in range(3)]  # three workers, three connections
-    engines = [celgate.load(repo, quota_store=s) for s in stores]
+    engines = [celgate.load(repo, stores=Stores(quotas=s)) for s in stores]
     effects = [engines[i % 3].check(_prompt("alice")).effect for i in range(7)]
     assert effects == ["allow"] * 5 + ["deny"] * 2
     denied = engines[0].check(_prompt("alice"))
@@ -63,7 +64,7 @@ def test_engines_sharing_redis_count_together(url: str, tmp_path: Path) -> None:
 
 def test_redis_down_fails_closed_by_default(tmp_path: Path) -> None:
     store = RedisStore(f"redis://127.0.0.1:{free_port()}/0", timeout_seconds=0.2)
-    engine = celgate.load(_repo(tmp_path), quota_store=store)
+    engine = celgate.load(_repo(tmp_path), stores=Stores(quotas=store))
     decision = engine.check(_prompt("alice"))
     assert decision.effect == "deny"
     assert "quota/store-unavailable" in decision.matched_rules()
@@ -73,7 +74,7 @@ def test_redis_down_fails_closed_by_default(tmp_path: Path) -> None:
 
 def test_redis_down_with_on_error_allow_keeps_serving(tmp_path: Path) -> None:
     store = RedisStore(f"redis://127.0.0.1:{free_port()}/0", timeout_seconds=0.2)
-    engine = celgate.load(_repo(tmp_path, on_error="allow"), quota_store=store)
+    engine = celgate.load(_repo(tmp_path, on_error="allow"), stores=Stores(quotas=store))
     decision = engine.check(_prompt("alice"))
     assert decision.effect == "allow"
     assert "quota/store-unavailable" not in decision.matched_rules()
@@ -84,7 +85,7 @@ def test_redis_stopping_mid_run_is_reported(tmp_path: Path) -> None:
     repo = _repo(tmp_path, limit=100)
     with redis_server() as u:
         store = RedisStore(u, prefix="stop:", timeout_seconds=0.2)
-        engine = celgate.load(repo, quota_store=store)
+        engine = celgate.load(repo, stores=Stores(quotas=store))
         assert engine.check(_prompt("carol")).effect == "allow"
     decision = engine.check(_prompt("carol"))  # the server is gone now
     assert decision.effect == "deny" and "quota/store-unavailable" in decision.matched_rules()

@@ -13,10 +13,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import celgate
+from celgate.api.decide import Decider
 from celgate.api.grpc_service import build_server
+from celgate.api.state import PolicyState
 from celgate.config import ServeConfig
 from celgate.engine.actions import ACTIONS
-from celgate.service.state import PolicyState
 from celgate.v1 import decision_pb2 as pb
 from celgate.v1 import decision_pb2_grpc as pb_grpc
 from tests.e2e.conftest import write_policy_repo
@@ -58,7 +59,7 @@ requests = st.builds(
 def stub() -> Iterator[pb_grpc.DecisionServiceStub]:
     state = PolicyState("fuzz")
     state.activate(celgate.load(write_policy_repo(Path(tempfile.mkdtemp()) / "policies")))
-    server, port = build_server(state, ServeConfig(grpc_addr="127.0.0.1:0"))
+    server, port = build_server(Decider(state), state, ServeConfig(grpc_addr="127.0.0.1:0"))
     server.start()
     with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
         yield pb_grpc.DecisionServiceStub(channel)

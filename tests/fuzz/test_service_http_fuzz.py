@@ -12,14 +12,15 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 
 import celgate
+from celgate.api.decide import Decider
 from celgate.api.http_app import create_app
-from celgate.service.state import PolicyState
+from celgate.api.state import PolicyState
 from tests.e2e.conftest import write_policy_repo
 
 _REPO = write_policy_repo(Path(__import__("tempfile").mkdtemp(prefix="celgate-fuzz-")) / "policies")
 _STATE = PolicyState("fuzz")
 _STATE.activate(celgate.load(_REPO))
-app = create_app(_STATE, max_body_bytes=1 << 20)
+app = create_app(Decider(_STATE), _STATE, max_body_bytes=1 << 20)
 schema = schemathesis.openapi.from_asgi("/openapi.json", app)
 
 

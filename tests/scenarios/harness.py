@@ -14,13 +14,12 @@ from typing import Any
 
 import celgate
 from celgate.engine.engine import Engine
-from celgate.quotas import MemoryStore
 
 POLICIES = Path(__file__).resolve().parents[2] / "policies"
 
 
 def shipped_engine() -> Engine:
-    return celgate.load(POLICIES, quota_store=MemoryStore())
+    return celgate.load(POLICIES)
 
 
 @dataclass

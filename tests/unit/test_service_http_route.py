@@ -9,8 +9,9 @@ import pytest
 from starlette.testclient import TestClient
 
 import celgate
+from celgate.api.decide import Decider
 from celgate.api.http_app import FastCheck, create_app
-from celgate.service.state import PolicyState
+from celgate.api.state import PolicyState
 from tests.e2e.conftest import write_policy_repo
 
 SHELL_USER = b'{"action":"tool_call","principal":{"id":"u1","roles":["user"]},"tool":{"name":"shell"}}'
@@ -21,7 +22,7 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     repo = write_policy_repo(Path(tmp_path_factory.mktemp("route")) / "policies")
     state = PolicyState("unit")
     state.activate(celgate.load(repo))
-    app = create_app(state, max_body_bytes=1000)
+    app = create_app(Decider(state), state, max_body_bytes=1000)
     assert isinstance(app, FastCheck)
     with TestClient(app) as c:
         yield c

@@ -14,6 +14,7 @@ from celgate import audit
 from celgate.api.decide import dry_run_answer
 from celgate.config import ConfigError, resolve
 from celgate.engine import Decision, Reason
+from celgate.engine.request import parse_request
 from celgate.sources import default_policies_dir
 from celgate.sources.directory import DirectorySource
 from celgate.sources.git import parse_spec, redact_url
@@ -98,8 +99,11 @@ def test_a_stuck_sink_never_blocks_and_drops_are_counted() -> None:
     assert len(lines) + log.dropped == 1000
 
 
-def test_log_line_holds_hashes_not_content() -> None:
-    entry = audit.format_entry(_decision(), REQUEST, "grpc", 0.002, time.time(), dry_run=False, redacted=False)
+@pytest.mark.parametrize("parsed", [False, True], ids=["dict", "CheckRequest"])
+def test_log_line_holds_hashes_not_content(parsed: bool) -> None:
+    request = parse_request(REQUEST) if parsed else REQUEST  # the Decider logs the parsed request
+    entry = audit.format_entry(_decision(), request, "grpc", 0.002, time.time(), dry_run=False, redacted=False)
+    assert entry["tool"] == "x" and entry["action"] == "response"
     text = json.dumps(entry)
     for secret in ("hunter2", "ghp_abc", "msg with secret"):
         assert secret not in text

@@ -2,8 +2,8 @@
 
 grpcio's sync server with a small thread pool: DESIGN "Budgets" measured it faster than grpc.aio
 for this CPU-bound, microseconds-per-call work (4 threads best). Health reports NOT_SERVING until
-the first policy revision is active. Other doors on the gRPC port (Envoy ext_authz) register
-themselves through `celgate.api.envoy.register(server, engine_ref, settings)`.
+the first policy revision is active. The Envoy doors (ext_authz, ext_proc) share the port and
+the same `Decider`.
 """
 
 from __future__ import annotations
@@ -17,10 +17,12 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from celgate import metrics
+from celgate.api import envoy
 from celgate.api.decide import Decider, Unavailable
+from celgate.api.envoy import EnvoySettings
+from celgate.api.state import PolicyState
 from celgate.config import ServeConfig
 from celgate.engine import InvalidRequest
-from celgate.service.state import PolicyState
 from celgate.v1 import decision_pb2 as pb
 from celgate.v1 import decision_pb2_grpc as pb_grpc
 
@@ -60,22 +62,11 @@ class DecisionService(pb_grpc.DecisionServiceServicer):
         return pb.CheckBatchResponse(responses=[d.to_proto() for d in decisions])
 
 
-def _extension_doors(server: grpc.Server, state: PolicyState, config: ServeConfig) -> list[str]:
-    """Adds the Envoy doors (ext_authz, ext_proc) to this port when available; returns their service names."""
-    try:
-        from celgate.api import envoy
-        from celgate.api.envoy import EnvoySettings
+def build_server(decider: Decider, state: PolicyState, config: ServeConfig) -> tuple[grpc.Server, int]:
+    """A bound, not yet started server on `config.grpc_addr` (SO_REUSEPORT, shared by workers).
 
-        settings = EnvoySettings.from_dict(config.envoy) if config.envoy else None
-        envoy.register(server, lambda: state.engine, settings)
-    except ImportError as e:
-        log.warning("Envoy doors not available on the gRPC port: %s", e)
-        return []
-    return list(envoy.SERVICE_NAMES)
-
-
-def build_server(state: PolicyState, config: ServeConfig) -> tuple[grpc.Server, int]:
-    """A started-but-not-yet-serving server bound to `config.grpc_addr` (SO_REUSEPORT, shared by workers)."""
+    Every door on it decides through `decider`; `state` drives the health service.
+    """
     options: list[tuple[str, Any]] = [
         ("grpc.so_reuseport", 1),
         ("grpc.max_receive_message_length", config.max_body_bytes),
@@ -85,9 +76,7 @@ def build_server(state: PolicyState, config: ServeConfig) -> tuple[grpc.Server, 
         futures.ThreadPoolExecutor(max_workers=config.grpc_thread_count, thread_name_prefix="celgate-grpc"),
         options=options,
     )
-    pb_grpc.add_DecisionServiceServicer_to_server(
-        DecisionService(Decider(state, dry_run=config.dry_run), config.max_batch), server
-    )
+    pb_grpc.add_DecisionServiceServicer_to_server(DecisionService(decider, config.max_batch), server)
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
 
@@ -97,10 +86,10 @@ def build_server(state: PolicyState, config: ServeConfig) -> tuple[grpc.Server, 
         health_servicer.set(SERVICE_NAME, status)
 
     state.on_ready_change(on_ready)
-    extra = _extension_doors(server, state, config)
+    envoy.register(server, decider, EnvoySettings.from_dict(config.envoy) if config.envoy else None)
+    health_name = health_pb2.DESCRIPTOR.services_by_name["Health"].full_name
     reflection.enable_server_reflection(
-        (SERVICE_NAME, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME, *extra),
-        server,
+        (SERVICE_NAME, health_name, reflection.SERVICE_NAME, *envoy.SERVICE_NAMES), server
     )
     port = server.add_insecure_port(config.grpc_addr)
     if port == 0:

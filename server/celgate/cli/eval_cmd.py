@@ -7,6 +7,7 @@ import json
 import sys
 from pathlib import Path
 
+from celgate.api.decide import Decider
 from celgate.cli.output import red
 from celgate.engine import InvalidRequest, PolicyLoadError, load
 from celgate.policies import default_policies
@@ -43,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
             print(red(str(error), sys.stderr), file=sys.stderr)
         return 1
     try:
-        decision = engine.check(request, explain=args.explain)
+        decision = Decider(engine).decide(request, "cli", explain=args.explain)
     except InvalidRequest as exc:
         print(red(f"invalid request: {exc}", sys.stderr), file=sys.stderr)
         return 2

@@ -42,7 +42,7 @@ _KEYS = (
 
 
 def run(args: argparse.Namespace) -> int:
-    from celgate.service.worker import tune_grpc_core
+    from celgate.service.grpc_tuning import tune_grpc_core
 
     tune_grpc_core()  # before gRPC core starts, here or in a spawned worker (which inherits it)
     try:

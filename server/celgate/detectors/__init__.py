@@ -11,11 +11,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from celgate.detectors.base import CelFunction, CelOverload, Detector, Finding
+from celgate.detectors.base import CelFunction, CelOverload, Finding
 from celgate.detectors.settings import Settings, parse
 from celgate.detectors.suite import DetectorSuite
 
-__all__ = ["CelFunction", "CelOverload", "Detector", "DetectorSuite", "Finding", "Settings", "build"]
+__all__ = ["CelFunction", "CelOverload", "DetectorSuite", "Finding", "Settings", "build"]
 
 
 def build(settings: Mapping[str, Any] | None) -> DetectorSuite:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal, Protocol, runtime_checkable
+from typing import Literal
 
 Kind = Literal["string", "int", "double", "bool", "list_string", "findings"]
 
@@ -32,16 +32,6 @@ class Finding:
     start: int
     end: int
     score: float
-
-
-@runtime_checkable
-class Detector(Protocol):
-    """One detector per module; ``scan`` must be bounded in time for any input."""
-
-    name: str
-    types: frozenset[str]
-
-    def scan(self, text: str) -> list[Finding]: ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from celgate.detectors import build
 from celgate.engine.actions import ACTIONS, RETRIEVAL
 from celgate.engine.backends import Backend, CelCompileError, FunctionSpec, Kind, new_backend
 from celgate.engine.backends.base import VARIABLE_NAMES
@@ -78,12 +79,10 @@ class Bundle:
     config: Config
     backend: Backend
     detectors: Any
-    data: dict[str, Any]
     data_value: dict[str, Any]  # per action: the part of data its policies can reach, ready to bind
     policies: dict[str, tuple[CompiledPolicy, ...]]  # every policy of each action, in file order
     names: dict[str, frozenset[str]]
     suites: list[TestSuite] = field(default_factory=list)
-    root: Path | None = None
     quotas: dict[str, tuple[CompiledQuota, ...]] = field(default_factory=dict)
     # per action: the policies run once per retrieved document (`document` bound)
     document_policies: dict[str, tuple[CompiledPolicy, ...]] = field(default_factory=dict)
@@ -103,10 +102,6 @@ class Bundle:
 
 
 def _detector_suite(config: Config, errors: list[PolicyError]) -> tuple[Any, list[FunctionSpec]]:
-    try:
-        from celgate.detectors import build
-    except ImportError:  # pragma: no cover - only while the detectors package is being built
-        return None, []
     try:
         suite = build(config.detectors)
     except ValueError as exc:
@@ -303,7 +298,6 @@ def compile_repo(path: str | Path, *, backend: str | None = None, revision: str 
         config=contents.config,
         backend=engine_backend,
         detectors=suite,
-        data=dict(data),
         data_value={a: engine_backend.prepare_data(reachable(data, action_sources[a])) for a in ACTIONS},
         keyed_data={
             a: {stem: (data[stem], kinds) for stem, kinds in keyed_maps(data, action_sources[a]).items()}
@@ -314,7 +308,6 @@ def compile_repo(path: str | Path, *, backend: str | None = None, revision: str 
         document_policies={a: tuple(p for p in ps if p.per_document) for a, ps in by_action.items()},
         names={a: frozenset(n - {"document"}) for a, n in names.items()},
         suites=contents.suites,
-        root=root,
         quotas={a: tuple(qs) for a, qs in quotas.items()},
         fused=fused,
         fused_messages=fused_messages,

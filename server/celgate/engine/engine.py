@@ -26,7 +26,8 @@ from celgate.engine.fusion import FusedProgram
 from celgate.engine.redaction import apply_redactions
 from celgate.engine.request import parse_request
 from celgate.engine.scope import DEFAULT_BUDGET_SECONDS, Scope
-from celgate.quotas import Charge, QuotaStore, QuotaStoreError, default_store
+from celgate.quotas import Charge, QuotaStoreError
+from celgate.stores import Stores
 from celgate.v1 import decision_pb2 as pb
 
 _UTC = datetime.UTC
@@ -53,11 +54,16 @@ class _Matched:
 
 
 class Engine:
-    """Decides requests against one compiled bundle. Thread-safe; swap engines to change policies."""
+    """Decides requests against one compiled bundle. Thread-safe; swap engines to change policies.
 
-    def __init__(self, bundle: Bundle, quota_store: QuotaStore | None = None) -> None:
+    `stores` is the state decisions share (quota windows, ...): the default for `check` calls that
+    pass none. An engine made without one counts in memory of its own; the service's Decider passes
+    the process's stores on every call instead, so a policy reload never resets them.
+    """
+
+    def __init__(self, bundle: Bundle, stores: Stores | None = None) -> None:
         self.bundle = bundle
-        self._quota_store = quota_store
+        self.stores = stores if stores is not None else Stores()
         budget = bundle.config.detectors.get("budget_ms") if bundle.config.detectors else None
         self._budget = float(budget) / 1000 if isinstance(budget, int | float) else DEFAULT_BUDGET_SECONDS
 
@@ -72,9 +78,16 @@ class Engine:
         bundle = self.bundle
         return bool(bundle.policies.get(action) or bundle.quotas.get(action) or bundle.config.defaults[action] != ALLOW)
 
-    def check(self, request: Mapping[str, Any] | pb.CheckRequest, *, explain: bool = False) -> Decision:
-        """Decides one request; raises `InvalidRequest` when it does not fit the schema."""
+    def check(
+        self, request: Mapping[str, Any] | pb.CheckRequest, *, explain: bool = False, stores: Stores | None = None
+    ) -> Decision:
+        """Decides one request; raises `InvalidRequest` when it does not fit the schema.
+
+        `stores`: the shared state to charge and read (the Decider passes the process's); None uses
+        the engine's own.
+        """
         req = parse_request(request)
+        stores = stores if stores is not None else self.stores
         explain = explain or req.explain
         bundle = self.bundle
         backend = bundle.backend
@@ -112,7 +125,9 @@ class Engine:
             effect = _combine(matched, bundle.config.defaults[action])
             retry_after = 0.0
             if effect != DENY and bundle.quotas[action]:
-                quota_reasons, retry_after = self._charge_quotas(action, bundle.quotas[action], activation, trace)
+                quota_reasons, retry_after = self._charge_quotas(
+                    action, bundle.quotas[action], activation, trace, stores
+                )
                 if quota_reasons:
                     matched.extend(quota_reasons)
                     effect = _combine(matched, effect)
@@ -203,7 +218,12 @@ class Engine:
                     matched.append(_Matched(rule, f"{rule.key} failed closed: {error}"))
 
     def _charge_quotas(
-        self, action: str, quotas: tuple[CompiledQuota, ...], activation: Any, trace: list[RuleTrace] | None
+        self,
+        action: str,
+        quotas: tuple[CompiledQuota, ...],
+        activation: Any,
+        trace: list[RuleTrace] | None,
+        stores: Stores,
     ) -> tuple[list[_Matched], float]:
         """Charges the request to every applicable quota at once; denies when one is spent."""
         evaluate = self.bundle.backend.evaluate
@@ -244,9 +264,8 @@ class Engine:
             applied.append(q)
         if not charges:
             return failed, 0.0
-        store = self._quota_store or default_store()
         try:
-            outcomes = store.consume(charges, time.time())
+            outcomes = stores.quotas.consume(charges, time.time())
         except QuotaStoreError as exc:
             if self.bundle.config.on_error == "allow":
                 return failed, 0.0
@@ -361,10 +380,13 @@ def load(
     *,
     backend: str | None = None,
     revision: str | None = None,
-    quota_store: QuotaStore | None = None,
+    stores: Stores | None = None,
 ) -> Engine:
-    """Compiles the policy repository at `path`; raises PolicyLoadError listing every problem."""
-    return Engine(compile_repo(path, backend=backend, revision=revision), quota_store)
+    """Compiles the policy repository at `path`; raises PolicyLoadError listing every problem.
+
+    `stores`: the engine's default shared state (see `Engine`); None gives it in-memory stores.
+    """
+    return Engine(compile_repo(path, backend=backend, revision=revision), stores)
 
 
 __all__ = ["Decision", "Engine", "Redaction", "load"]

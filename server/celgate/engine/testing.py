@@ -1,7 +1,7 @@
 """Runs a policy repository's test suites: the proof that policies do what they claim.
 
 Used by `celgate test` and by the service, which refuses to activate a revision whose tests fail.
-Each case runs with a fresh in-memory quota store so cases stay independent of one another.
+Each case runs with fresh in-memory stores so cases stay independent of one another.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from celgate.engine.decision import Decision
 from celgate.engine.engine import Engine
 from celgate.engine.errors import InvalidRequest
 from celgate.engine.model import TestCase, TestSuite
-from celgate.quotas import MemoryStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,9 +105,8 @@ def run_suites(engine: Engine | Bundle, suites: list[TestSuite] | None = None) -
     for suite in suites if suites is not None else bundle.suites:
         for case in suite.cases:
             started = time.perf_counter()
-            isolated = Engine(bundle, quota_store=MemoryStore())
             try:
-                decision = isolated.check(case.request, explain=True)
+                decision = Engine(bundle).check(case.request, explain=True)  # a new engine: fresh stores
             except InvalidRequest as exc:
                 failure = CaseFailure(suite.name, case.name, suite.file, case.pos.line, (f"invalid request: {exc}",))
                 report.results.append(CaseResult(suite, case, failure, None))

@@ -12,12 +12,12 @@ import threading
 from typing import Any
 
 import celgate
+from celgate.api.state import PolicyState
 from celgate.engine import Engine, PolicyLoadError
-from celgate.service.state import PolicyState
+from celgate.engine.testing import run_suites
 from celgate.sources import Snapshot, Source, SourceError
 
 log = logging.getLogger("celgate.reloader")
-_warned_no_runner = False
 
 
 def _error(message: str, *, file: str = "", line: int = 0, column: int = 0, **extra: Any) -> dict[str, Any]:
@@ -26,15 +26,7 @@ def _error(message: str, *, file: str = "", line: int = 0, column: int = 0, **ex
 
 def run_policy_tests(engine: Engine) -> list[str]:
     """Failures of the bundle's own test suites, as messages; empty when they pass."""
-    global _warned_no_runner
     if not engine.bundle.suites:
-        return []
-    try:
-        from celgate.engine.testing import run_suites  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:
-        if not _warned_no_runner:
-            log.warning("celgate.engine.testing.run_suites is not available: policy tests not run on reload")
-            _warned_no_runner = True
         return []
     report = run_suites(engine)
     if report.ok:

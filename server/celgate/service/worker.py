@@ -20,10 +20,15 @@ from typing import Any
 
 import uvicorn
 
-from celgate import audit, quotas
+from celgate import audit
+from celgate.api.decide import Decider
+from celgate.api.grpc_service import build_server
+from celgate.api.http_app import create_app
+from celgate.api.state import PolicyState
 from celgate.config import ServeConfig, parse_addr
+from celgate.service.grpc_tuning import tune_grpc_core
 from celgate.service.reloader import Reloader
-from celgate.service.state import PolicyState
+from celgate.service.stores import open_stores
 from celgate.sources import SourceError, open_source
 
 log = logging.getLogger("celgate.worker")
@@ -56,21 +61,6 @@ def decision_log_target(config: ServeConfig, worker_index: int | None) -> str:
     return str(p.with_name(f"{p.stem}-w{worker_index}{p.suffix}"))
 
 
-GRPC_EXPERIMENTS = "-event_engine_listener"
-
-
-def tune_grpc_core() -> None:
-    """Serves accepted gRPC connections on gRPC core's own poller, not on EventEngine endpoints.
-
-    With EventEngine endpoints each read is handed from an EventEngine thread to the completion
-    queue that grpcio's polling thread drains: one more thread hop per call, which on one core
-    cost 10-15 % of the gRPC door's throughput (docs/performance.md, "Service"). Read by gRPC core
-    when it starts, so this runs before anything imports grpc; an operator's own
-    `GRPC_EXPERIMENTS` wins. An experiment name gRPC no longer knows is logged and ignored.
-    """
-    os.environ.setdefault("GRPC_EXPERIMENTS", GRPC_EXPERIMENTS)
-
-
 def setup_logging() -> None:
     logging.basicConfig(
         level=os.environ.get("CELGATE_LOG_LEVEL", "INFO").upper(),
@@ -82,7 +72,7 @@ def setup_logging() -> None:
 def run_worker(config: ServeConfig, worker_index: int | None = None) -> int:
     tune_grpc_core()
     setup_logging()
-    audit.configure(
+    decision_log = audit.open_log(
         decision_log_target(config, worker_index),
         max_bytes=config.decision_log_max_bytes,
         backups=config.decision_log_backups,
@@ -101,26 +91,29 @@ def run_worker(config: ServeConfig, worker_index: int | None = None) -> int:
         )
     except SourceError as e:
         log.error("%s", e.message)
+        if decision_log is not None:
+            decision_log.close()
         return 2
-    quotas.set_default_store(quotas.open_store(config.quota_store))
+    stores = open_stores(config)
     if config.quota_store == "memory" and config.worker_count > 1 and not worker_index:
         log.warning("quotas are counted per worker with --quota-store memory; use redis:// to count them together")
     state = PolicyState(source.description)
     reloader = Reloader(source, state, backend=config.backend or None, run_tests=config.run_policy_tests)
     reloader.start()
-
-    from celgate.api.grpc_service import build_server
-    from celgate.api.http_app import create_app
+    decider = Decider(state, stores=stores, log=decision_log, dry_run=config.dry_run)
 
     try:
-        grpc_server, grpc_port = build_server(state, config)
+        grpc_server, grpc_port = build_server(decider, state, config)
         http_sock = bind_reuseport(config.http_addr)
     except (OSError, RuntimeError) as e:
         log.error("cannot start: %s", e)
         reloader.stop()
+        stores.close()
+        if decision_log is not None:
+            decision_log.close()
         return 2
     grpc_server.start()
-    app = create_app(state, dry_run=config.dry_run, max_body_bytes=config.max_body_bytes, max_batch=config.max_batch)
+    app = create_app(decider, state, max_body_bytes=config.max_body_bytes, max_batch=config.max_batch)
     uv = _Server(
         uvicorn.Config(
             app,
@@ -160,7 +153,9 @@ def run_worker(config: ServeConfig, worker_index: int | None = None) -> int:
             grpc_stopped.append(grpc_server.stop(config.shutdown_grace))
         grpc_stopped[0].wait(config.shutdown_grace + 1)
         reloader.stop()
-        audit.close()
+        stores.close()
+        if decision_log is not None:
+            decision_log.close()
     return 0
 
 

@@ -1,5 +1,5 @@
 """Fixtures for the Envoy e2e tests; the machinery lives in harness.py so tests can import its names."""
 
-from tests.e2e.envoy.harness import gateway, keys, own_gateway, prompt_only_gateway
+from tests.e2e.envoy.harness import dry_run_gateway, gateway, keys, own_gateway, prompt_only_gateway
 
-__all__ = ["gateway", "keys", "own_gateway", "prompt_only_gateway"]
+__all__ = ["dry_run_gateway", "gateway", "keys", "own_gateway", "prompt_only_gateway"]

@@ -78,12 +78,15 @@ def keys() -> Keys:
 class Celgate:
     """`celgate serve` with the test policies and an `envoy:` section, as an operator would run it."""
 
-    def __init__(self, settings: dict[str, Any], workdir: Path, policies: Path = POLICIES) -> None:
+    def __init__(
+        self, settings: dict[str, Any], workdir: Path, policies: Path = POLICIES, extra_args: tuple[str, ...] = ()
+    ) -> None:
         self.port, http = free_port(), free_port()
         self.http_url = f"http://127.0.0.1:{http}"
         config = workdir / "celgate.yaml"
         config.write_text(json.dumps({"envoy": settings}))  # JSON is YAML
         self.log = workdir / "celgate.log"
+        self.decision_log = workdir / "decisions.log"
         # The installed CLI, run by this interpreter (no reliance on PATH or the venv's bin/).
         cli = [sys.executable, "-c", "import sys; from celgate.cli import main; sys.exit(main())"]
         self.proc = subprocess.Popen(
@@ -103,7 +106,8 @@ class Celgate:
                 "--grpc-threads",
                 "32",
                 "--decision-log",
-                "none",
+                str(self.decision_log),
+                *extra_args,
             ],
             stdout=self.log.open("wb"),
             stderr=subprocess.STDOUT,
@@ -129,6 +133,18 @@ class Celgate:
             for line in text.splitlines()
             if line.startswith(prefix) and f'action="{action}"' in line
         )
+
+    def logged(self, decision_id: str) -> dict[str, Any]:
+        """The decision log entry of one decision (written off the hot path: waits for it, bounded)."""
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if self.decision_log.exists():
+                for line in self.decision_log.read_text().splitlines():
+                    entry = json.loads(line)
+                    if entry.get("decision_id") == decision_id:
+                        return entry
+            time.sleep(0.05)
+        raise AssertionError(f"decision {decision_id} not in the decision log")
 
     def stop(self) -> None:
         if self.proc.poll() is None:
@@ -201,10 +217,12 @@ class Gateway:
         )
 
 
-def _gateway(keys: Keys, workdir: Path, policies: Path = POLICIES) -> Iterator[Gateway]:
+def _gateway(
+    keys: Keys, workdir: Path, policies: Path = POLICIES, extra_args: tuple[str, ...] = ()
+) -> Iterator[Gateway]:
     binary = envoy_binary()
     model, mcp = upstreams.start("model"), upstreams.start("mcp")
-    cg = Celgate({"max_body_bytes": MAX_BODY, "stream_holdback_chars": 32}, workdir, policies)
+    cg = Celgate({"max_body_bytes": MAX_BODY, "stream_holdback_chars": 32}, workdir, policies, extra_args)
     envoy = Envoy(binary, cg.port, model.server_address[1], mcp.server_address[1], keys.jwks, workdir)
     try:
         yield Gateway(envoy.url, model, mcp, keys, cg)
@@ -228,6 +246,12 @@ def prompt_only_gateway(keys: Keys, tmp_path_factory: pytest.TempPathFactory) ->
     shutil.copytree(POLICIES, policies)
     (policies / "responses.yaml").unlink()
     yield from _gateway(keys, workdir, policies)
+
+
+@pytest.fixture(scope="module")
+def dry_run_gateway(keys: Keys, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
+    """`celgate serve --dry-run` behind Envoy: everything passes, the log says what would have happened."""
+    yield from _gateway(keys, tmp_path_factory.mktemp("envoy-dry-run"), extra_args=("--dry-run",))
 
 
 @pytest.fixture

@@ -15,7 +15,6 @@ from hypothesis import strategies as st
 
 import celgate
 from celgate.engine import Decision, Engine
-from celgate.quotas import MemoryStore
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -51,8 +50,8 @@ def summary(decision: Decision) -> dict[str, Any]:
 
 def engines(repo: Path) -> tuple[Engine, Engine]:
     return (
-        celgate.load(repo, backend="cpp", quota_store=MemoryStore()),
-        celgate.load(repo, backend="python", quota_store=MemoryStore()),
+        celgate.load(repo, backend="cpp"),
+        celgate.load(repo, backend="python"),
     )
 
 
@@ -61,8 +60,8 @@ def test_backends_agree_on_every_test_case(repo: Path) -> None:
     cpp, py = engines(repo)
     cases = [case for suite in cpp.bundle.suites for case in suite.cases]
     for case in cases:
-        a = summary(Engine(cpp.bundle, MemoryStore()).check(case.request))
-        b = summary(Engine(py.bundle, MemoryStore()).check(case.request))
+        a = summary(Engine(cpp.bundle).check(case.request))
+        b = summary(Engine(py.bundle).check(case.request))
         assert a == b, f"{case.name}: cpp {a} != python {b}"
 
 
@@ -131,6 +130,6 @@ def test_backends_agree_on_generated_requests(request: dict[str, Any]) -> None:
     if "shipped" not in _ENGINES:
         _ENGINES["shipped"] = engines(SHIPPED)
     cpp, py = _ENGINES["shipped"]
-    a = summary(Engine(cpp.bundle, MemoryStore()).check(request))
-    b = summary(Engine(py.bundle, MemoryStore()).check(request))
+    a = summary(Engine(cpp.bundle).check(request))
+    b = summary(Engine(py.bundle).check(request))
     assert a == b

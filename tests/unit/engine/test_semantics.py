@@ -10,7 +10,8 @@ from google.protobuf import json_format
 
 import celgate
 from celgate.engine import InvalidRequest
-from celgate.quotas import MemoryStore, QuotaStore, QuotaStoreError
+from celgate.quotas import QuotaStore, QuotaStoreError
+from celgate.stores import Stores
 from celgate.v1 import decision_pb2 as pb
 from tests.unit.engine.conftest import policy
 
@@ -294,7 +295,7 @@ def test_quotas_deny_with_retry_after_and_fail_closed_when_store_is_down(make_re
           window: 1m
     """
     repo = make_repo({"celgate.yaml": config})
-    engine = celgate.load(repo, backend=backend, quota_store=MemoryStore())
+    engine = celgate.load(repo, backend=backend)
     r = {"action": "prompt", "principal": {"id": "u1"}, "messages": [{"role": "user", "content": "hi"}]}
     assert [engine.check(r).effect for _ in range(2)] == ["allow", "allow"]
     third = engine.check(r)
@@ -306,7 +307,7 @@ def test_quotas_deny_with_retry_after_and_fail_closed_when_store_is_down(make_re
         def consume(self, charges, now):  # type: ignore[no-untyped-def]
             raise QuotaStoreError("connection refused")
 
-    down = celgate.load(repo, backend=backend, quota_store=Down())
+    down = celgate.load(repo, backend=backend, stores=Stores(quotas=Down()))
     decision = down.check(r)
     assert decision.effect == "deny" and decision.matched_rules() == ["quota/store-unavailable"]
 

@@ -8,14 +8,13 @@ import pytest
 
 import celgate
 from celgate.engine.testing import SuiteReport, run_suites
-from celgate.quotas import MemoryStore
 
 POLICIES = Path(__file__).resolve().parents[3] / "policies"
 
 
 @pytest.fixture(scope="module")
 def report() -> SuiteReport:
-    return run_suites(celgate.load(POLICIES, quota_store=MemoryStore()))
+    return run_suites(celgate.load(POLICIES))
 
 
 def test_every_case_passes(report: SuiteReport) -> None:

@@ -1,7 +1,7 @@
 """The ext_authz door: `envoy.service.auth.v3.Authorization/Check` on celgate's gRPC port.
 
 Envoy forwards the request line, headers, verified JWT payload (metadata) and body; this door maps
-them to one celgate request, calls `Engine.check`, and answers OK (with `x-celgate-decision-id` for
+them to one celgate request, decides it through the `Decider`, and answers OK (with `x-celgate-decision-id` for
 the upstream and dynamic metadata for access logs) or a 403 in the client's own error format.
 Everything it cannot read — no engine yet, a truncated, oversized, compressed or malformed body —
 is denied: a policy point that lets through what it could not judge is not one.
@@ -10,8 +10,7 @@ is denied: a policy point that lets through what it could not judge is not one.
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import grpc
@@ -22,86 +21,23 @@ from envoy.type.v3 import http_status_pb2
 from google.protobuf import struct_pb2
 from google.rpc import code_pb2, status_pb2
 
+from celgate.api.decide import Decider
 from celgate.api.envoy import errors, handoff, mapping
-from celgate.api.envoy._hooks import observe
+from celgate.api.envoy.door import PARTIAL_BODY_HEADER, Denial, build_request, decide, read_body
 from celgate.api.envoy.principal import extract_principal
 from celgate.api.envoy.settings import EnvoySettings
-from celgate.engine import Engine, InvalidRequest
 
 log = logging.getLogger("celgate.envoy")
-
-PARTIAL_BODY_HEADER = "x-envoy-auth-partial-body"
-
-
-class Denial(Exception):
-    """A request the door refuses before (or instead of) asking the engine."""
-
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-
-
-def read_body(headers: Mapping[str, str], body: bytes, settings: EnvoySettings, *, partial: bool = False) -> bytes:
-    """The body, or a Denial when it is not all there or not readable as sent."""
-    if partial:
-        raise Denial(413, "invalid_request", f"request body exceeds the {settings.max_body_bytes} byte limit")
-    if len(body) > settings.max_body_bytes:
-        raise Denial(413, "invalid_request", f"request body exceeds the {settings.max_body_bytes} byte limit")
-    length = headers.get("content-length")
-    if length is not None and length.isdigit() and int(length) != len(body):
-        raise Denial(
-            413 if int(length) > settings.max_body_bytes else 400,
-            "invalid_request",
-            f"request body was truncated ({len(body)} of {length} bytes reached the policy check)",
-        )
-    encoding = headers.get("content-encoding", "identity").strip().lower()
-    if encoding not in ("", "identity") and body:
-        raise Denial(
-            415, "invalid_request", f"compressed request bodies ({encoding}) cannot be checked; send them uncompressed"
-        )
-    return body
-
-
-def build_request(
-    mapped: mapping.Mapped,
-    principal: dict[str, Any],
-    method: str,
-    path: str,
-    authority: str,
-    request_id: str,
-    settings: EnvoySettings,
-) -> dict[str, Any] | None:
-    """The engine request for a mapped HTTP request; None when the default route lets it through unjudged."""
-    req = mapped.request
-    if req is None:
-        if settings.default_route == "allow":
-            return None
-        if settings.default_route == "deny":
-            raise Denial(403, "policy_denied", f"{method} {path.split('?', 1)[0]} is not a route celgate allows")
-        req = {"action": settings.default_route}
-    else:
-        req = dict(req)
-    if principal:
-        req["principal"] = principal
-    ctx = dict(req.get("context") or {})
-    ctx["http"] = {"method": method, "path": path, "host": authority}
-    req["context"] = ctx
-    if request_id:
-        req["request_id"] = request_id
-    return req
 
 
 class AuthorizationServicer(authz_grpc.AuthorizationServicer):
     """Answers Envoy's Check; stateless, so any number of Envoys may share one celgate."""
 
-    def __init__(self, engine_ref: Callable[[], Engine | None], settings: EnvoySettings) -> None:
-        self._engine_ref = engine_ref
+    def __init__(self, decider: Decider, settings: EnvoySettings) -> None:
+        self._decider = decider
         self._settings = settings
 
     def Check(self, request: authz.CheckRequest, context: grpc.ServicerContext) -> authz.CheckResponse:
-        start = time.perf_counter()
         settings = self._settings
         attrs = request.attributes
         http = attrs.request.http
@@ -127,36 +63,18 @@ class AuthorizationServicer(authz_grpc.AuthorizationServicer):
             req = build_request(mapped, principal, method, path, authority, request_id, settings)
             if req is None:
                 return _ok(settings, None)
-            engine = self._engine_ref()
-            if engine is None:
-                raise Denial(403, "unavailable", "celgate has no policies loaded yet; denying (fail closed)")
-            try:
-                decision = engine.check(req)
-            except InvalidRequest as exc:
-                raise Denial(400, "invalid_request", f"request cannot be checked: {exc}") from None
+            decision = decide(self._decider, req)
+            if decision.effect != "allow":
+                raise Denial.of(decision)
         except Denial as d:
-            return _denied(settings, dialect, d.status, d.code, d.message, rpc_id=mapped.rpc_id if mapped else None)
+            rpc_id = mapped.rpc_id if mapped else None
+            return _denied(settings, dialect, d.status, d.code, d.message, decision=d.decision, rpc_id=rpc_id)
         except Exception:
             log.exception("ext_authz: internal error; denying")
             return _denied(settings, dialect, 403, "unavailable", "celgate could not check this request; denying")
-        observe(decision, req, req["action"], time.perf_counter() - start)
-        if decision.effect == "allow":
-            token = (
-                ""
-                if decision.rewritten
-                else handoff.mac(settings, method, path, request_id, decision.decision_id, body)
-            )
-            return _ok(settings, decision, token)
-        message = errors.decision_message(decision.effect, decision.message, decision.approval_id)
-        return _denied(
-            settings,
-            dialect,
-            403,
-            errors.KINDS.get(decision.effect, "policy_denied"),
-            message,
-            decision=decision,
-            rpc_id=mapped.rpc_id,
-        )
+        if decision.rewritten:
+            return _ok(settings, decision)
+        return _ok(settings, decision, handoff.mac(settings, method, path, request_id, decision.decision_id, body))
 
 
 def _header_map(http: Any) -> dict[str, str]:

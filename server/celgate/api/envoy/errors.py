@@ -19,10 +19,6 @@ RPC_DENIED = -32001
 RPC_APPROVAL = -32002
 RPC_INVALID = -32600
 
-# Error codes in the body: `policy_denied`, `approval_required`, `invalid_request` (unreadable body),
-# `unavailable` (no policies loaded yet).
-KINDS = {"deny": "policy_denied", "require_approval": "approval_required"}
-
 
 def error_body(
     dialect: str,
@@ -33,7 +29,7 @@ def error_body(
     approval_id: str = "",
     rpc_id: Any = None,
 ) -> bytes:
-    """The 403 body for one dialect; `code` is one of the codes above."""
+    """The 403 body for one dialect; `code` is one of the codes of `door.KINDS` or `invalid_request`/`unavailable`."""
     extra: dict[str, Any] = {}
     if decision_id:
         extra["decision_id"] = decision_id
@@ -56,10 +52,3 @@ def error_body(
         return orjson.dumps({"error": {"message": message, "type": kind, "code": code, "param": None, **extra}})
     # Anything else gets the OpenAI shape: the most widely parsed JSON error in this ecosystem.
     return orjson.dumps({"error": {"message": message, "type": "permission_error", "code": code, **extra}})
-
-
-def decision_message(effect: str, message: str, approval_id: str = "") -> str:
-    if effect == "require_approval":
-        base = message or "this request needs a human approval"
-        return f"{base} (approval id {approval_id})" if approval_id else base
-    return message or "denied by policy"

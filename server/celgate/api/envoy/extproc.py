@@ -14,8 +14,7 @@ replies, e.g. an ext_authz 403) have no request phase and pass through untouched
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import grpc
@@ -26,13 +25,13 @@ from envoy.service.ext_proc.v3 import external_processor_pb2 as ep
 from envoy.service.ext_proc.v3 import external_processor_pb2_grpc as ep_grpc
 from envoy.type.v3 import http_status_pb2
 
+from celgate.api.decide import Decider
 from celgate.api.envoy import errors, handoff, mapping
-from celgate.api.envoy._hooks import observe
-from celgate.api.envoy.authz import Denial, build_request, read_body
+from celgate.api.envoy.door import Denial, build_request, decide, read_body
 from celgate.api.envoy.principal import extract_principal
 from celgate.api.envoy.settings import EnvoySettings
 from celgate.api.envoy.sse import SseRedactor, StreamRefused
-from celgate.engine import Engine, InvalidRequest
+from celgate.engine import Decision
 
 log = logging.getLogger("celgate.envoy")
 
@@ -51,6 +50,7 @@ _REQUEST_BODY_ONLY = pm.ProcessingMode(
 )
 _STREAM_RESPONSE_BODY = pm.ProcessingMode(response_body_mode=pm.ProcessingMode.STREAMED)
 _LLM = (mapping.OPENAI, mapping.OPENAI_RESPONSES, mapping.ANTHROPIC)
+_COULD_NOT_CHECK = Denial(403, "unavailable", "celgate could not check this request; denying")
 
 
 def _headers(h: ep.HttpHeaders) -> dict[str, str]:
@@ -93,8 +93,8 @@ class _Stream:
 
 
 class ExternalProcessorServicer(ep_grpc.ExternalProcessorServicer):
-    def __init__(self, engine_ref: Callable[[], Engine | None], settings: EnvoySettings) -> None:
-        self._engine_ref = engine_ref
+    def __init__(self, decider: Decider, settings: EnvoySettings) -> None:
+        self._decider = decider
         self._settings = settings
 
     def Process(
@@ -117,11 +117,11 @@ class ExternalProcessorServicer(ep_grpc.ExternalProcessorServicer):
                 elif kind == "response_trailers":
                     yield ep.ProcessingResponse(response_trailers=ep.TrailersResponse())
             except Denial as d:
-                yield self._immediate(state, d.status, d.code, d.message)
+                yield self._immediate(state, d)
                 return
             except Exception:
                 log.exception("ext_proc: internal error; denying")
-                yield self._immediate(state, 403, "unavailable", "celgate could not check this request; denying")
+                yield self._immediate(state, _COULD_NOT_CHECK)
                 return
 
     # ---- phases ---------------------------------------------------------------------------------
@@ -142,7 +142,7 @@ class ExternalProcessorServicer(ep_grpc.ExternalProcessorServicer):
         json_body = "json" in h.get("content-type", "")
         if state.dialect == mapping.OTHER and not (state.method == "POST" and json_body):
             resp.mode_override.CopyFrom(_SKIP_ALL)
-        elif not _judges(self._engine_ref(), "response" if state.dialect in _LLM else "tool_result"):
+        elif not self._decider.judges("response" if state.dialect in _LLM else "tool_result"):
             resp.mode_override.CopyFrom(_REQUEST_BODY_ONLY)
         return resp
 
@@ -179,9 +179,6 @@ class ExternalProcessorServicer(ep_grpc.ExternalProcessorServicer):
             # repeat that answer (and charge quotas twice). The request is kept for the reply's check.
             return ep.ProcessingResponse(request_body=ep.BodyResponse(response=_CONTINUE))
         decision = self._check(req)
-        if decision.effect != "allow":
-            message = errors.decision_message(decision.effect, decision.message, decision.approval_id)
-            raise Denial(403, errors.KINDS.get(decision.effect, "policy_denied"), message)
         if not decision.rewritten:
             return ep.ProcessingResponse(request_body=ep.BodyResponse(response=_CONTINUE))
         new = mapping.apply_rewrites(mapped, decision.rewritten)
@@ -202,7 +199,7 @@ class ExternalProcessorServicer(ep_grpc.ExternalProcessorServicer):
         ok = status.startswith("2") and not h.end_of_stream
         if state.dialect == mapping.MCP and state.request is not None and ok:
             # A tools/call result: judged as `tool_result` when it is one JSON body (SSE passes as is).
-            if "json" not in headers.get("content-type", "") or not _judges(self._engine_ref(), "tool_result"):
+            if "json" not in headers.get("content-type", "") or not self._decider.judges("tool_result"):
                 resp.mode_override.CopyFrom(_SKIP_RESPONSE_BODY)
             elif headers.get("content-encoding", "identity") not in ("", "identity"):
                 raise Denial(502, "unavailable", "compressed tool results cannot be checked; server must not compress")
@@ -217,7 +214,7 @@ class ExternalProcessorServicer(ep_grpc.ExternalProcessorServicer):
             try:
                 state.sse = SseRedactor(
                     state.dialect,
-                    lambda text: self._check(self._response_request(state, text)),
+                    lambda text: decide(self._decider, self._response_request(state, text)),
                     self._settings.stream_holdback_chars,
                     self._settings.max_stream_chars,
                     lambda err: self._error_event(state, err),
@@ -249,9 +246,6 @@ class ExternalProcessorServicer(ep_grpc.ExternalProcessorServicer):
         changed = False
         for part in mapping.map_response(state.dialect, doc):
             decision = self._check(self._response_request(state, part.response))
-            if decision.effect != "allow":
-                message = errors.decision_message(decision.effect, decision.message, decision.approval_id)
-                raise Denial(403, errors.KINDS.get(decision.effect, "policy_denied"), message)
             text = decision.rewritten.get("response.content")
             if text is not None:
                 if not mapping.write_response(doc, part, text):
@@ -276,9 +270,6 @@ class ExternalProcessorServicer(ep_grpc.ExternalProcessorServicer):
         req["action"] = "tool_result"
         req["tool"] = {**state.request["tool"], "result": part.response["content"]}
         decision = self._check(req)
-        if decision.effect != "allow":
-            message = errors.decision_message(decision.effect, decision.message, decision.approval_id)
-            raise Denial(403, errors.KINDS.get(decision.effect, "policy_denied"), message)
         text = decision.rewritten.get("tool.result")
         if text is None:
             return unchanged
@@ -295,16 +286,11 @@ class ExternalProcessorServicer(ep_grpc.ExternalProcessorServicer):
         req["response"] = {"role": "assistant", "content": response} if isinstance(response, str) else response
         return req
 
-    def _check(self, req: dict[str, Any]) -> Any:
-        engine = self._engine_ref()
-        if engine is None:
-            raise Denial(403, "unavailable", "celgate has no policies loaded yet; denying (fail closed)")
-        start = time.perf_counter()
-        try:
-            decision = engine.check(req)
-        except InvalidRequest as exc:
-            raise Denial(400, "invalid_request", f"request cannot be checked: {exc}") from None
-        observe(decision, req, req["action"], time.perf_counter() - start)
+    def _check(self, req: dict[str, Any]) -> Decision:
+        """An allowing decision for `req`, through the one road; a Denial otherwise."""
+        decision = decide(self._decider, req)
+        if decision.effect != "allow":
+            raise Denial.of(decision)
         return decision
 
     def _error_event(self, state: _Stream, err: dict[str, Any]) -> bytes:
@@ -318,27 +304,29 @@ class ExternalProcessorServicer(ep_grpc.ExternalProcessorServicer):
             return b"event: error\ndata: " + body + b"\n\n"
         return b"data: " + body + b"\n\ndata: [DONE]\n\n"
 
-    def _immediate(self, state: _Stream, status: int, code: str, message: str) -> ep.ProcessingResponse:
+    def _immediate(self, state: _Stream, denial: Denial) -> ep.ProcessingResponse:
+        """The denial as the client's own error; the decision that refused it, else ext_authz's, is named."""
+        decision = denial.decision
+        decision_id = decision.decision_id if decision is not None else state.decision_id
+        approval_id = decision.approval_id if decision is not None else ""
         body = errors.error_body(
             state.dialect or mapping.OTHER,
-            code=code,
-            message=message,
-            decision_id=state.decision_id,
+            code=denial.code,
+            message=denial.message,
+            decision_id=decision_id,
+            approval_id=approval_id,
             rpc_id=state.rpc_id,
         )
         headers = ep.HeaderMutation(set_headers=[_set("content-type", "application/json")])
-        if state.decision_id:
-            headers.set_headers.append(_set(self._settings.decision_header, state.decision_id))
+        if decision_id:
+            headers.set_headers.append(_set(self._settings.decision_header, decision_id))
+        if approval_id:
+            headers.set_headers.append(_set("x-celgate-approval-id", approval_id))
         return ep.ProcessingResponse(
             immediate_response=ep.ImmediateResponse(
-                status=http_status_pb2.HttpStatus(code=status), headers=headers, body=body, details=code
+                status=http_status_pb2.HttpStatus(code=denial.status), headers=headers, body=body, details=denial.code
             )
         )
-
-
-def _judges(engine: Engine | None, action: str) -> bool:
-    """Whether replies of `action` need asking about (no engine yet: keep the phases, fail closed)."""
-    return engine is None or engine.judges(action)
 
 
 def _peer(msg: ep.ProcessingRequest) -> str:

@@ -23,6 +23,7 @@ from typing import Any
 
 import orjson
 
+from celgate.api.envoy.door import Denial
 from celgate.api.envoy.mapping import ANTHROPIC, OPENAI
 
 Checker = Callable[[str], Any]  # text -> Decision for action `response` with that content
@@ -148,13 +149,8 @@ class SseRedactor:
             return self._flush_until(text_events[0] if text_events else None, end)
         decision = self._check(self._text)
         if decision.effect != "allow":
-            return self._close(
-                {
-                    "code": "policy_denied" if decision.effect == "deny" else "approval_required",
-                    "message": decision.message or "denied by policy",
-                    "decision_id": decision.decision_id,
-                }
-            )
+            denial = Denial.of(decision)
+            return self._close({"code": denial.code, "message": denial.message, "decision_id": decision.decision_id})
         spans = [(r.start, r.end) for r in decision.redactions if r.field == "response.content"]
         # The release point: the end of a text event, at most `target`, and never inside a span.
         cut = -1

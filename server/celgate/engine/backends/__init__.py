@@ -7,26 +7,15 @@ and the differential oracle the test suite compares against.
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import os
 
 from celgate.engine.backends.base import Backend, CelCompileError, EvalError, FunctionSpec, Kind
 
-__all__ = ["Backend", "CelCompileError", "EvalError", "FunctionSpec", "Kind", "available", "new_backend"]
+__all__ = ["Backend", "CelCompileError", "EvalError", "FunctionSpec", "Kind", "new_backend"]
 
 log = logging.getLogger("celgate.engine")
-
-
-def available() -> list[str]:
-    names = []
-    try:
-        import cel_expr_python  # noqa: F401
-
-        names.append("cpp")
-    except ImportError:
-        pass
-    names.append("python")
-    return names
 
 
 def new_backend(name: str | None, functions: list[FunctionSpec]) -> Backend:
@@ -35,14 +24,15 @@ def new_backend(name: str | None, functions: list[FunctionSpec]) -> Backend:
     if choice not in (None, "cpp", "python"):
         raise ValueError(f"unknown CEL backend {choice!r}; expected 'cpp' or 'python'")
     if choice in (None, "cpp"):
-        try:
+        # Only the third-party wheel may be missing (no C++ build for this platform); an error in
+        # our own module is an error, not a reason to fall back.
+        if importlib.util.find_spec("cel_expr_python") is not None:
             from celgate.engine.backends.cpp import CppBackend
 
             return CppBackend(functions)
-        except ImportError as exc:
-            if choice == "cpp":
-                raise
-            log.warning("cel-expr-python is not importable (%s); using the pure-Python CEL backend", exc)
+        if choice == "cpp":
+            raise ImportError("the cpp CEL backend needs cel-expr-python, which is not installed")
+        log.warning("cel-expr-python is not installed; using the pure-Python CEL backend")
     from celgate.engine.backends.python import PythonBackend
 
     return PythonBackend(functions)

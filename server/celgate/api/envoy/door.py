@@ -1,0 +1,111 @@
+"""What both Envoy doors (ext_authz and ext_proc) share: reading a body, building the request,
+deciding it through the `Decider`, and the one mapping of a decision to a denial.
+
+Each door only translates Envoy's messages; deciding, dry-run, metrics and the decision log happen
+once, in the Decider. Everything a door cannot judge — no policies yet, a truncated, oversized,
+compressed or malformed body — is a `Denial`: a policy point that lets through what it could not
+judge is not one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from celgate.api.decide import Decider, Unavailable
+from celgate.api.envoy import mapping
+from celgate.api.envoy.settings import EnvoySettings
+from celgate.engine import Decision, InvalidRequest
+
+DOOR = "envoy"
+PARTIAL_BODY_HEADER = "x-envoy-auth-partial-body"
+
+# Error codes in a denial's body: `policy_denied`, `approval_required`, `invalid_request`
+# (unreadable body), `unavailable` (no policies loaded yet, or celgate could not check).
+KINDS = {"deny": "policy_denied", "require_approval": "approval_required"}
+
+
+class Denial(Exception):
+    """A request the door refuses: before asking (unreadable), or because the decision said so.
+
+    `decision` is set when a decision refused it, so the answer can carry its id and approval id.
+    """
+
+    def __init__(self, status: int, code: str, message: str, decision: Decision | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.decision = decision
+
+    @classmethod
+    def of(cls, decision: Decision) -> Denial:
+        """The 403 for a decision that is not an allow (deny, or a pending approval)."""
+        return cls(403, KINDS.get(decision.effect, "policy_denied"), decision_message(decision), decision)
+
+
+def decision_message(decision: Decision) -> str:
+    if decision.effect == "require_approval":
+        base = decision.message or "this request needs a human approval"
+        return f"{base} (approval id {decision.approval_id})" if decision.approval_id else base
+    return decision.message or "denied by policy"
+
+
+def decide(decider: Decider, request: dict[str, Any]) -> Decision:
+    """The decision for one request, through the one road; Denial when it cannot be checked."""
+    try:
+        return decider.decide(request, DOOR)
+    except Unavailable:
+        raise Denial(403, "unavailable", "celgate has no policies loaded yet; denying (fail closed)") from None
+    except InvalidRequest as exc:
+        raise Denial(400, "invalid_request", f"request cannot be checked: {exc}") from None
+
+
+def read_body(headers: Mapping[str, str], body: bytes, settings: EnvoySettings, *, partial: bool = False) -> bytes:
+    """The body, or a Denial when it is not all there or not readable as sent."""
+    if partial:
+        raise Denial(413, "invalid_request", f"request body exceeds the {settings.max_body_bytes} byte limit")
+    if len(body) > settings.max_body_bytes:
+        raise Denial(413, "invalid_request", f"request body exceeds the {settings.max_body_bytes} byte limit")
+    length = headers.get("content-length")
+    if length is not None and length.isdigit() and int(length) != len(body):
+        raise Denial(
+            413 if int(length) > settings.max_body_bytes else 400,
+            "invalid_request",
+            f"request body was truncated ({len(body)} of {length} bytes reached the policy check)",
+        )
+    encoding = headers.get("content-encoding", "identity").strip().lower()
+    if encoding not in ("", "identity") and body:
+        raise Denial(
+            415, "invalid_request", f"compressed request bodies ({encoding}) cannot be checked; send them uncompressed"
+        )
+    return body
+
+
+def build_request(
+    mapped: mapping.Mapped,
+    principal: dict[str, Any],
+    method: str,
+    path: str,
+    authority: str,
+    request_id: str,
+    settings: EnvoySettings,
+) -> dict[str, Any] | None:
+    """The engine request for a mapped HTTP request; None when the default route lets it through unjudged."""
+    req = mapped.request
+    if req is None:
+        if settings.default_route == "allow":
+            return None
+        if settings.default_route == "deny":
+            raise Denial(403, "policy_denied", f"{method} {path.split('?', 1)[0]} is not a route celgate allows")
+        req = {"action": settings.default_route}
+    else:
+        req = dict(req)
+    if principal:
+        req["principal"] = principal
+    ctx = dict(req.get("context") or {})
+    ctx["http"] = {"method": method, "path": path, "host": authority}
+    req["context"] = ctx
+    if request_id:
+        req["request_id"] = request_id
+    return req
