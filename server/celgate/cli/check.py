@@ -25,7 +25,7 @@ def run(args: argparse.Namespace) -> int:
     if bundle is None:
         return 1
     if args.verbose:
-        policies = {p.name for ps in bundle.policies.values() for p in ps}
+        policies = {p.name for plan in bundle.plans.values() for p in plan.policies}
         print(f"{len(policies)} policies, {len(bundle.rules())} rules, {len(bundle.suites)} test suites")
         print(f"revision {bundle.revision} (backend {bundle.backend.name})")
     print(green("ok"))

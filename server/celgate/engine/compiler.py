@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from celgate.detectors import build
-from celgate.engine.actions import ACTIONS, RETRIEVAL
+from celgate.engine.actions import ACTIONS, ALLOW, RETRIEVAL
 from celgate.engine.backends import Backend, CelCompileError, FunctionSpec, Kind, new_backend
 from celgate.engine.backends.base import VARIABLE_NAMES
 from celgate.engine.builtins import BUILTINS
@@ -71,31 +71,49 @@ class CompiledQuota:
     message: str
 
 
+@dataclass(frozen=True, slots=True)
+class ActionPlan:
+    """Everything compiled for one action: what `Engine.check` runs for a request of it.
+
+    Built once per bundle and action, read-only afterwards; the engine looks up one plan per
+    request (`bundle.plans[action]`) and touches nothing else of the bundle on the hot path.
+    """
+
+    action: str
+    default: str  # the effect when no rule matches (`defaults` in celgate.yaml)
+    policies: tuple[CompiledPolicy, ...]  # every policy of the action, in file order
+    request_policies: tuple[CompiledPolicy, ...]  # those evaluated once per request
+    document_policies: tuple[CompiledPolicy, ...]  # those evaluated once per document (`document` bound)
+    quotas: tuple[CompiledQuota, ...]
+    names: frozenset[str]  # the request variables its expressions read: only these are bound
+    data: Any  # the part of `data` its expressions can reach, prepared for the backend
+    # {stem: (the whole map, key kinds)} for data maps only ever indexed by tool names (bound per request)
+    keyed_data: dict[str, tuple[dict[str, Any], frozenset[str]]]
+    fused: FusedProgram | None  # all request-level rules in one program (None: rule by rule)
+    fused_quotas: Any  # all quotas' (key, cost) in one program, or None
+    fused_messages: dict[str, Any]  # rule key -> message program with the policy's vars bound
+
+    @property
+    def judges(self) -> bool:
+        """Whether a request of this action can come out other than a plain allow."""
+        return bool(self.policies or self.quotas or self.default != ALLOW)
+
+
 @dataclass
 class Bundle:
-    """One compiled revision of a policy repository."""
+    """One compiled revision of a policy repository: one `ActionPlan` per action, and what they share."""
 
     revision: str
     config: Config
     backend: Backend
     detectors: Any
-    data_value: dict[str, Any]  # per action: the part of data its policies can reach, ready to bind
-    policies: dict[str, tuple[CompiledPolicy, ...]]  # every policy of each action, in file order
-    names: dict[str, frozenset[str]]
+    plans: dict[str, ActionPlan]
     suites: list[TestSuite] = field(default_factory=list)
-    quotas: dict[str, tuple[CompiledQuota, ...]] = field(default_factory=dict)
-    # per action: the policies run once per retrieved document (`document` bound)
-    document_policies: dict[str, tuple[CompiledPolicy, ...]] = field(default_factory=dict)
-    fused: dict[str, FusedProgram | None] = field(default_factory=dict)
-    fused_messages: dict[str, Any] = field(default_factory=dict)  # rule key -> message program with vars bound
-    fused_quotas: dict[str, Any] = field(default_factory=dict)  # action -> one program for all its quotas
-    # action -> {stem: (the whole map, key kinds)} for data maps only ever indexed by tool names
-    keyed_data: dict[str, dict[str, tuple[dict[str, Any], frozenset[str]]]] = field(default_factory=dict)
 
     def rules(self) -> list[CompiledRule]:
         seen: dict[str, CompiledRule] = {}
-        for policies in self.policies.values():
-            for p in policies:
+        for plan in self.plans.values():
+            for p in plan.policies:
                 for r in p.rules:
                     seen[r.key] = r
         return list(seen.values())
@@ -271,45 +289,53 @@ def compile_repo(path: str | Path, *, backend: str | None = None, revision: str 
             names[action] |= used
             action_sources[action] += [e.source for e in (q.key, q.cost, q.when) if e is not None]
     errors.extend(compiler.errors)
-    fused: dict[str, FusedProgram | None] = {}
-    fused_messages: dict[str, Any] = {}
-    fused_quotas: dict[str, Any] = {}
-    if not errors:
-        for action in ACTIONS:
-            pairs = request_level[action]
-            fused[action] = fuse(engine_backend, [p for p, _ in pairs], [c for _, c in pairs])
-        for policy in contents.policies:
-            for rule in policy.rules:
-                if rule.message_expr is not None and policy.variables:
-                    program = fuse_message(engine_backend, policy, rule.message_expr.source)
-                    if program is not None:
-                        fused_messages[f"{policy.name}/{rule.name}"] = program
-        for action in ACTIONS:
-            limits = [q for q in contents.config.limits if action in q.actions]
-            fused_quotas[action] = fuse_quotas(
-                engine_backend,
-                [(q.when.source if q.when else None, q.key.source, q.cost.source if q.cost else None) for q in limits],
-            )
     if errors:
         raise PolicyLoadError(sorted(errors, key=lambda e: (e.file, e.line, e.column)))
     data: Mapping[str, Any] = contents.data
+    plans = {}
+    for action in ACTIONS:
+        pairs = request_level[action]
+        limits = [q for q in contents.config.limits if action in q.actions]
+        plans[action] = ActionPlan(
+            action=action,
+            default=contents.config.defaults[action],
+            policies=tuple(by_action[action]),
+            request_policies=tuple(c for _, c in pairs),
+            document_policies=tuple(p for p in by_action[action] if p.per_document),
+            quotas=tuple(quotas[action]),
+            names=frozenset(names[action] - {"document"}),
+            data=engine_backend.prepare_data(reachable(data, action_sources[action])),
+            keyed_data=(
+                {stem: (data[stem], kinds) for stem, kinds in keyed_maps(data, action_sources[action]).items()}
+                if engine_backend.per_request_data
+                else {}
+            ),
+            fused=fuse(engine_backend, [p for p, _ in pairs], [c for _, c in pairs]),
+            fused_quotas=fuse_quotas(
+                engine_backend,
+                [(q.when.source if q.when else None, q.key.source, q.cost.source if q.cost else None) for q in limits],
+            ),
+            fused_messages=_fused_messages(engine_backend, [p for p in contents.policies if action in p.actions]),
+        )
     return Bundle(
         revision=revision or revision_of(root, contents.files),
         config=contents.config,
         backend=engine_backend,
         detectors=suite,
-        data_value={a: engine_backend.prepare_data(reachable(data, action_sources[a])) for a in ACTIONS},
-        keyed_data={
-            a: {stem: (data[stem], kinds) for stem, kinds in keyed_maps(data, action_sources[a]).items()}
-            for a in ACTIONS
-            if engine_backend.per_request_data
-        },
-        policies={a: tuple(ps) for a, ps in by_action.items()},
-        document_policies={a: tuple(p for p in ps if p.per_document) for a, ps in by_action.items()},
-        names={a: frozenset(n - {"document"}) for a, n in names.items()},
+        plans=plans,
         suites=contents.suites,
-        quotas={a: tuple(qs) for a, qs in quotas.items()},
-        fused=fused,
-        fused_messages=fused_messages,
-        fused_quotas=fused_quotas,
     )
+
+
+def _fused_messages(backend: Backend, policies: list[Policy]) -> dict[str, Any]:
+    """Message programs that see the policy's variables without evaluating them one by one."""
+    out = {}
+    for policy in policies:
+        if not policy.variables:
+            continue
+        for rule in policy.rules:
+            if rule.message_expr is not None:
+                program = fuse_message(backend, policy, rule.message_expr.source)
+                if program is not None:
+                    out[f"{policy.name}/{rule.name}"] = program
+    return out

@@ -19,7 +19,7 @@ from typing import Any
 
 from celgate.engine.actions import ALLOW, DENY, EFFECT_RANK, REQUIRE_APPROVAL, RETRIEVAL
 from celgate.engine.backends import EvalError
-from celgate.engine.compiler import Bundle, CompiledPolicy, CompiledQuota, CompiledRule, compile_repo
+from celgate.engine.compiler import ActionPlan, Bundle, CompiledPolicy, CompiledQuota, CompiledRule, compile_repo
 from celgate.engine.datapaths import select_keyed
 from celgate.engine.decision import Decision, DocumentDecision, Reason, Redaction, RuleTrace
 from celgate.engine.fusion import FusedProgram
@@ -75,8 +75,8 @@ class Engine:
         """Whether a request of `action` can come out other than a plain allow: some policy or quota
         applies to it, or its default is not allow. Doors use it to skip asking at all (Envoy's
         ext_proc skips the response phases of a route whose replies nothing judges)."""
-        bundle = self.bundle
-        return bool(bundle.policies.get(action) or bundle.quotas.get(action) or bundle.config.defaults[action] != ALLOW)
+        plan = self.bundle.plans.get(action)
+        return plan is None or plan.judges
 
     def check(
         self, request: Mapping[str, Any] | pb.CheckRequest, *, explain: bool = False, stores: Stores | None = None
@@ -91,26 +91,24 @@ class Engine:
         explain = explain or req.explain
         bundle = self.bundle
         backend = bundle.backend
-        action = req.action
+        plan = bundle.plans[req.action]
         trace: list[RuleTrace] | None = [] if explain else None
         with Scope(self._budget):
-            data = bundle.data_value[action]
-            keyed = bundle.keyed_data.get(action)
-            if keyed:
-                data = select_keyed(data, keyed, req)
-            bindings = backend.bindings(req, bundle.names[action], data, datetime.datetime.now(_UTC))
+            data = plan.data
+            if plan.keyed_data:
+                data = select_keyed(data, plan.keyed_data, req)
+            bindings = backend.bindings(req, plan.names, data, datetime.datetime.now(_UTC))
             activation = backend.activation(bindings)
             matched: list[_Matched] = []
-            doc_policies = bundle.document_policies[action]
-            fused = bundle.fused.get(action) if trace is None else None
-            if fused is None or not self._run_fused(fused, activation, bindings, matched):
-                for policy in bundle.policies[action]:
-                    if not policy.per_document:
-                        self._run_policy(policy, activation, bindings, matched, trace, -1)
+            doc_policies = plan.document_policies
+            fused = plan.fused if trace is None else None
+            if fused is None or not self._run_fused(plan, fused, activation, bindings, matched):
+                for policy in plan.request_policies:
+                    self._run_policy(policy, activation, bindings, matched, trace, -1)
             documents: list[DocumentDecision] = []
             doc_matched: list[tuple[int, list[_Matched]]] = []
-            if action == RETRIEVAL and doc_policies:
-                default = bundle.config.defaults[RETRIEVAL]
+            if plan.action == RETRIEVAL and doc_policies:
+                default = plan.default
                 for index, doc in enumerate(req.documents):
                     per_doc: list[_Matched] = []
                     doc_bindings = dict(bindings)
@@ -122,12 +120,10 @@ class Engine:
                         DocumentDecision(index, doc.id, _combine(per_doc, default), tuple(_reasons(per_doc)))
                     )
                     doc_matched.append((index, per_doc))
-            effect = _combine(matched, bundle.config.defaults[action])
+            effect = _combine(matched, plan.default)
             retry_after = 0.0
-            if effect != DENY and bundle.quotas[action]:
-                quota_reasons, retry_after = self._charge_quotas(
-                    action, bundle.quotas[action], activation, trace, stores
-                )
+            if effect != DENY and plan.quotas:
+                quota_reasons, retry_after = self._charge_quotas(plan, activation, trace, stores)
                 if quota_reasons:
                     matched.extend(quota_reasons)
                     effect = _combine(matched, effect)
@@ -145,7 +141,7 @@ class Engine:
         return decision
 
     def _run_fused(
-        self, fused: FusedProgram, activation: Any, bindings: dict[str, Any], matched: list[_Matched]
+        self, plan: ActionPlan, fused: FusedProgram, activation: Any, bindings: dict[str, Any], matched: list[_Matched]
     ) -> bool:
         """Evaluates every request-level rule of the action at once; False means "use the slow path"."""
         masks = self.bundle.backend.evaluate(fused.program, activation)
@@ -158,7 +154,7 @@ class Engine:
             for i, rule in enumerate(policy.rules):
                 if not mask >> i & 1:
                     continue
-                message_program = self.bundle.fused_messages.get(rule.key)
+                message_program = plan.fused_messages.get(rule.key)
                 if message_program is not None:
                     matched.append(_Matched(rule, self._render(rule, message_program, activation)))
                     continue
@@ -218,19 +214,15 @@ class Engine:
                     matched.append(_Matched(rule, f"{rule.key} failed closed: {error}"))
 
     def _charge_quotas(
-        self,
-        action: str,
-        quotas: tuple[CompiledQuota, ...],
-        activation: Any,
-        trace: list[RuleTrace] | None,
-        stores: Stores,
+        self, plan: ActionPlan, activation: Any, trace: list[RuleTrace] | None, stores: Stores
     ) -> tuple[list[_Matched], float]:
         """Charges the request to every applicable quota at once; denies when one is spent."""
         evaluate = self.bundle.backend.evaluate
         charges: list[Charge] = []
         applied: list[CompiledQuota] = []
         failed: list[_Matched] = []
-        fused = self.bundle.fused_quotas.get(action) if trace is None else None
+        quotas = plan.quotas
+        fused = plan.fused_quotas if trace is None else None
         pairs = evaluate(fused, activation) if fused is not None else None
         if pairs is not None and not isinstance(pairs, EvalError):
             for q, pair in zip(quotas, pairs, strict=True):
