@@ -25,18 +25,18 @@ from typing import Any
 
 import grpc
 import orjson
-from envoy.service.auth.v3 import external_auth_pb2 as authz
-from envoy.service.auth.v3 import external_auth_pb2_grpc as authz_grpc
 from google.protobuf import struct_pb2
 
 import celgate
 from celgate import metrics
+from celgate.api import envoy as envoy_door
 from celgate.api.decide import Decider
 from celgate.api.envoy import authz as authz_door
 from celgate.api.envoy import door, mapping
 from celgate.api.envoy.principal import extract_principal
 from celgate.api.envoy.settings import EnvoySettings
 from celgate.engine.request import parse_request
+from celgate.envoywire.v3 import authz_pb2 as authz
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "bench/envoy"))
@@ -155,13 +155,17 @@ def main() -> None:
     ]
 
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
-    authz_grpc.add_AuthorizationServicer_to_server(servicer, server)
+    envoy_door.register(server, decider)
     port = server.add_insecure_port("127.0.0.1:0")
     server.start()
     try:
         with grpc.insecure_channel(f"127.0.0.1:{port}") as ch:
-            stub = authz_grpc.AuthorizationStub(ch)
-            rows.append(("gRPC round trip (client loop, loopback)", timeit(lambda: stub.Check(req), n // 3, 3)))
+            check = ch.unary_unary(
+                f"/{envoy_door.AUTHZ_SERVICE}/Check",
+                request_serializer=authz.CheckRequest.SerializeToString,
+                response_deserializer=authz.CheckResponse.FromString,
+            )
+            rows.append(("gRPC round trip (client loop, loopback)", timeit(lambda: check(req), n // 3, 3)))
     finally:
         server.stop(None)
 

@@ -12,13 +12,12 @@ the pool for it (see docs/envoy.md).
 from __future__ import annotations
 
 import grpc
-from envoy.service.auth.v3 import external_auth_pb2_grpc as authz_grpc
-from envoy.service.ext_proc.v3 import external_processor_pb2_grpc as proc_grpc
 
 from celgate.api.decide import Decider
 from celgate.api.envoy.authz import AuthorizationServicer
 from celgate.api.envoy.extproc import ExternalProcessorServicer
 from celgate.api.envoy.settings import ClaimMapping, EnvoySettings
+from celgate.envoywire.v3 import authz_pb2, ext_proc_pb2
 
 __all__ = ["ClaimMapping", "EnvoySettings", "register"]
 
@@ -30,5 +29,23 @@ SERVICE_NAMES = (AUTHZ_SERVICE, EXT_PROC_SERVICE)
 def register(server: grpc.Server, decider: Decider, settings: EnvoySettings | None = None) -> None:
     """Adds the ext_authz and ext_proc servicers to `server` (call before `server.start()`)."""
     settings = settings or EnvoySettings()
-    authz_grpc.add_AuthorizationServicer_to_server(AuthorizationServicer(decider, settings), server)
-    proc_grpc.add_ExternalProcessorServicer_to_server(ExternalProcessorServicer(decider, settings), server)
+    authz = AuthorizationServicer(decider, settings)
+    proc = ExternalProcessorServicer(decider, settings)
+    # Registered under Envoy's service names with celgate's wire-compatible messages (see
+    # proto/celgate/envoywire/v3/core.proto for why not the xds-protos package).
+    check = grpc.unary_unary_rpc_method_handler(
+        authz.Check,
+        request_deserializer=authz_pb2.CheckRequest.FromString,
+        response_serializer=authz_pb2.CheckResponse.SerializeToString,
+    )
+    process = grpc.stream_stream_rpc_method_handler(
+        proc.Process,
+        request_deserializer=ext_proc_pb2.ProcessingRequest.FromString,
+        response_serializer=ext_proc_pb2.ProcessingResponse.SerializeToString,
+    )
+    server.add_generic_rpc_handlers(
+        (
+            grpc.method_handlers_generic_handler(AUTHZ_SERVICE, {"Check": check}),
+            grpc.method_handlers_generic_handler(EXT_PROC_SERVICE, {"Process": process}),
+        )
+    )

@@ -14,23 +14,20 @@ from collections.abc import Mapping
 from typing import Any
 
 import grpc
-from envoy.config.core.v3 import base_pb2 as core
-from envoy.service.auth.v3 import external_auth_pb2 as authz
-from envoy.service.auth.v3 import external_auth_pb2_grpc as authz_grpc
-from envoy.type.v3 import http_status_pb2
 from google.protobuf import struct_pb2
-from google.rpc import code_pb2, status_pb2
 
 from celgate.api.decide import Decider
 from celgate.api.envoy import errors, handoff, mapping
 from celgate.api.envoy.door import PARTIAL_BODY_HEADER, Denial, build_request, decide, read_body
 from celgate.api.envoy.principal import extract_principal
 from celgate.api.envoy.settings import EnvoySettings
+from celgate.envoywire.v3 import authz_pb2 as authz
+from celgate.envoywire.v3 import core_pb2 as core
 
 log = logging.getLogger("celgate.envoy")
 
 
-class AuthorizationServicer(authz_grpc.AuthorizationServicer):
+class AuthorizationServicer:
     """Answers Envoy's Check; stateless, so any number of Envoys may share one celgate."""
 
     def __init__(self, decider: Decider, settings: EnvoySettings) -> None:
@@ -106,7 +103,7 @@ def _header(key: str, value: str) -> core.HeaderValueOption:
     )
 
 
-_OK_STATUS = status_pb2.Status(code=code_pb2.OK)
+_OK_STATUS = core.Status(code=grpc.StatusCode.OK.value[0])
 
 
 def _ok(settings: EnvoySettings, decision: Any, token: str = "") -> authz.CheckResponse:
@@ -139,14 +136,14 @@ def _denied(
     body = errors.error_body(
         dialect, code=code, message=message, decision_id=decision_id, approval_id=approval_id, rpc_id=rpc_id
     )
-    denied = authz.DeniedHttpResponse(status=http_status_pb2.HttpStatus(code=status), body=body.decode())
+    denied = authz.DeniedHttpResponse(status=core.HttpStatus(code=status), body=body.decode())
     denied.headers.append(_header("content-type", "application/json"))
     if decision_id:
         denied.headers.append(_header(settings.decision_header, decision_id))
     if approval_id:
         denied.headers.append(_header("x-celgate-approval-id", approval_id))
     return authz.CheckResponse(
-        status=status_pb2.Status(code=code_pb2.PERMISSION_DENIED, message=message),
+        status=core.Status(code=grpc.StatusCode.PERMISSION_DENIED.value[0], message=message),
         denied_response=denied,
         dynamic_metadata=_metadata(settings, decision, decision.effect if decision is not None else "deny", code),
     )

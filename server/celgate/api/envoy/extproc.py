@@ -19,11 +19,6 @@ from typing import Any
 
 import grpc
 import orjson
-from envoy.config.core.v3 import base_pb2 as core
-from envoy.extensions.filters.http.ext_proc.v3 import processing_mode_pb2 as pm
-from envoy.service.ext_proc.v3 import external_processor_pb2 as ep
-from envoy.service.ext_proc.v3 import external_processor_pb2_grpc as ep_grpc
-from envoy.type.v3 import http_status_pb2
 
 from celgate.api.decide import Decider
 from celgate.api.envoy import errors, handoff, mapping
@@ -32,23 +27,25 @@ from celgate.api.envoy.principal import extract_principal
 from celgate.api.envoy.settings import EnvoySettings
 from celgate.api.envoy.sse import SseRedactor, StreamRefused
 from celgate.engine import Decision
+from celgate.envoywire.v3 import core_pb2 as core
+from celgate.envoywire.v3 import ext_proc_pb2 as ep
 
 log = logging.getLogger("celgate.envoy")
 
 _CONTINUE = ep.CommonResponse()
-_SKIP_ALL = pm.ProcessingMode(
-    request_body_mode=pm.ProcessingMode.NONE,
-    response_header_mode=pm.ProcessingMode.SKIP,
-    response_body_mode=pm.ProcessingMode.NONE,
+_SKIP_ALL = ep.ProcessingMode(
+    request_body_mode=ep.ProcessingMode.NONE,
+    response_header_mode=ep.ProcessingMode.SKIP,
+    response_body_mode=ep.ProcessingMode.NONE,
 )
-_SKIP_RESPONSE_BODY = pm.ProcessingMode(response_body_mode=pm.ProcessingMode.NONE)
+_SKIP_RESPONSE_BODY = ep.ProcessingMode(response_body_mode=ep.ProcessingMode.NONE)
 # The policies have nothing to say about replies: take the request body, skip both response phases.
-_REQUEST_BODY_ONLY = pm.ProcessingMode(
-    request_body_mode=pm.ProcessingMode.BUFFERED,
-    response_header_mode=pm.ProcessingMode.SKIP,
-    response_body_mode=pm.ProcessingMode.NONE,
+_REQUEST_BODY_ONLY = ep.ProcessingMode(
+    request_body_mode=ep.ProcessingMode.BUFFERED,
+    response_header_mode=ep.ProcessingMode.SKIP,
+    response_body_mode=ep.ProcessingMode.NONE,
 )
-_STREAM_RESPONSE_BODY = pm.ProcessingMode(response_body_mode=pm.ProcessingMode.STREAMED)
+_STREAM_RESPONSE_BODY = ep.ProcessingMode(response_body_mode=ep.ProcessingMode.STREAMED)
 _LLM = (mapping.OPENAI, mapping.OPENAI_RESPONSES, mapping.ANTHROPIC)
 _COULD_NOT_CHECK = Denial(403, "unavailable", "celgate could not check this request; denying")
 
@@ -92,7 +89,7 @@ class _Stream:
         self.handoff = ""  # ext_authz's x-celgate-checked, if it sent one
 
 
-class ExternalProcessorServicer(ep_grpc.ExternalProcessorServicer):
+class ExternalProcessorServicer:
     def __init__(self, decider: Decider, settings: EnvoySettings) -> None:
         self._decider = decider
         self._settings = settings
@@ -324,7 +321,7 @@ class ExternalProcessorServicer(ep_grpc.ExternalProcessorServicer):
             headers.set_headers.append(_set("x-celgate-approval-id", approval_id))
         return ep.ProcessingResponse(
             immediate_response=ep.ImmediateResponse(
-                status=http_status_pb2.HttpStatus(code=denial.status), headers=headers, body=body, details=denial.code
+                status=core.HttpStatus(code=denial.status), headers=headers, body=body, details=denial.code
             )
         )
 
