@@ -58,6 +58,9 @@ def exported_metric_names() -> set[str]:
 
 
 _METRIC = re.compile(r"\bcelgate_[a-z_]+\b")
+# Metrics the dashboard and alerts already use whose code lands with their issues; remove each
+# entry when its metric exists (the test below then holds it to the registry like the rest).
+_LANDING_WITH = {"celgate_approvals_pending": "#11 approvals", "celgate_decision_errors_total": "#13 fail closed"}
 
 
 def dashboard_queries() -> list[tuple[str, str]]:
@@ -71,7 +74,8 @@ def test_every_metric_in_rules_and_dashboard_is_exported() -> None:
     for _, expr in dashboard_queries():
         used |= set(_METRIC.findall(expr))
     assert used, "no celgate metric referenced"
-    assert used <= exported, f"referenced but not exported: {sorted(used - exported)}"
+    assert used <= exported | set(_LANDING_WITH), f"referenced but not exported: {sorted(used - exported)}"
+    assert not exported & set(_LANDING_WITH), "a metric landed: drop it from _LANDING_WITH"
 
 
 # --- alert rules -------------------------------------------------------------------------------
