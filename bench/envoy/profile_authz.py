@@ -155,7 +155,7 @@ def main() -> None:
     ]
 
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
-    envoy_door.register(server, decider)
+    envoy_door.register(server, Decider(engine))
     port = server.add_insecure_port("127.0.0.1:0")
     server.start()
     try:
