@@ -15,6 +15,7 @@ from cel_expr_python import cel
 from cel_expr_python.ext import ext_bindings, ext_strings
 from google.protobuf import descriptor_pool
 
+from celgate.engine.backends import cpp_calls
 from celgate.engine.backends.base import (
     EMPTY_DOCUMENT,
     LIST_VARIABLES,
@@ -66,7 +67,7 @@ def _declare(functions: list[FunctionSpec]) -> list[cel.FunctionDecl]:
                 _TYPES[spec.returns],
                 [_TYPES[p] for p in spec.params],
                 is_member=True,
-                impl=impl,
+                impl=cpp_calls.adapt(spec.overload_id, impl),
             )
         )
     return [cel.FunctionDecl(name, overloads) for name, overloads in by_name.items()]
@@ -139,10 +140,15 @@ class CppBackend(Backend):
         return self.env.Activation(bindings)
 
     def evaluate(self, program: Any, activation: Any) -> Any:
-        result = program.eval(activation)
+        try:
+            result = program.eval(activation)
+        finally:
+            failure = cpp_calls.settle()
         value = result.value()
         if value is True or value is False:
             return value
         if result.type() == _ERROR:
-            return EvalError(str(value))
+            # A function that raised reaches the binding as a bare NULL (see cpp_calls); report
+            # the exception itself, as the binding does for a plain Python function.
+            return EvalError(f"UNKNOWN: {failure}" if failure is not None else str(value))
         return result.plain_value()  # value() gives accessors that cannot be bound again as `vars`
