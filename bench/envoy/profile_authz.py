@@ -35,6 +35,8 @@ from celgate.api.envoy import authz as authz_door
 from celgate.api.envoy import door, mapping
 from celgate.api.envoy.principal import extract_principal
 from celgate.api.envoy.settings import EnvoySettings
+from celgate.auth import ANONYMOUS, Authenticator, AuthSettings, set_caller
+from celgate.auth.grpc_gate import AuthInterceptor
 from celgate.engine.request import parse_request
 from celgate.envoywire.v3 import authz_pb2 as authz
 
@@ -112,6 +114,7 @@ def main() -> None:
     engine = celgate.load(str(POLICIES))
     settings = EnvoySettings()
     servicer = authz_door.AuthorizationServicer(Decider(engine), settings)
+    set_caller(ANONYMOUS)  # what the gRPC port's AuthInterceptor sets before the door runs
     req = envoy_request()
     wire = req.SerializeToString()
     http = req.attributes.request.http
@@ -154,7 +157,10 @@ def main() -> None:
         ("servicer Check (whole method)", timeit(lambda: servicer.Check(req, None), n)),  # type: ignore[arg-type]
     ]
 
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
+    anonymous = AuthInterceptor(
+        Authenticator(AuthSettings(), allow_anonymous=True), mutual_tls=False, anonymous_reflection=True
+    )
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=4), interceptors=[anonymous])
     envoy_door.register(server, Decider(engine))
     port = server.add_insecure_port("127.0.0.1:0")
     server.start()

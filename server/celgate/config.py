@@ -14,6 +14,9 @@ from typing import Any
 
 import yaml
 
+from celgate.auth.settings import AuthConfigError
+from celgate.auth.setup import AuthSetup, plan
+
 
 class ConfigError(ValueError):
     """A setting that cannot be used; the message names the setting and what was expected."""
@@ -44,6 +47,13 @@ class ServeConfig:
     run_policy_tests: bool = True
     shutdown_grace: float = 10.0
     envoy: dict[str, Any] = field(default_factory=dict)  # Envoy door settings (config file only)
+    auth: dict[str, Any] = field(default_factory=dict)  # callers, JWT (config file only; see celgate.auth.settings)
+    tls_cert: str = ""  # server certificate (PEM) for both doors; reloaded when the file changes
+    tls_key: str = ""
+    tls_client_ca: str = ""  # CA of client certificates: turns on mutual TLS
+    tls_client_auth: str = "require"  # require | optional: HTTP then also serves callers without a certificate
+    tls_reload_seconds: float = 5.0  # how often certificate files are checked for changes
+    insecure_allow_anonymous: bool = False  # serve anonymous callers beyond loopback (something else authenticates)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -170,3 +180,21 @@ def validate(config: ServeConfig) -> None:
         raise ConfigError(f"quota-store {config.quota_store!r}: expected memory or redis://HOST:PORT/DB")
     if config.max_body_bytes <= 0:
         raise ConfigError("max-body-bytes: expected a positive number of bytes")
+    auth_plan(config)
+
+
+def auth_plan(config: ServeConfig) -> AuthSetup:
+    """The worker's authentication set-up; a `ConfigError` for unusable or unsafe settings."""
+    try:
+        return plan(
+            config.auth,
+            hosts=[("grpc-addr", parse_addr(config.grpc_addr)[0]), ("http-addr", parse_addr(config.http_addr)[0])],
+            tls_cert=config.tls_cert,
+            tls_key=config.tls_key,
+            tls_client_ca=config.tls_client_ca,
+            tls_client_auth=config.tls_client_auth,
+            tls_reload_seconds=config.tls_reload_seconds,
+            insecure_allow_anonymous=config.insecure_allow_anonymous,
+        )
+    except AuthConfigError as e:
+        raise ConfigError(str(e)) from None

@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -48,6 +49,7 @@ class Celgate:
     stderr_path: Path
     args: list[str] = field(default_factory=list)
     stdout_pipe: IO[bytes] | None = None  # with stdout="pipe": the read end, which nobody reads
+    ssl_context: ssl.SSLContext | None = None  # with TLS: how the fixture's own probes connect
 
     @property
     def pid(self) -> int:
@@ -61,7 +63,7 @@ class Celgate:
 
     def get(self, path: str, timeout: float = 10) -> tuple[int, bytes]:
         try:
-            with urllib.request.urlopen(self.http_url + path, timeout=timeout) as r:
+            with urllib.request.urlopen(self.http_url + path, timeout=timeout, context=self.ssl_context) as r:
                 return r.status, r.read()
         except urllib.error.HTTPError as e:
             return e.code, e.read()
@@ -105,11 +107,13 @@ def start(
     timeout: float = 60,
     workdir: Path | None = None,
     stdout: str = "file",
+    tls: ssl.SSLContext | None = None,
 ) -> Celgate:
     """Starts celgate; `wait` True waits for ready, "up" only for the HTTP port, False not at all.
 
     `stdout="pipe"` connects celgate's stdout to a pipe that nobody reads: once its buffer is full,
-    every write to it blocks (a stuck decision log sink)."""
+    every write to it blocks (a stuck decision log sink). `tls`: the server speaks HTTPS (pass
+    `--tls-cert`... in `extra_args`); the context is how the fixture itself connects."""
     http_port, grpc_port = free_port(), free_port()
     workdir = workdir or Path(tempfile.mkdtemp(prefix="celgate-e2e-"))
     args = [
@@ -126,8 +130,10 @@ def start(
     with open(stdout_path, "wb") as out, open(stderr_path, "wb") as err:
         target: Any = subprocess.PIPE if stdout == "pipe" else out
         proc = subprocess.Popen(args, stdout=target, stderr=err, env=full_env, cwd=str(workdir))
-    cg = Celgate(proc, f"http://127.0.0.1:{http_port}", f"127.0.0.1:{grpc_port}", stdout_path, stderr_path, args)
+    scheme = "https" if tls else "http"
+    cg = Celgate(proc, f"{scheme}://127.0.0.1:{http_port}", f"127.0.0.1:{grpc_port}", stdout_path, stderr_path, args)
     cg.stdout_pipe = proc.stdout
+    cg.ssl_context = tls
     if wait:
         try:
             cg.wait_ready(timeout, ready=wait is True)

@@ -104,7 +104,9 @@ def test_huge_body_is_413_and_server_stays_up(start_celgate, policy_repo) -> Non
         for _ in range(10):
             yield b" " * 1000
 
-    r = httpx.post(cg.http_url + "/v1/check", content=chunks())  # chunked: no Content-Length
+    r = httpx.post(  # chunked: no Content-Length
+        cg.http_url + "/v1/check", content=chunks(), headers={"content-type": "application/json"}
+    )
     assert r.status_code == 413
     with grpc.insecure_channel(cg.grpc_addr) as ch, pytest.raises(grpc.RpcError) as err:
         pb_grpc.DecisionServiceStub(ch).Check(json_format.ParseDict(big, pb.CheckRequest()), timeout=10)

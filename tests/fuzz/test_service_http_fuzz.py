@@ -43,5 +43,5 @@ def test_pathological_bodies_are_4xx(body: bytes) -> None:
     from starlette.testclient import TestClient
 
     with TestClient(app) as client:
-        r = client.post("/v1/check", content=body)
+        r = client.post("/v1/check", content=body, headers={"content-type": "application/json"})
     assert 400 <= r.status_code < 500, r.text

@@ -24,7 +24,7 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     state.activate(celgate.load(repo))
     app = create_app(Decider(state), state, max_body_bytes=1000)
     assert isinstance(app, FastCheck)
-    with TestClient(app) as c:
+    with TestClient(app, headers={"content-type": "application/json"}) as c:
         yield c
 
 

@@ -21,7 +21,10 @@ from celgate.api import envoy
 from celgate.api.decide import Decider, Unavailable
 from celgate.api.envoy import EnvoySettings
 from celgate.api.state import PolicyState
-from celgate.config import ServeConfig
+from celgate.auth import Authenticator, Caller, Forbidden, authorize, current_caller
+from celgate.auth.grpc_gate import AuthInterceptor
+from celgate.auth.tls import GrpcCertificates
+from celgate.config import ServeConfig, auth_plan
 from celgate.engine import InvalidRequest
 from celgate.v1 import decision_pb2 as pb
 from celgate.v1 import decision_pb2_grpc as pb_grpc
@@ -37,7 +40,10 @@ class DecisionService(pb_grpc.DecisionServiceServicer):
 
     def Check(self, request: pb.CheckRequest, context: grpc.ServicerContext) -> pb.CheckResponse:
         try:
+            request = authorize(_caller(context), request)
             return self.decider.decide(request, "grpc").to_proto()
+        except Forbidden as e:
+            context.abort(grpc.StatusCode.PERMISSION_DENIED, e.message)
         except InvalidRequest as e:
             metrics.invalid("grpc")
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(e))
@@ -53,7 +59,11 @@ class DecisionService(pb_grpc.DecisionServiceServicer):
                 f"requests: expected at most {self.max_batch} requests, got {len(request.requests)}",
             )
         try:
-            decisions = self.decider.decide_batch(list(request.requests), "grpc")
+            caller = _caller(context)
+            requests = [_authorize_item(caller, r, i) for i, r in enumerate(request.requests)]
+            decisions = self.decider.decide_batch(requests, "grpc")
+        except Forbidden as e:
+            context.abort(grpc.StatusCode.PERMISSION_DENIED, e.message)
         except InvalidRequest as e:
             metrics.invalid("grpc")
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(e))
@@ -62,11 +72,36 @@ class DecisionService(pb_grpc.DecisionServiceServicer):
         return pb.CheckBatchResponse(responses=[d.to_proto() for d in decisions])
 
 
-def build_server(decider: Decider, state: PolicyState, config: ServeConfig) -> tuple[grpc.Server, int]:
+def _caller(context: grpc.ServicerContext) -> Caller:
+    caller = current_caller()
+    if caller is None:  # no AuthInterceptor in front of this server: refuse rather than guess
+        context.abort(grpc.StatusCode.UNAUTHENTICATED, "no authenticated caller")
+    return caller
+
+
+def _authorize_item(caller: Caller, request: Any, index: int) -> Any:
+    try:
+        return authorize(caller, request)
+    except Forbidden as e:
+        raise Forbidden(f"requests[{index}]: {e.message}", f"requests[{index}].{e.field}") from None
+
+
+def build_server(
+    decider: Decider, state: PolicyState, config: ServeConfig, authenticator: Authenticator | None = None
+) -> tuple[grpc.Server, int]:
     """A bound, not yet started server on `config.grpc_addr` (SO_REUSEPORT, shared by workers).
 
-    Every door on it decides through `decider`; `state` drives the health service.
+    Every door on it decides through `decider`; `state` drives the health service. Every call but
+    health checks is authenticated by `AuthInterceptor` (`authenticator`, by default the one `config`
+    describes); with `tls_cert` the port speaks TLS (mutual with `tls_client_ca`).
     """
+    setup = auth_plan(config)
+    authenticator = authenticator or setup.authenticator()
+    interceptor = AuthInterceptor(
+        authenticator,
+        mutual_tls=bool(setup.tls and setup.tls.mutual),
+        anonymous_reflection=setup.loopback_only,
+    )
     options: list[tuple[str, Any]] = [
         ("grpc.so_reuseport", 1),
         ("grpc.max_receive_message_length", config.max_body_bytes),
@@ -75,6 +110,7 @@ def build_server(decider: Decider, state: PolicyState, config: ServeConfig) -> t
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=config.grpc_thread_count, thread_name_prefix="celgate-grpc"),
         options=options,
+        interceptors=[interceptor],
     )
     pb_grpc.add_DecisionServiceServicer_to_server(DecisionService(decider, config.max_batch), server)
     health_servicer = health.HealthServicer()
@@ -91,7 +127,10 @@ def build_server(decider: Decider, state: PolicyState, config: ServeConfig) -> t
     reflection.enable_server_reflection(
         (SERVICE_NAME, health_name, reflection.SERVICE_NAME, *envoy.SERVICE_NAMES), server
     )
-    port = server.add_insecure_port(config.grpc_addr)
+    if setup.tls is not None:
+        port = server.add_secure_port(config.grpc_addr, GrpcCertificates(setup.tls).credentials())
+    else:
+        port = server.add_insecure_port(config.grpc_addr)
     if port == 0:
         raise OSError(f"cannot bind the gRPC port {config.grpc_addr}")
     return server, port

@@ -21,11 +21,14 @@ import orjson
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from celgate import __version__, metrics
 from celgate.api import schema
 from celgate.api.decide import Decider, Unavailable
 from celgate.api.state import PolicyState
+from celgate.auth import Authenticator, AuthSettings, Caller, Forbidden, Unauthenticated, authorize, current_caller
+from celgate.auth.http_gate import HttpGate, UnsupportedMediaType, challenge, require_json
 from celgate.engine import InvalidRequest
 
 log = logging.getLogger("celgate.http")
@@ -81,13 +84,17 @@ def _error_body(code: str, message: str, field: str = "") -> bytes:
     return orjson.dumps({"error": body})
 
 
-def check_answer(decider: Decider, body: bytes) -> tuple[int, bytes]:
-    """Status and JSON body answering one `/v1/check` request body."""
+def check_answer(decider: Decider, body: bytes, caller: Caller | None) -> tuple[int, bytes]:
+    """Status and JSON body answering one `/v1/check` request body of `caller`."""
     try:
         request = _parse(body)
         if not isinstance(request, dict):
             raise InvalidRequest("", f"expected a JSON object (a CheckRequest), got {_kind(request)}")
-        decision = decider.decide(request, "http")
+        if caller is None:
+            raise Forbidden("no authenticated caller")
+        decision = decider.decide(authorize(caller, request), "http")
+    except Forbidden as e:
+        return 403, _error_body("permission_denied", e.message, e.field)
     except _BodyError as e:
         metrics.invalid("http")
         return e.status, _error_body(e.code, e.message, e.field)
@@ -112,16 +119,28 @@ class FastCheck:
     Attribute look-ups fall through to the FastAPI app (`openapi()`, `routes`, ...).
     """
 
-    def __init__(self, app: FastAPI, decider: Decider, max_body_bytes: int) -> None:
+    def __init__(self, app: FastAPI, decider: Decider, max_body_bytes: int, gate: HttpGate) -> None:
         self.app = app
         self.decider = decider
         self.limit = max_body_bytes
+        self.gate = gate
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.app, name)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] != "/v1/check":
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        try:
+            caller = self.gate.check(scope)
+            if scope["method"] == "POST" and (scope["path"] == "/v1/check" or self._posts_json(scope)):
+                require_json(scope)
+        except (Unauthenticated, Forbidden, UnsupportedMediaType) as e:
+            status, code, extra = challenge(e)
+            await _send(send, status, _error_body(code, e.message), extra)
+            return
+        if scope["path"] != "/v1/check":
             await self.app(scope, receive, send)
             return
         if scope["method"] != "POST":
@@ -132,7 +151,7 @@ class FastCheck:
             body = await self._body(scope, receive)
             if body is None:  # the client went away before sending its body
                 return
-            status, payload = check_answer(self.decider, body)
+            status, payload = check_answer(self.decider, body, caller)
         except _BodyError as e:
             metrics.invalid("http")
             status, payload = e.status, _error_body(e.code, e.message, e.field)
@@ -140,6 +159,14 @@ class FastCheck:
             log.exception("internal error on /v1/check")
             status, payload = 500, _error_body("internal", "internal error; see the server log")
         await _send(send, status, payload)
+
+    def _posts_json(self, scope: Scope) -> bool:
+        """True when a FastAPI route takes this POST (every one takes JSON); a POST nobody takes stays a 405."""
+        for route in self.app.routes:
+            methods = getattr(route, "methods", None)
+            if methods and "POST" in methods and route.matches(scope)[0] == Match.FULL:
+                return True
+        return False
 
     async def _body(self, scope: Scope, receive: Receive) -> bytes | None:
         limit = self.limit
@@ -204,18 +231,29 @@ def _responses(ok: str) -> dict[int | str, dict[str, Any]]:
     return {
         200: {"description": "The decision", "content": {_JSON: {"schema": schema.ref(ok)}}},
         400: {"description": "Invalid request: the field and what was expected", **err},
+        401: {"description": "No credential, or one that does not verify", **err},
+        403: {"description": "The caller may not decide this request (principal, tenant, action, explain)", **err},
         413: {"description": "Body over the configured limit", **err},
+        415: {"description": "Content-Type is not application/json", **err},
         503: {"description": "No policy revision is active yet", **err},
     }
 
 
 def create_app(
-    decider: Decider, state: PolicyState, *, max_body_bytes: int = 4 << 20, max_batch: int = 1000
+    decider: Decider,
+    state: PolicyState,
+    *,
+    max_body_bytes: int = 4 << 20,
+    max_batch: int = 1000,
+    authenticator: Authenticator | None = None,
 ) -> FastCheck:
     """The HTTP door's ASGI app: `FastCheck` in front of the FastAPI app; both decide through `decider`.
 
-    `state` answers the health and status routes.
+    `state` answers the health and status routes. Every route but the probes is authenticated by
+    `authenticator`; without one, every caller is anonymous with every right (an embedded app;
+    `celgate serve` always passes the configured one).
     """
+    gate = HttpGate(authenticator or Authenticator(AuthSettings(), allow_anonymous=True))
     app = FastAPI(
         title="celgate",
         version=__version__,
@@ -259,7 +297,18 @@ def create_app(
             for index, item in enumerate(requests):
                 if not isinstance(item, dict):
                     raise InvalidRequest(f"requests[{index}]", f"expected a CheckRequest object, got {_kind(item)}")
-            decisions = decider.decide_batch(requests, "http")
+            caller = current_caller()
+            if caller is None:
+                raise Forbidden("no authenticated caller")
+            authorized = []
+            for index, item in enumerate(requests):
+                try:
+                    authorized.append(authorize(caller, item))
+                except Forbidden as e:
+                    raise Forbidden(f"requests[{index}]: {e.message}", f"requests[{index}].{e.field}") from None
+            decisions = decider.decide_batch(authorized, "http")
+        except Forbidden as e:
+            return error_response(403, "permission_denied", e.message, e.field)
         except _BodyError as e:
             metrics.invalid("http")
             return error_response(e.status, e.code, e.message, e.field)
@@ -316,7 +365,7 @@ def create_app(
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
-    return FastCheck(app, decider, max_body_bytes)
+    return FastCheck(app, decider, max_body_bytes, gate)
 
 
 def _kind(value: Any) -> str:

@@ -31,13 +31,28 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     a("--git-cache-dir", metavar="DIR", help="where git sources are fetched (default: a temp dir)")
     a("--grpc-threads", type=int, metavar="N", help="gRPC handler threads per worker (default 4; 64 with Envoy doors)")
     a("--quota-store", metavar="memory|redis://HOST:PORT/DB", help="where quotas are counted (default memory)")
+    a("--tls-cert", metavar="FILE", help="server certificate (PEM) for gRPC and HTTP; reloaded when it changes")
+    a("--tls-key", metavar="FILE", help="private key of --tls-cert")
+    a("--tls-client-ca", metavar="FILE", help="CA bundle of client certificates: turns on mutual TLS")
+    a(
+        "--tls-client-auth",
+        choices=["require", "optional"],
+        help="with --tls-client-ca: optional lets HTTP callers (probes, API keys) connect without a certificate; "
+        "gRPC always requires one (default require)",
+    )
+    a(
+        "--insecure-allow-anonymous",
+        action="store_const",
+        const=True,
+        help="serve callers without credentials beyond loopback (only behind something that authenticates)",
+    )
     p.set_defaults(func=run)
 
 
 _KEYS = (
     "policies", "grpc_addr", "http_addr", "workers", "poll_interval", "decision_log", "decision_log_content",
     "dry_run", "config", "max_body_bytes", "require_signed", "allowed_signers", "git_cache_dir", "grpc_threads",
-    "quota_store",
+    "quota_store", "tls_cert", "tls_key", "tls_client_ca", "tls_client_auth", "insecure_allow_anonymous",
 )  # fmt: skip
 
 

@@ -25,7 +25,10 @@ from celgate.api.decide import Decider
 from celgate.api.grpc_service import build_server
 from celgate.api.http_app import create_app
 from celgate.api.state import PolicyState
-from celgate.config import ServeConfig, parse_addr
+from celgate.auth.http_gate import PeerCertProtocol
+from celgate.auth.setup import AuthSetup
+from celgate.auth.tls import HttpCertificates
+from celgate.config import ServeConfig, auth_plan, parse_addr
 from celgate.service.grpc_tuning import tune_grpc_core
 from celgate.service.reloader import Reloader
 from celgate.service.stores import open_stores
@@ -102,8 +105,11 @@ def run_worker(config: ServeConfig, worker_index: int | None = None) -> int:
     reloader.start()
     decider = Decider(state, stores=stores, log=decision_log, dry_run=config.dry_run)
 
+    auth = auth_plan(config)
     try:
-        grpc_server, grpc_port = build_server(decider, state, config)
+        authenticator = auth.authenticator()
+        https = HttpCertificates(auth.tls) if auth.tls else None
+        grpc_server, grpc_port = build_server(decider, state, config, authenticator)
         http_sock = bind_reuseport(config.http_addr)
     except (OSError, RuntimeError) as e:
         log.error("cannot start: %s", e)
@@ -112,13 +118,21 @@ def run_worker(config: ServeConfig, worker_index: int | None = None) -> int:
         if decision_log is not None:
             decision_log.close()
         return 2
+    authenticator.start()
     grpc_server.start()
-    app = create_app(decider, state, max_body_bytes=config.max_body_bytes, max_batch=config.max_batch)
+    app = create_app(
+        decider,
+        state,
+        max_body_bytes=config.max_body_bytes,
+        max_batch=config.max_batch,
+        authenticator=authenticator,
+    )
     uv = _Server(
         uvicorn.Config(
             app,
             loop="uvloop",
-            http="httptools",
+            http=PeerCertProtocol if auth.tls and auth.tls.mutual else "httptools",
+            ssl_context_factory=https.context_factory if https else None,
             lifespan="off",
             access_log=False,
             proxy_headers=False,  # nothing reads the client address; saves a middleware per request
@@ -140,11 +154,13 @@ def run_worker(config: ServeConfig, worker_index: int | None = None) -> int:
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     log.info(
-        "serving gRPC on %s and HTTP on %s (policies: %s%s)",
+        "serving gRPC on %s and HTTP%s on %s (policies: %s%s; %s)",
         config.grpc_addr.rsplit(":", 1)[0] + f":{grpc_port}",
+        "S" if https else "",
         config.http_addr,
         source.description,
         ", dry run" if config.dry_run else "",
+        _auth_summary(auth),
     )
     try:
         uv.run(sockets=[http_sock])
@@ -153,10 +169,25 @@ def run_worker(config: ServeConfig, worker_index: int | None = None) -> int:
             grpc_stopped.append(grpc_server.stop(config.shutdown_grace))
         grpc_stopped[0].wait(config.shutdown_grace + 1)
         reloader.stop()
+        authenticator.stop()
         stores.close()
         if decision_log is not None:
             decision_log.close()
     return 0
+
+
+def _auth_summary(auth: AuthSetup) -> str:
+    parts = []
+    if auth.settings.callers:
+        parts.append(f"{len(auth.settings.callers)} configured callers")
+    if auth.settings.jwt:
+        parts.append("JWTs")
+    if auth.tls and auth.tls.mutual:
+        parts.append("client certificates")
+    if auth.allow_anonymous:
+        why = "loopback only" if auth.loopback_only else "--insecure-allow-anonymous"
+        parts.append(f"anonymous callers ({why})")
+    return "callers: " + ", ".join(parts)
 
 
 def worker_entry(config_dict: dict[str, Any], worker_index: int) -> None:

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import ssl
 from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -39,6 +42,41 @@ _CALLER_ERRORS = {
     grpc.StatusCode.UNIMPLEMENTED,
     grpc.StatusCode.NOT_FOUND,
 }
+
+
+@dataclass(frozen=True)
+class TlsFiles:
+    """CA and client certificate files for ``https://`` and ``grpcs://`` (all optional)."""
+
+    ca: str | None = None
+    cert: str | None = None
+    key: str | None = None
+
+    @classmethod
+    def of(cls, url: str, ca: str | None, cert: str | None, key: str | None) -> TlsFiles | None:
+        if not (ca or cert or key):
+            return None
+        if bool(cert) != bool(key):
+            raise ValueError("tls_cert and tls_key go together (a client certificate and its private key)")
+        if not parse_url(url)[2]:
+            raise ValueError(f"tls_* options need an https:// or grpcs:// url, got {url!r}")
+        return cls(ca, cert, key)
+
+    def ssl_context(self) -> ssl.SSLContext:
+        ctx = ssl.create_default_context(cafile=self.ca)
+        if self.cert:
+            ctx.load_cert_chain(self.cert, self.key)
+        return ctx
+
+    def grpc_credentials(self) -> grpc.ChannelCredentials:
+        def read(path: str | None) -> bytes | None:
+            return Path(path).read_bytes() if path else None
+
+        return grpc.ssl_channel_credentials(read(self.ca), read(self.key), read(self.cert))
+
+
+def _grpc_credentials(tls: TlsFiles | None) -> grpc.ChannelCredentials:
+    return tls.grpc_credentials() if tls else grpc.ssl_channel_credentials()
 
 
 def parse_url(url: str) -> tuple[str, str, bool]:
@@ -110,9 +148,10 @@ def _body(request: Mapping[str, Any]) -> bytes:
 class SyncTransport:
     """One connection pool (httpx) or channel (grpc) per client; created on first use."""
 
-    def __init__(self, url: str, headers: Mapping[str, str]) -> None:
+    def __init__(self, url: str, headers: Mapping[str, str], tls: TlsFiles | None = None) -> None:
         self.kind, self.target, self.secure = parse_url(url)
         self.headers = dict(headers)
+        self.tls = tls
         self._http: httpx.Client | None = None
         self._channel: grpc.Channel | None = None
         self._stub: pb_grpc.DecisionServiceStub | None = None
@@ -125,7 +164,10 @@ class SyncTransport:
     def _check_http(self, request: Mapping[str, Any], timeout: float) -> dict[str, Any]:
         if self._http is None:
             # No transport-level retries: the client's loop owns retrying within the deadline.
-            self._http = httpx.Client(headers={"content-type": "application/json", **self.headers})
+            self._http = httpx.Client(
+                headers={"content-type": "application/json", **self.headers},
+                verify=self.tls.ssl_context() if self.tls else True,
+            )
         try:
             resp = self._http.post(f"{self.target}/v1/check", content=_body(request), timeout=httpx.Timeout(timeout))
         except httpx.TimeoutException as e:
@@ -137,7 +179,7 @@ class SyncTransport:
     def _check_grpc(self, request: Mapping[str, Any], timeout: float) -> dict[str, Any]:
         if self._stub is None:
             if self.secure:
-                self._channel = grpc.secure_channel(self.target, grpc.ssl_channel_credentials())
+                self._channel = grpc.secure_channel(self.target, _grpc_credentials(self.tls))
             else:
                 self._channel = grpc.insecure_channel(self.target)
             self._stub = pb_grpc.DecisionServiceStub(self._channel)
@@ -161,9 +203,10 @@ class SyncTransport:
 class AsyncTransport:
     """The asyncio twin of `SyncTransport`; each attempt is also bounded by ``asyncio.timeout``."""
 
-    def __init__(self, url: str, headers: Mapping[str, str]) -> None:
+    def __init__(self, url: str, headers: Mapping[str, str], tls: TlsFiles | None = None) -> None:
         self.kind, self.target, self.secure = parse_url(url)
         self.headers = dict(headers)
+        self.tls = tls
         self._http: httpx.AsyncClient | None = None
         self._channel: grpc.aio.Channel | None = None
         self._stub: pb_grpc.DecisionServiceStub | None = None
@@ -179,7 +222,10 @@ class AsyncTransport:
 
     async def _check_http(self, request: Mapping[str, Any], timeout: float) -> dict[str, Any]:
         if self._http is None:
-            self._http = httpx.AsyncClient(headers={"content-type": "application/json", **self.headers})
+            self._http = httpx.AsyncClient(
+                headers={"content-type": "application/json", **self.headers},
+                verify=self.tls.ssl_context() if self.tls else True,
+            )
         try:
             resp = await self._http.post(
                 f"{self.target}/v1/check", content=_body(request), timeout=httpx.Timeout(timeout)
@@ -193,7 +239,7 @@ class AsyncTransport:
     async def _check_grpc(self, request: Mapping[str, Any], timeout: float) -> dict[str, Any]:
         if self._stub is None:
             if self.secure:
-                self._channel = grpc.aio.secure_channel(self.target, grpc.ssl_channel_credentials())
+                self._channel = grpc.aio.secure_channel(self.target, _grpc_credentials(self.tls))
             else:
                 self._channel = grpc.aio.insecure_channel(self.target)
             self._stub = pb_grpc.DecisionServiceStub(self._channel)

@@ -24,7 +24,7 @@ from google.protobuf import json_format
 from google.protobuf.message import Message as _ProtoMessage
 
 from celgate_client import _request as rq
-from celgate_client._transport import AsyncTransport, Retryable, SyncTransport, Unreachable
+from celgate_client._transport import AsyncTransport, Retryable, SyncTransport, TlsFiles, Unreachable
 from celgate_client.decision import ALLOW, DENY, Decision, Reason, Session
 
 __all__ = ["AsyncClient", "Client"]
@@ -60,6 +60,10 @@ class _Core:
         cache_ttl: float | None = None,
         cache_size: int = 1024,
         headers: Mapping[str, str] | None = None,
+        api_key: str | None = None,
+        tls_ca: str | None = None,
+        tls_cert: str | None = None,
+        tls_key: str | None = None,
     ) -> None:
         if timeout <= 0:
             raise ValueError("timeout must be positive")
@@ -72,6 +76,9 @@ class _Core:
         self.retries = int(retries)
         self.fail_open = bool(fail_open)
         self.headers = dict(headers or {})
+        if api_key:
+            self.headers["authorization"] = f"Bearer {api_key}"
+        self.tls = TlsFiles.of(url, tls_ca, tls_cert, tls_key)
         self._cache: cachetools.TTLCache[str, Decision] | None = (
             cachetools.TTLCache(maxsize=cache_size, ttl=cache_ttl) if cache_ttl else None
         )
@@ -287,7 +294,11 @@ class Client(_Core):
         fail_open: when celgate cannot be asked, allow (with a warning) instead of deny.
         cache_ttl: seconds to reuse the decision of an identical request; None disables the cache.
         cache_size: the cache's maximum number of entries.
-        headers: extra HTTP headers / gRPC metadata (e.g. an authorization token).
+        headers: extra HTTP headers / gRPC metadata.
+        api_key: an API key or a JWT, sent as ``Authorization: Bearer ...`` on every call.
+        tls_ca: CA bundle (PEM file) that verifies the service's certificate (``https``/``grpcs``;
+            default: the system's CAs).
+        tls_cert, tls_key: a client certificate and its key (PEM files), for mutual TLS.
 
     A check never raises because celgate is down or slow: it returns a deny decision with the reason
     ``celgate_unreachable`` (or allow, with ``fail_open=True``). It raises `InvalidRequest` or
@@ -296,7 +307,7 @@ class Client(_Core):
 
     def __init__(self, url: str, **kwargs: Any) -> None:
         super().__init__(url, **kwargs)
-        self._transport = SyncTransport(url, self.headers)
+        self._transport = SyncTransport(url, self.headers, self.tls)
 
     def __enter__(self) -> Client:
         return self
@@ -525,7 +536,7 @@ class AsyncClient(_Core):
 
     def __init__(self, url: str, **kwargs: Any) -> None:
         super().__init__(url, **kwargs)
-        self._transport = AsyncTransport(url, self.headers)
+        self._transport = AsyncTransport(url, self.headers, self.tls)
 
     async def __aenter__(self) -> AsyncClient:
         return self

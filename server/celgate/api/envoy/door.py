@@ -15,6 +15,7 @@ from typing import Any
 from celgate.api.decide import Decider, Unavailable
 from celgate.api.envoy import mapping
 from celgate.api.envoy.settings import EnvoySettings
+from celgate.auth import Forbidden, authorize, current_caller
 from celgate.engine import Decision, InvalidRequest
 
 DOOR = "envoy"
@@ -108,4 +109,15 @@ def build_request(
     req["context"] = ctx
     if request_id:
         req["request_id"] = request_id
-    return req
+    return _authorized(req)
+
+
+def _authorized(req: dict[str, Any]) -> dict[str, Any]:
+    """The request as the proxy (the authenticated caller of this gRPC call) may have it decided."""
+    caller = current_caller()
+    if caller is None:  # no AuthInterceptor in front of this door: refuse rather than guess
+        raise Denial(403, "permission_denied", "celgate could not authenticate the proxy; denying")
+    try:
+        return dict(authorize(caller, req))
+    except Forbidden as e:
+        raise Denial(403, "permission_denied", f"celgate refused the proxy: {e.message}") from None

@@ -1,0 +1,93 @@
+"""Who is asking: the authenticated `Caller` and the `Rights` that bound what it may ask.
+
+Doors authenticate a connection or request into a `Caller` (see `auth.authenticator`), attach it to
+the request context (`auth.context`), and check each decision request against the caller's rights
+(`auth.rights`) before the Decider sees it. Both types are frozen: a caller is resolved once per
+credential and shared between requests and threads.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
+
+ACTIONS = frozenset({"prompt", "response", "tool_call", "tool_result", "retrieval"})
+APPROVER = "approver"
+
+
+def _matches(patterns: tuple[str, ...], value: str) -> bool:
+    return any(p == "*" or fnmatchcase(value, p) for p in patterns)
+
+
+@dataclass(frozen=True, slots=True)
+class Rights:
+    """What a caller may decide for and read. Patterns are shell globs (`checkout-*`), `*` is anything.
+
+    `principals`/`tenants` bound the request's `principal.id`/`principal.tenant`, `principal_roles`
+    every role the caller asserts for its principal, `actions` the request's action. `explain` lets
+    the caller see every rule's name, timing and error; `status` and `metrics` open `/v1/status` and
+    `/metrics`.
+    """
+
+    principals: tuple[str, ...] = ("*",)
+    tenants: tuple[str, ...] = ("*",)
+    principal_roles: tuple[str, ...] = ("*",)
+    actions: frozenset[str] = ACTIONS
+    explain: bool = False
+    status: bool = False
+    metrics: bool = False
+
+    @property
+    def any_request(self) -> bool:
+        """True when no decision request can be outside these rights (the hot path skips the checks)."""
+        return (
+            self.explain
+            and "*" in self.principals
+            and "*" in self.tenants
+            and "*" in self.principal_roles
+            and self.actions >= ACTIONS
+        )
+
+    def may_decide_for_principal(self, principal_id: str) -> bool:
+        return _matches(self.principals, principal_id)
+
+    def may_decide_for_tenant(self, tenant: str) -> bool:
+        return _matches(self.tenants, tenant)
+
+    def may_assert_role(self, role: str) -> bool:
+        return _matches(self.principal_roles, role)
+
+
+ALL_RIGHTS = Rights(explain=True, status=True, metrics=True)
+
+
+@dataclass(frozen=True, slots=True)
+class BoundPrincipal:
+    """The principal a verified credential speaks for; replaces the body's `principal` id, roles and tenant."""
+
+    id: str
+    roles: tuple[str, ...] = ()
+    tenant: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """An authenticated caller (or the anonymous one, where anonymous callers are allowed).
+
+    `roles` are the caller's own roles (`approver` lets it decide approvals), not the roles of the
+    principal it decides for. `principal`, when set, is the principal taken from the credential:
+    the body cannot choose another one.
+    """
+
+    id: str
+    roles: frozenset[str] = frozenset()
+    anonymous: bool = False
+    rights: Rights = field(default_factory=Rights)
+    principal: BoundPrincipal | None = None
+
+    @property
+    def is_approver(self) -> bool:
+        return APPROVER in self.roles
+
+
+ANONYMOUS = Caller(id="anonymous", anonymous=True, rights=ALL_RIGHTS)
