@@ -26,6 +26,7 @@ LAYERS: dict[str, int] = {
     "stores": 1,
     "sources": 1,
     "config": 0,
+    "auth": 0,  # who is calling: used by config (start-up rules) and the doors; imports no other layer
     "policies": 0,  # where the shipped library is
     "v1": 0,
     "envoywire": 0,  # generated: the Envoy messages the Envoy doors speak

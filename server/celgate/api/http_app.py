@@ -133,7 +133,7 @@ class FastCheck:
             await self.app(scope, receive, send)
             return
         try:
-            caller = self.gate.check(scope)
+            caller = self.gate.authenticate(scope)
             if scope["method"] == "POST" and (scope["path"] == "/v1/check" or self._posts_json(scope)):
                 require_json(scope)
         except (Unauthenticated, Forbidden, UnsupportedMediaType) as e:

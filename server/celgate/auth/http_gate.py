@@ -1,6 +1,6 @@
 """Authentication on the HTTP port: every route but the probes needs a caller, status and metrics a right.
 
-The HTTP door calls `HttpGate.check(scope)` before routing. `/healthz` and `/readyz` stay open
+The HTTP door calls `HttpGate.authenticate(scope)` before routing. `/healthz` and `/readyz` stay open
 (probes carry no credentials); everything else needs a caller (`Authorization: Bearer ...` or a
 verified client certificate), `/v1/status` and `/metrics` the caller's `status`/`metrics` right. A
 POST must say `Content-Type: application/json` (`require_json`): the only cross-origin requests a browser sends
@@ -46,7 +46,7 @@ class HttpGate:
     def __init__(self, authenticator: Authenticator) -> None:
         self.authenticator = authenticator
 
-    def check(self, scope: MutableMapping[str, Any]) -> Caller | None:
+    def authenticate(self, scope: MutableMapping[str, Any]) -> Caller | None:
         """The caller of this request (also set as the current caller), None for an open path.
 
         Raises `Unauthenticated` or `Forbidden`.
@@ -84,7 +84,7 @@ def require_json(scope: MutableMapping[str, Any]) -> None:
 
 
 def challenge(error: Exception) -> tuple[int, str, list[tuple[bytes, bytes]]]:
-    """Status, error code and extra ASGI headers for a refusal raised by `HttpGate.check`/`require_json`."""
+    """Status, error code and extra ASGI headers for a refusal raised by `HttpGate.authenticate`/`require_json`."""
     if isinstance(error, Unauthenticated):
         return 401, "unauthenticated", [(b"www-authenticate", b'Bearer realm="celgate"')]
     if isinstance(error, Forbidden):

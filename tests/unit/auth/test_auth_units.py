@@ -270,15 +270,15 @@ def scope(path: str, method: str = "GET", **headers: str) -> dict:
 
 def test_http_gate() -> None:
     gate = HttpGate(authn())
-    assert gate.check(scope("/healthz")) is None and gate.check(scope("/readyz")) is None
+    assert gate.authenticate(scope("/healthz")) is None and gate.authenticate(scope("/readyz")) is None
     with pytest.raises(Unauthenticated):
-        gate.check(scope("/v1/status"))
+        gate.authenticate(scope("/v1/status"))
     with pytest.raises(Forbidden, match="needs the 'status' right"):
-        gate.check(scope("/v1/status", authorization=f"Bearer {KEY}"))
+        gate.authenticate(scope("/v1/status", authorization=f"Bearer {KEY}"))
     with pytest.raises(Forbidden, match="'metrics' right"):
-        gate.check(scope("/metrics", authorization=f"Bearer {KEY}"))
+        gate.authenticate(scope("/metrics", authorization=f"Bearer {KEY}"))
     s = scope("/v1/check", "POST", authorization=f"Bearer {KEY}", content_type="application/json; charset=utf-8")
-    assert gate.check(s).id == "checkout" and s["state"]["celgate.caller"].id == "checkout"
+    assert gate.authenticate(s).id == "checkout" and s["state"]["celgate.caller"].id == "checkout"
     require_json(s)
     for ctype in ("text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x"):
         with pytest.raises(UnsupportedMediaType, match="expected Content-Type: application/json"):
