@@ -2,6 +2,7 @@
 """Service benchmark: celgate vs Cerbos 0.55, gRPC (h2load) and HTTP (wrk), one core each.
 
     .venv/bin/python bench/service/run.py [--duration 10] [--rounds 2] [--concurrency 1 16 64]
+        [--auth none|key] [--without-cerbos]
 
 Needs `h2load` (Debian nghttp2-client), `wrk`, `taskset`, `npm` (to fetch Cerbos once into
 bench/.cache/, never committed). Servers are pinned to core 0 (`--workers 1`, GOMAXPROCS=1), load
@@ -122,10 +123,23 @@ class Server:
         self.proc.wait(30)
 
 
-def start_celgate(decision_log: str) -> Server:
+# --auth key: celgate has one configured caller (default rights, so every request's principal, tenant
+# and action are checked) and the load generators send its key; the price of authentication.
+BENCH_KEY = "cg_bench-key-not-secret-0123456789abcdefghijklmno"
+
+
+def start_celgate(decision_log: str, auth: str = "none", work: Path | None = None) -> Server:
     http, grpc = f"127.0.0.1:{free_port()}", f"127.0.0.1:{free_port()}"
     cmd = [PYTHON, "-m", "celgate.cli", "serve", "--workers", "1", "--policies", str(HERE / "policies"),
            "--http-addr", http, "--grpc-addr", grpc, "--decision-log", decision_log]  # fmt: skip
+    if auth == "key":
+        import hashlib
+
+        assert work is not None
+        config = work / "celgate-auth.yaml"
+        digest = hashlib.sha256(BENCH_KEY.encode()).hexdigest()
+        config.write_text(f"auth:\n  callers:\n    - id: bench\n      key_sha256: {digest}\n")
+        cmd += ["--config", str(config)]
     return Server("celgate", cmd, http, grpc, "/readyz", {"CELGATE_LOG_LEVEL": "WARNING"})
 
 
@@ -137,12 +151,15 @@ def start_cerbos() -> Server:
 
 
 # --- load generators ------------------------------------------------------------------------------
-def h2load(addr: str, path: str, body: Path, conc: int, duration: int, work: Path) -> tuple[float, float, float]:
+def h2load(
+    addr: str, path: str, body: Path, conc: int, duration: int, work: Path, headers: tuple[str, ...] = ()
+) -> tuple[float, float, float]:
     log = work / "h2load.log"
     log.unlink(missing_ok=True)
+    extra = [arg for h in headers for arg in ("-H", h)]
     out = subprocess.run(
         ["taskset", "-c", "1", "h2load", "-c", str(conc), "-m", "1", "-D", str(duration), "--warm-up-time", "1",
-         "-H", "content-type: application/grpc", "-H", "te: trailers", "-d", str(body), "--log-file", str(log),
+         "-H", "content-type: application/grpc", "-H", "te: trailers", *extra, "-d", str(body), "--log-file", str(log),
          f"http://{addr}{path}"],
         capture_output=True, text=True, check=True,
     ).stdout  # fmt: skip
@@ -160,9 +177,12 @@ wrk.body = io.open("{body}", "rb"):read("*a")
 """
 
 
-def wrk(url: str, body: Path, conc: int, duration: int, work: Path) -> tuple[float, float, float]:
+def wrk(
+    url: str, body: Path, conc: int, duration: int, work: Path, headers: tuple[str, ...] = ()
+) -> tuple[float, float, float]:
     script = work / f"{body.stem}.lua"
-    script.write_text(LUA.format(body=body))
+    lines = [f'wrk.headers["{k.strip()}"] = "{v.strip()}"' for k, _, v in (h.partition(":") for h in headers)]
+    script.write_text(LUA.format(body=body) + "".join(line + "\n" for line in lines))
     out = subprocess.run(
         ["taskset", "-c", "1", "wrk", "-t", "1", "-c", str(conc), "-d", f"{duration}s", "--latency", "-s", str(script),
          url], capture_output=True, text=True, check=True,
@@ -183,7 +203,10 @@ def main() -> int:
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--concurrency", type=int, nargs="+", default=[1, 16, 64])
     ap.add_argument("--decision-log", default="none", help="celgate's decision log during the run (Cerbos: audit off)")
+    ap.add_argument("--auth", choices=["none", "key"], default="none", help="celgate callers send an API key")
+    ap.add_argument("--without-cerbos", action="store_true", help="celgate alone (e.g. to compare --auth)")
     args = ap.parse_args()
+    auth_headers = (f"authorization: Bearer {BENCH_KEY}",) if args.auth == "key" else ()
     for tool in ("h2load", "wrk", "taskset"):
         if not shutil.which(tool):
             sys.exit(f"{tool} not found (apt-get install nghttp2-client wrk util-linux)")
@@ -203,12 +226,13 @@ def main() -> int:
     results: dict[tuple[str, str, int], list[tuple[float, float, float]]] = {}
     for rnd in range(args.rounds):
         order = ["celgate", "cerbos"] if rnd % 2 == 0 else ["cerbos", "celgate"]
-        for name in order:
-            server = start_celgate(args.decision_log) if name == "celgate" else start_cerbos()
+        for name in [n for n in order if n == "celgate" or not args.without_cerbos]:
+            server = start_celgate(args.decision_log, args.auth, work) if name == "celgate" else start_cerbos()
+            hdrs = auth_headers if name == "celgate" else ()
             try:
                 for conc in args.concurrency:
-                    g = h2load(server.grpc, paths[name][0], bodies[name][0], conc, args.duration, work)
-                    h = wrk(f"http://{server.http}{paths[name][1]}", bodies[name][1], conc, args.duration, work)
+                    g = h2load(server.grpc, paths[name][0], bodies[name][0], conc, args.duration, work, hdrs)
+                    h = wrk(f"http://{server.http}{paths[name][1]}", bodies[name][1], conc, args.duration, work, hdrs)
                     results.setdefault((name, "grpc", conc), []).append(g)
                     results.setdefault((name, "http", conc), []).append(h)
                     print(
@@ -217,7 +241,16 @@ def main() -> int:
             finally:
                 server.stop()
     print(f"\nOne core each (taskset), {args.duration} s per cell, median of {args.rounds} alternating rounds; "
-          f"celgate decision log: {args.decision_log}.\n")  # fmt: skip
+          f"celgate decision log: {args.decision_log}; celgate auth: {args.auth}.\n")  # fmt: skip
+    if args.without_cerbos:
+        print("| door | conc | celgate req/s | p50 ms | p99 ms |")
+        print("|---|---:|---:|---:|---:|")
+        for door in ("grpc", "http"):
+            for conc in args.concurrency:
+                c = [statistics.median(x) for x in zip(*results[("celgate", door, conc)], strict=True)]
+                print(f"| {door} | {conc} | {c[0]:.0f} | {c[1]:.2f} | {c[2]:.2f} |")
+        shutil.rmtree(work, ignore_errors=True)
+        return 0
     print("| door | conc | celgate req/s | p50 ms | p99 ms | Cerbos 0.55 req/s | p50 ms | p99 ms | ratio |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for door in ("grpc", "http"):

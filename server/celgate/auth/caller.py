@@ -8,15 +8,30 @@ credential and shared between requests and threads.
 
 from __future__ import annotations
 
+import fnmatch
+import functools
+import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from fnmatch import fnmatchcase
 
 ACTIONS = frozenset({"prompt", "response", "tool_call", "tool_result", "retrieval"})
 APPROVER = "approver"
 
 
+@functools.cache
+def _matcher(patterns: tuple[str, ...]) -> Callable[[str], bool]:
+    """One test for a tuple of globs, built once: "*" is True, plain names a set look-up, else one regex."""
+    if "*" in patterns:
+        return lambda value: True
+    if not any(c in p for p in patterns for c in "*?["):
+        names = frozenset(patterns)
+        return names.__contains__
+    regex = re.compile("|".join(f"(?:{fnmatch.translate(p)})" for p in patterns))
+    return lambda value: regex.match(value) is not None
+
+
 def _matches(patterns: tuple[str, ...], value: str) -> bool:
-    return any(p == "*" or fnmatchcase(value, p) for p in patterns)
+    return _matcher(patterns)(value)
 
 
 @dataclass(frozen=True, slots=True)
