@@ -285,3 +285,62 @@ def test_http_gate() -> None:
             require_json(scope("/v1/check", "POST", content_type=ctype))
     with pytest.raises(UnsupportedMediaType, match="got none"):
         require_json(scope("/v1/check", "POST"))
+
+
+def test_jwks_from_a_url_and_rotation(signer: tuple[RSAKey, Path]) -> None:
+    """A JWKS served over HTTP (a real loopback server): a token signed by a key added later is
+    accepted once the refresher has fetched the new set, prompted by the unknown key id."""
+    import http.server
+    import threading
+
+    from celgate.auth import jwt as auth_jwt
+
+    key, _ = signer
+    new_key = RSAKey.generate_key(2048, parameters={"kid": "k9"})
+    served = {"keys": [key.as_dict(private=False)]}
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = json.dumps(served).encode()
+            self.send_response(200)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/jwks.json"
+        clock = [1000.0]
+        source = auth_jwt.JwksSource(url, refresh_seconds=3600, clock=lambda: clock[0])
+        conf = {"jwks": url, "issuer": "https://id.example", "audience": "celgate"}
+        a = Authenticator(AuthSettings.from_dict({"jwt": conf}), allow_anonymous=False, jwks=source)
+        assert a.authenticate("Bearer " + token(key)).id == "u7"
+        now = int(time.time())
+        claims = {"iss": "https://id.example", "aud": "celgate", "sub": "u8", "exp": now + 300}
+        rotated = jwt.encode({"alg": "RS256", "kid": "k9"}, claims, new_key)
+        with pytest.raises(Unauthenticated):
+            a.authenticate("Bearer " + rotated)
+        served["keys"].append(new_key.as_dict(private=False))
+        clock[0] += 31  # past the re-fetch rate limit: the next unknown kid asks for a refresh
+        with pytest.raises(Unauthenticated):
+            a.authenticate("Bearer " + rotated)
+        source.start()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                assert a.authenticate("Bearer " + rotated).id == "u8"
+                break
+            except Unauthenticated:
+                time.sleep(0.05)
+        else:
+            raise AssertionError("the rotated key set was never fetched")
+        source.stop()
+        with pytest.raises(auth_jwt.JwksError, match="JSONDecodeError"):  # start-up fails loudly on a bad set
+            auth_jwt.load_key_set(str(Path(__file__)))
+    finally:
+        server.shutdown()
