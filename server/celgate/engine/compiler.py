@@ -126,7 +126,7 @@ def _detector_suite(config: Config, errors: list[PolicyError]) -> tuple[Any, lis
         errors.append(PolicyError(config.file, 1, 1, f"detectors: {exc}"))
         return None, []
     specs = [
-        FunctionSpec(fn.name, ov.id, tuple(ov.params), ov.returns, ov.impl)
+        FunctionSpec(fn.name, ov.id, tuple(ov.params), ov.returns, ov.impl, pure=True)
         for fn in suite.functions
         for ov in fn.overloads
     ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
@@ -71,36 +72,99 @@ def _run(impl: Callable[..., Any], args: tuple[Any, ...]) -> Any:
         _state.spent += time.perf_counter() - started
 
 
+class ResultCache:
+    """Results of pure functions of text kept across decisions, bounded by the text they hold.
+
+    Requests repeat text: every turn of a conversation carries the system prompt and the earlier
+    turns again, agents re-send the same tool results, retrieval returns the same chunks. A detector
+    result depends on the text (and the bundle's detector settings, fixed per backend) alone, so a
+    text scanned once need not be scanned again by the next request. Least recently used entries
+    leave first once the texts held exceed `max_chars`; texts longer than `max_text` are not kept.
+    """
+
+    __slots__ = ("_chars", "_entries", "_lock", "max_chars", "max_text")
+
+    def __init__(self, max_chars: int = 4_000_000, max_text: int = 65_536) -> None:
+        self.max_chars = max_chars
+        self.max_text = max_text
+        self._entries: OrderedDict[tuple[Any, ...], tuple[Any, int]] = OrderedDict()
+        self._chars = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[Any, ...]) -> Any:
+        with self._lock:
+            hit = self._entries.get(key)
+            if hit is None:
+                return _MISS
+            self._entries.move_to_end(key)
+            return hit[0]
+
+    def put(self, key: tuple[Any, ...], value: Any, size: int) -> None:
+        if size > self.max_text:
+            return
+        with self._lock:
+            if key in self._entries:
+                return
+            self._entries[key] = (value, size)
+            self._chars += size
+            while self._chars > self.max_chars:
+                _, (_, gone) = self._entries.popitem(last=False)
+                self._chars -= gone
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._entries
+
+
+def _size(args: tuple[Any, ...]) -> int:
+    return sum(len(a) if isinstance(a, str) else 64 for a in args)
+
+
 def memoised(
-    overload_id: str, impl: Callable[..., Any], convert: Callable[[Any], Any] = _identity
+    overload_id: str,
+    impl: Callable[..., Any],
+    convert: Callable[[Any], Any] = _identity,
+    cache: ResultCache | None = None,
 ) -> Callable[..., Any]:
-    """Wraps a detector so repeated calls with the same arguments within a decision are free.
+    """Wraps a detector so repeated calls with the same arguments within a decision are free, and,
+    with a `cache` (pure functions only), across decisions too.
 
     The converted result (the backend's CEL value) is what is remembered, so a hit costs one dict
     lookup. Every call crosses from the CEL runtime into Python, so the one-argument case (most
     detectors: `text.pii()`) gets a path of its own.
     """
 
+    def compute(key: tuple[Any, ...], args: tuple[Any, ...]) -> Any:
+        if cache is None:
+            return convert(_run(impl, args))
+        hit = cache.get(key)
+        if hit is _MISS:
+            hit = convert(_run(impl, args))
+            cache.put(key, hit, _size(args))
+        return hit
+
     def call1(text: Any) -> Any:
         memo = _state.memo
-        if memo is None:
-            return convert(_run(impl, (text,)))
         key = (overload_id, text)
+        if memo is None:
+            return compute(key, (text,))
         hit = memo.get(key, _MISS)
         if hit is _MISS:
-            hit = memo[key] = convert(_run(impl, (text,)))
+            hit = memo[key] = compute(key, (text,))
         return hit
 
     def call(*args: Any) -> Any:
         if len(args) == 1:
             return call1(args[0])
         memo = _state.memo
-        if memo is None:
-            return convert(_run(impl, args))
         key = (overload_id, *(_freeze(a) for a in args))
+        if memo is None:
+            return compute(key, args)
         hit = memo.get(key, _MISS)
         if hit is _MISS:
-            hit = memo[key] = convert(_run(impl, args))
+            hit = memo[key] = compute(key, args)
         return hit
 
     return call

@@ -85,6 +85,9 @@ def test_calls_through_the_adapter_do_not_leak() -> None:
 def test_shipped_library_detector_decisions_keep_memory_flat() -> None:
     """The reported case: `response` decisions calling pii() and secrets() on the C++ backend."""
     engine = celgate.load(SHIPPED, backend="cpp")  # in-memory stores by default
+    # Results kept across decisions are bounded memory by design; keep the bound small so the
+    # warm-up fills it and what is left to measure is the leak class.
+    engine.bundle.backend.results.max_chars = 20_000
     reply = "Pro adds SSO, audit logs and priority support; Basic covers up to five seats. " * 25
 
     def run(n: int) -> None:

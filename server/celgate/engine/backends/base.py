@@ -25,7 +25,8 @@ class FunctionSpec:
     """One overload of a member function on strings, in backend-neutral terms.
 
     `params` and `returns` use the detectors' closed set of kinds: string, int, double, bool,
-    list_string, findings.
+    list_string, findings. `pure`: the result depends on the arguments alone (not on a session, a
+    clock or a store), so backends may keep it across decisions (`scope.ResultCache`).
     """
 
     name: str
@@ -33,6 +34,7 @@ class FunctionSpec:
     params: tuple[str, ...]
     returns: str
     impl: Callable[..., Any]
+    pure: bool = False
 
 
 class CelCompileError(Exception):

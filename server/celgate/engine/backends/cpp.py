@@ -26,7 +26,7 @@ from celgate.engine.backends.base import (
     FunctionSpec,
     Kind,
 )
-from celgate.engine.scope import memoised
+from celgate.engine.scope import ResultCache, memoised
 from celgate.v1 import decision_pb2 as pb
 
 _ERROR_LINE = re.compile(r"ERROR: <input>:(\d+):(\d+): (.*)")
@@ -57,10 +57,10 @@ _CONVERT: dict[str, Callable[[Any], Any]] = {
 }
 
 
-def _declare(functions: list[FunctionSpec]) -> list[cel.FunctionDecl]:
+def _declare(functions: list[FunctionSpec], cache: ResultCache) -> list[cel.FunctionDecl]:
     by_name: dict[str, list[cel.Overload]] = {}
     for spec in functions:
-        impl = memoised(spec.overload_id, spec.impl, _CONVERT[spec.returns])
+        impl = memoised(spec.overload_id, spec.impl, _CONVERT[spec.returns], cache if spec.pure else None)
         by_name.setdefault(spec.name, []).append(
             cel.Overload(
                 spec.overload_id,
@@ -79,6 +79,7 @@ class CppBackend(Backend):
     per_request_data = True
 
     def __init__(self, functions: list[FunctionSpec]) -> None:
+        self.results = ResultCache()  # pure functions' results across decisions, this bundle only
         variables: dict[str, cel.Type] = {
             "action": cel.Type.STRING,
             "context": cel.Type("google.protobuf.Struct"),
@@ -92,7 +93,7 @@ class CppBackend(Backend):
             variables[var] = cel.Type.List(cel.Type(type_name))
         extensions: list[Any] = [ext_strings.ExtStrings(), ext_bindings.ExtBindings()]
         if functions:
-            extensions.append(cel.CelExtension("celgate", _declare(functions)))
+            extensions.append(cel.CelExtension("celgate", _declare(functions, self.results)))
         self.env = cel.NewEnv(descriptor_pool.Default(), variables=variables, extensions=extensions)
 
     def compile(self, source: str, kind: Kind) -> Any:

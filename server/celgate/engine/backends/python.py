@@ -27,7 +27,7 @@ from celgate.engine.backends.base import (
     FunctionSpec,
     Kind,
 )
-from celgate.engine.scope import memoised
+from celgate.engine.scope import ResultCache, memoised
 from celgate.v1 import decision_pb2 as pb
 
 _S = celtypes.StringType
@@ -114,12 +114,12 @@ def _plain_arg(arg: Any) -> Any:
     return arg
 
 
-def _functions(functions: list[FunctionSpec]) -> dict[str, Callable[..., Any]]:
+def _functions(functions: list[FunctionSpec], cache: ResultCache) -> dict[str, Callable[..., Any]]:
     """cel-python dispatches member calls by name alone; pick the overload by arity."""
     by_name: dict[str, dict[int, Callable[..., Any]]] = {}
     for spec in functions:
         by_name.setdefault(spec.name, {})[len(spec.params)] = memoised(
-            spec.overload_id, spec.impl, _CONVERT[spec.returns]
+            spec.overload_id, spec.impl, _CONVERT[spec.returns], cache if spec.pure else None
         )
     out: dict[str, Callable[..., Any]] = {}
     for name, overloads in by_name.items():
@@ -149,7 +149,8 @@ class PythonBackend(Backend):
 
     def __init__(self, functions: list[FunctionSpec]) -> None:
         self.env = celpy.Environment()
-        self.functions = _functions(functions)
+        self.results = ResultCache()  # pure functions' results across decisions, this bundle only
+        self.functions = _functions(functions, self.results)
 
     def compile(self, source: str, kind: Kind) -> Any:
         try:
