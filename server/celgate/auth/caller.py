@@ -52,16 +52,18 @@ class Rights:
     status: bool = False
     metrics: bool = False
 
-    @property
-    def any_request(self) -> bool:
-        """True when no decision request can be outside these rights (the hot path skips the checks)."""
-        return (
-            self.explain
-            and "*" in self.principals
-            and "*" in self.tenants
-            and "*" in self.principal_roles
-            and self.actions >= ACTIONS
+    # Derived once (a Rights is built at start-up and read on every decision).
+    any_scope: bool = field(init=False, repr=False, compare=False)
+    any_request: bool = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # any_scope: every principal, tenant, role and action; any_request: that, and explain too
+        # (the hot path then skips every check).
+        scope = (
+            "*" in self.principals and "*" in self.tenants and "*" in self.principal_roles and self.actions >= ACTIONS
         )
+        object.__setattr__(self, "any_scope", scope)
+        object.__setattr__(self, "any_request", scope and self.explain)
 
     def may_decide_for_principal(self, principal_id: str) -> bool:
         return _matches(self.principals, principal_id)

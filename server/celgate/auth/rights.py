@@ -4,8 +4,8 @@ Called by every door after it has built the request and before the Decider sees 
 request forms the Decider takes (a proto-JSON dict from HTTP/Envoy, a `CheckRequest` from gRPC) and
 returns the request to decide: the same object, or — when the caller's credential names its
 principal — one whose `principal.id`, `roles` and `tenant` come from the credential, whatever the
-body said. The common case (a caller with unrestricted rights and no bound principal) is one
-attribute read.
+body said. The common cases (a caller that may decide any request, or any but with explain) cost
+an attribute read or two.
 """
 
 from __future__ import annotations
@@ -19,8 +19,13 @@ from celgate.auth.errors import Forbidden
 
 def authorize(caller: Caller, request: Any) -> Any:
     """The request to decide for `caller`, or `Forbidden` naming the field outside its rights."""
-    if caller.principal is None and caller.rights.any_request:
-        return request
+    rights = caller.rights
+    if caller.principal is None and rights.any_scope:
+        if rights.explain:
+            return request
+        explain = request.get("explain") if isinstance(request, Mapping) else request.explain
+        if explain in (None, False, 0, "", "false"):
+            return request
     if isinstance(request, Mapping):
         return _authorize_dict(caller, request)
     return _authorize_proto(caller, request)
@@ -28,11 +33,13 @@ def authorize(caller: Caller, request: Any) -> Any:
 
 def _check(caller: Caller, action: Any, pid: Any, tenant: Any, roles: Any, explain: Any) -> None:
     rights = caller.rights
+    if explain not in (None, False, 0, "", "false") and not rights.explain:
+        raise Forbidden(f"caller {caller.id!r} may not ask for explain", "explain")
+    if rights.any_scope:
+        return
     who = f"caller {caller.id!r}"
     if isinstance(action, str) and action not in rights.actions:
         raise Forbidden(f"{who} may not decide {action} requests", "action")
-    if explain not in (None, False, 0, "", "false") and not rights.explain:
-        raise Forbidden(f"{who} may not ask for explain", "explain")
     if caller.principal is not None:
         return  # the principal comes from the credential below; the body's is not used
     if not isinstance(pid, str) or not rights.may_decide_for_principal(pid):
