@@ -26,7 +26,7 @@ import orjson
 from google.protobuf import json_format
 from google.protobuf.message import Message
 
-from celgate import metrics
+from celgate import logsinks, metrics
 
 _STOP = object()
 
@@ -136,7 +136,15 @@ def content_fingerprint(request: Any) -> dict[str, Any]:
 
 
 def format_entry(
-    decision: Any, request: Any, door: str, latency_s: float, at: float, *, dry_run: bool, redacted: bool
+    decision: Any,
+    request: Any,
+    door: str,
+    latency_s: float,
+    at: float,
+    *,
+    dry_run: bool,
+    redacted: bool,
+    trace_id: str = "",
 ) -> dict[str, Any]:
     principal = _get(request, "principal")
     tool = _get(request, "tool")
@@ -152,6 +160,8 @@ def format_entry(
         "latency_s": round(latency_s, 7),
         "content": content_fingerprint(request),
     }
+    if trace_id:
+        entry["trace_id"] = trace_id
     request_id = _get(request, "request_id", "requestId")
     if request_id:
         entry["request_id"] = request_id
@@ -185,10 +195,10 @@ class DecisionLog:
         self._thread = threading.Thread(target=self._run, name="celgate-decision-log", daemon=True)
         self._thread.start()
 
-    def record(self, decision: Any, request: Any, door: str, latency_s: float) -> None:
+    def record(self, decision: Any, request: Any, door: str, latency_s: float, trace_id: str = "") -> None:
         q = self._queue
         if q.qsize() < self._max:
-            q.put((decision, request, door, latency_s, time.time()))
+            q.put((decision, request, door, latency_s, time.time(), trace_id))
         else:
             self.dropped += 1
             metrics.log_dropped()
@@ -221,9 +231,11 @@ class DecisionLog:
                 return
 
     def _line(self, item: tuple[Any, ...]) -> bytes:
-        decision, request, door, latency_s, at = item
+        decision, request, door, latency_s, at, trace_id = item
         try:
-            entry = format_entry(decision, request, door, latency_s, at, dry_run=self.dry_run, redacted=self.redacted)
+            entry = format_entry(
+                decision, request, door, latency_s, at, dry_run=self.dry_run, redacted=self.redacted, trace_id=trace_id
+            )
         except Exception as e:  # a log line must never take the writer down
             entry = {"decision_id": getattr(decision, "decision_id", ""), "door": door, "log_error": str(e)}
         return orjson.dumps(entry) + b"\n"
@@ -244,11 +256,23 @@ def open_log(
     dry_run: bool = False,
     content: str = "hash",
 ) -> DecisionLog | None:
-    """A decision log writing to `stdout`, a file path (rotated by size), or None for `none`/`off`.
+    """A decision log writing to `stdout`, a file path (rotated by size), an HTTP(S) endpoint
+    (NDJSON batches; `CELGATE_DECISION_LOG_TOKEN` in the environment becomes a bearer token), OTLP
+    logs (`otlp`, endpoint from the standard `OTEL_EXPORTER_OTLP_*` variables), or None for
+    `none`/`off`.
 
     The caller owns it: it passes it to the `Decider` and closes it on shutdown.
     """
     if target in ("", "none", "off"):
         return None
-    sink: Any = StreamSink(sys.stdout.fileno()) if target == "stdout" else RotatingSink(target, max_bytes, backups)
+    sink: Any
+    if target == "stdout":
+        sink = StreamSink(sys.stdout.fileno())
+    elif target == "otlp":
+        sink = logsinks.OtlpLogSink()
+    elif target.startswith(("http://", "https://")):
+        token = os.environ.get("CELGATE_DECISION_LOG_TOKEN", "")
+        sink = logsinks.HttpSink(target, headers={"authorization": f"Bearer {token}"} if token else None)
+    else:
+        sink = RotatingSink(target, max_bytes, backups)
     return DecisionLog(sink, queue_size=queue_size, dry_run=dry_run, redacted=content == "redacted")

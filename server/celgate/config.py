@@ -157,6 +157,10 @@ def resolve(cli: Mapping[str, Any], environ: Mapping[str, str] | None = None) ->
     merged.update(_coerce_all({k: v for k, v in cli.items() if v is not None and k != "config"}, "flag"))
     config = ServeConfig(**merged)
     validate(config)
+    if config.decision_log == "otlp" and not (
+        environ.get("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT") or environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")
+    ):
+        raise ConfigError("decision-log otlp: set OTEL_EXPORTER_OTLP_ENDPOINT (or OTEL_EXPORTER_OTLP_LOGS_ENDPOINT)")
     return config
 
 
@@ -180,6 +184,9 @@ def validate(config: ServeConfig) -> None:
         raise ConfigError(f"quota-store {config.quota_store!r}: expected memory or redis://HOST:PORT/DB")
     if config.max_body_bytes <= 0:
         raise ConfigError("max-body-bytes: expected a positive number of bytes")
+    if "://" in config.decision_log and not config.decision_log.startswith(("http://", "https://")):
+        scheme = config.decision_log.split("://", 1)[0]
+        raise ConfigError(f"decision-log: {scheme}:// is not a sink; expected stdout, none, a path, http(s):// or otlp")
     auth_plan(config)
 
 

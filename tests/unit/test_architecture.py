@@ -19,6 +19,8 @@ LAYERS: dict[str, int] = {
     "api": 3,
     "audit": 3,
     "metrics": 3,
+    "telemetry": 1,
+    "logsinks": 1,
     "engine": 2,
     "__init__": 2,  # `celgate.load` and friends: the embedded door is the engine
     "detectors": 1,

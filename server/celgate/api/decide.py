@@ -41,6 +41,7 @@ from celgate.audit import DecisionLog
 from celgate.engine import Decision, Engine, InvalidRequest
 from celgate.engine.request import parse_request
 from celgate.stores import Stores
+from celgate.telemetry import DecisionTracer, trace_id_of
 from celgate.v1 import decision_pb2 as pb
 
 
@@ -58,6 +59,7 @@ class Decider:
         stores: Stores | None = None,
         log: DecisionLog | None = None,
         dry_run: bool = False,
+        tracer: DecisionTracer | None = None,
     ) -> None:
         """`stores` defaults to the fixed engine's own, or to fresh in-memory stores for a `PolicyState`."""
         if isinstance(engines, Engine):
@@ -71,6 +73,7 @@ class Decider:
         self.stores = stores if stores is not None else default_stores or Stores()
         self.log = log
         self.dry_run = dry_run
+        self.tracer = tracer
 
     def engine(self) -> Engine:
         """The active engine; raises `Unavailable` before the first revision is active."""
@@ -94,29 +97,49 @@ class Decider:
         *,
         explain: bool = False,
         engine: Engine | None = None,
+        carrier: Mapping[str, str] | None = None,
     ) -> Decision:
         """Decides one request for `door` (a label in metrics and the log: grpc, http, envoy, cli, ...).
 
         Raises `InvalidRequest` (bad input) or `Unavailable` (not ready). `engine` pins the revision
-        (`decide_batch` uses it); by default the active one is taken.
+        (`decide_batch` uses it); by default the active one is taken. `carrier` is the caller's
+        headers or gRPC metadata as a mapping: a W3C `traceparent` in it makes the decision's span a
+        child of the caller's trace and puts the trace id in the decision log (celgate.telemetry).
         """
+        if self.tracer is None:
+            return self._decide(request, door, explain, engine, carrier, None)
+        tracer = self.tracer
+        return tracer.traced(door, carrier, lambda span: self._decide(request, door, explain, engine, carrier, span))
+
+    def _decide(
+        self,
+        request: Mapping[str, Any] | pb.CheckRequest,
+        door: str,
+        explain: bool,
+        engine: Engine | None,
+        carrier: Mapping[str, str] | None,
+        span: Any,
+    ) -> Decision:
         engine = engine or self.engine()
         started = time.perf_counter()
         req = parse_request(request)
         decision = engine.check(req, explain=explain, stores=self.stores)
         latency = time.perf_counter() - started
         metrics.observe(decision, req.action, door, latency)
+        if span is not None:
+            self.tracer.annotate(span, decision, req.action, self.dry_run)  # type: ignore[union-attr]
         if self.log is not None:
-            self.log.record(decision, req, door, latency)
+            trace_id = self.tracer.trace_id(span) if span is not None else trace_id_of(carrier)  # type: ignore[union-attr]
+            self.log.record(decision, req, door, latency, trace_id)
         return dry_run_answer(decision) if self.dry_run else decision
 
-    def decide_batch(self, requests: list[Any], door: str) -> list[Decision]:
+    def decide_batch(self, requests: list[Any], door: str, carrier: Mapping[str, str] | None = None) -> list[Decision]:
         """One engine for the whole batch, so every answer comes from the same revision."""
         engine = self.engine()
         out = []
         for index, request in enumerate(requests):
             try:
-                out.append(self.decide(request, door, engine=engine))
+                out.append(self.decide(request, door, engine=engine, carrier=carrier))
             except InvalidRequest as e:
                 field = f"requests[{index}]" + (f".{e.field}" if e.field else "")
                 raise InvalidRequest(field, e.message) from None

@@ -41,7 +41,7 @@ class DecisionService(pb_grpc.DecisionServiceServicer):
     def Check(self, request: pb.CheckRequest, context: grpc.ServicerContext) -> pb.CheckResponse:
         try:
             request = authorize(_caller(context), request)
-            return self.decider.decide(request, "grpc").to_proto()
+            return self.decider.decide(request, "grpc", carrier=trace_carrier(context)).to_proto()
         except Forbidden as e:
             context.abort(grpc.StatusCode.PERMISSION_DENIED, e.message)
         except InvalidRequest as e:
@@ -61,7 +61,7 @@ class DecisionService(pb_grpc.DecisionServiceServicer):
         try:
             caller = _caller(context)
             requests = [_authorize_item(caller, r, i) for i, r in enumerate(request.requests)]
-            decisions = self.decider.decide_batch(requests, "grpc")
+            decisions = self.decider.decide_batch(requests, "grpc", trace_carrier(context))
         except Forbidden as e:
             context.abort(grpc.StatusCode.PERMISSION_DENIED, e.message)
         except InvalidRequest as e:
@@ -84,6 +84,16 @@ def _authorize_item(caller: Caller, request: Any, index: int) -> Any:
         return authorize(caller, request)
     except Forbidden as e:
         raise Forbidden(f"requests[{index}]: {e.message}", f"requests[{index}].{e.field}") from None
+
+
+def trace_carrier(context: grpc.ServicerContext) -> dict[str, str] | None:
+    """The W3C trace context entries of the call's metadata, if the caller sent any."""
+    carrier = None
+    for key, value in context.invocation_metadata() or ():
+        if key in ("traceparent", "tracestate"):
+            carrier = carrier or {}
+            carrier[key] = value
+    return carrier
 
 
 def build_server(

@@ -14,7 +14,7 @@ gets a 4xx whose body names the field and what was expected: `{"error": {"code",
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from typing import Any
 
 import orjson
@@ -84,7 +84,9 @@ def _error_body(code: str, message: str, field: str = "") -> bytes:
     return orjson.dumps({"error": body})
 
 
-def check_answer(decider: Decider, body: bytes, caller: Caller | None) -> tuple[int, bytes]:
+def check_answer(
+    decider: Decider, body: bytes, caller: Caller | None, carrier: Mapping[str, str] | None = None
+) -> tuple[int, bytes]:
     """Status and JSON body answering one `/v1/check` request body of `caller`."""
     try:
         request = _parse(body)
@@ -92,7 +94,7 @@ def check_answer(decider: Decider, body: bytes, caller: Caller | None) -> tuple[
             raise InvalidRequest("", f"expected a JSON object (a CheckRequest), got {_kind(request)}")
         if caller is None:
             raise Forbidden("no authenticated caller")
-        decision = decider.decide(authorize(caller, request), "http")
+        decision = decider.decide(authorize(caller, request), "http", carrier=carrier)
     except Forbidden as e:
         return 403, _error_body("permission_denied", e.message, e.field)
     except _BodyError as e:
@@ -111,6 +113,16 @@ Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 _CONTENT_TYPE = (b"content-type", b"application/json")
+
+
+def _trace_carrier(headers: list[tuple[bytes, bytes]]) -> dict[str, str] | None:
+    """The W3C trace context headers of an ASGI request, if it has any (ASGI lowercases names)."""
+    carrier = None
+    for key, value in headers:
+        if key == b"traceparent" or key == b"tracestate":
+            carrier = carrier or {}
+            carrier[key.decode()] = value.decode("latin-1")
+    return carrier
 
 
 class FastCheck:
@@ -151,7 +163,7 @@ class FastCheck:
             body = await self._body(scope, receive)
             if body is None:  # the client went away before sending its body
                 return
-            status, payload = check_answer(self.decider, body, caller)
+            status, payload = check_answer(self.decider, body, caller, _trace_carrier(scope["headers"]))
         except _BodyError as e:
             metrics.invalid("http")
             status, payload = e.status, _error_body(e.code, e.message, e.field)
@@ -306,7 +318,7 @@ def create_app(
                     authorized.append(authorize(caller, item))
                 except Forbidden as e:
                     raise Forbidden(f"requests[{index}]: {e.message}", f"requests[{index}].{e.field}") from None
-            decisions = decider.decide_batch(authorized, "http")
+            decisions = decider.decide_batch(authorized, "http", carrier=request.headers)
         except Forbidden as e:
             return error_response(403, "permission_denied", e.message, e.field)
         except _BodyError as e:

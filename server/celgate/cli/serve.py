@@ -21,7 +21,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     a("--http-addr", metavar="HOST:PORT", help="HTTP listen address (default 127.0.0.1:8080)")
     a("--workers", type=int, metavar="N", help="worker processes sharing the ports (default: one per core)")
     a("--poll-interval", type=float, metavar="SECONDS", help="how often a git source is fetched (default 10)")
-    a("--decision-log", metavar="stdout|none|PATH", help="where decision log lines go (default stdout)")
+    a(
+        "--decision-log",
+        metavar="stdout|none|PATH|URL|otlp",
+        help="where decision log lines go: stdout (default), a file, an HTTP(S) endpoint (NDJSON), or OTLP logs",
+    )
     a("--decision-log-content", choices=["hash", "redacted"], help="log content as length+sha256 or redacted text")
     a("--dry-run", action="store_const", const=True, help="decide and log as usual, but always answer allow")
     a("--config", metavar="FILE", help="YAML file with the same keys as the flags")

@@ -33,6 +33,7 @@ from celgate.service.grpc_tuning import tune_grpc_core
 from celgate.service.reloader import Reloader
 from celgate.service.stores import open_stores
 from celgate.sources import SourceError, open_source
+from celgate.telemetry import start_tracing
 
 log = logging.getLogger("celgate.worker")
 
@@ -58,7 +59,7 @@ def bind_reuseport(addr: str) -> socket.socket:
 def decision_log_target(config: ServeConfig, worker_index: int | None) -> str:
     """Each worker of several gets its own file (`decisions-w1.log`): one rotating writer per file."""
     target = config.decision_log
-    if worker_index is None or target in ("stdout", "none", "off", ""):
+    if worker_index is None or target in ("stdout", "none", "off", "", "otlp") or "://" in target:
         return target
     p = Path(target)
     return str(p.with_name(f"{p.stem}-w{worker_index}{p.suffix}"))
@@ -103,7 +104,8 @@ def run_worker(config: ServeConfig, worker_index: int | None = None) -> int:
     state = PolicyState(source.description)
     reloader = Reloader(source, state, backend=config.backend or None, run_tests=config.run_policy_tests)
     reloader.start()
-    decider = Decider(state, stores=stores, log=decision_log, dry_run=config.dry_run)
+    tracer = start_tracing()  # per worker process: the exporter's thread does not survive fork
+    decider = Decider(state, stores=stores, log=decision_log, dry_run=config.dry_run, tracer=tracer)
 
     auth = auth_plan(config)
     try:
@@ -173,6 +175,8 @@ def run_worker(config: ServeConfig, worker_index: int | None = None) -> int:
         stores.close()
         if decision_log is not None:
             decision_log.close()
+        if tracer is not None:
+            tracer.shutdown()
     return 0
 
 

@@ -24,6 +24,7 @@ from google.protobuf import json_format
 
 from celgate_client._proto.celgate.v1 import decision_pb2 as pb
 from celgate_client._proto.celgate.v1 import decision_pb2_grpc as pb_grpc
+from celgate_client._tracecontext import trace_headers
 from celgate_client.errors import CelgateError, InvalidRequest
 
 
@@ -141,6 +142,11 @@ def _http_result(resp: httpx.Response) -> dict[str, Any]:
     raise Unreachable(f"HTTP {resp.status_code}: {resp.text[:200]}")
 
 
+def _metadata(headers: Mapping[str, str]) -> tuple[tuple[str, str], ...] | None:
+    """The call's gRPC metadata: the client's headers and the current trace context."""
+    return (*headers.items(), *trace_headers().items()) or None
+
+
 def _body(request: Mapping[str, Any]) -> bytes:
     return json.dumps(request, separators=(",", ":"), ensure_ascii=False).encode()
 
@@ -169,7 +175,12 @@ class SyncTransport:
                 verify=self.tls.ssl_context() if self.tls else True,
             )
         try:
-            resp = self._http.post(f"{self.target}/v1/check", content=_body(request), timeout=httpx.Timeout(timeout))
+            resp = self._http.post(
+                f"{self.target}/v1/check",
+                content=_body(request),
+                headers=trace_headers() or None,
+                timeout=httpx.Timeout(timeout),
+            )
         except httpx.TimeoutException as e:
             raise Unreachable(f"timed out: {e!r}") from e
         except httpx.TransportError as e:
@@ -185,7 +196,7 @@ class SyncTransport:
             self._stub = pb_grpc.DecisionServiceStub(self._channel)
         message = to_proto(request)
         try:
-            resp = self._stub.Check(message, timeout=timeout, metadata=tuple(self.headers.items()) or None)
+            resp = self._stub.Check(message, timeout=timeout, metadata=_metadata(self.headers))
         except grpc.RpcError as e:
             raise _grpc_error(e) from e
         return from_proto(resp)
@@ -228,7 +239,10 @@ class AsyncTransport:
             )
         try:
             resp = await self._http.post(
-                f"{self.target}/v1/check", content=_body(request), timeout=httpx.Timeout(timeout)
+                f"{self.target}/v1/check",
+                content=_body(request),
+                headers=trace_headers() or None,
+                timeout=httpx.Timeout(timeout),
             )
         except httpx.TimeoutException as e:
             raise Unreachable(f"timed out: {e!r}") from e
@@ -245,7 +259,7 @@ class AsyncTransport:
             self._stub = pb_grpc.DecisionServiceStub(self._channel)
         message = to_proto(request)
         try:
-            resp = await self._stub.Check(message, timeout=timeout, metadata=tuple(self.headers.items()) or None)
+            resp = await self._stub.Check(message, timeout=timeout, metadata=_metadata(self.headers))
         except grpc.RpcError as e:
             raise _grpc_error(e) from e
         return from_proto(resp)

@@ -60,7 +60,7 @@ class AuthorizationServicer:
             req = build_request(mapped, principal, method, path, authority, request_id, settings)
             if req is None:
                 return _ok(settings, None)
-            decision = decide(self._decider, req)
+            decision = decide(self._decider, req, headers)
             if decision.effect != "allow":
                 raise Denial.of(decision)
         except Denial as d:

@@ -52,10 +52,12 @@ def decision_message(decision: Decision) -> str:
     return decision.message or "denied by policy"
 
 
-def decide(decider: Decider, request: dict[str, Any]) -> Decision:
-    """The decision for one request, through the one road; Denial when it cannot be checked."""
+def decide(decider: Decider, request: dict[str, Any], headers: Mapping[str, str] | None = None) -> Decision:
+    """The decision for one request, through the one road; Denial when it cannot be checked.
+
+    `headers` (the proxied request's) carry the caller's or Envoy's W3C trace context."""
     try:
-        return decider.decide(request, DOOR)
+        return decider.decide(request, DOOR, carrier=headers)
     except Unavailable:
         raise Denial(403, "unavailable", "celgate has no policies loaded yet; denying (fail closed)") from None
     except InvalidRequest as exc:

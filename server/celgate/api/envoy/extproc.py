@@ -175,7 +175,7 @@ class ExternalProcessorServicer:
             # ext_authz allowed exactly this body with nothing to rewrite: deciding again would only
             # repeat that answer (and charge quotas twice). The request is kept for the reply's check.
             return ep.ProcessingResponse(request_body=ep.BodyResponse(response=_CONTINUE))
-        decision = self._check(req)
+        decision = self._check(req, state.headers)
         if not decision.rewritten:
             return ep.ProcessingResponse(request_body=ep.BodyResponse(response=_CONTINUE))
         new = mapping.apply_rewrites(mapped, decision.rewritten)
@@ -211,7 +211,7 @@ class ExternalProcessorServicer:
             try:
                 state.sse = SseRedactor(
                     state.dialect,
-                    lambda text: decide(self._decider, self._response_request(state, text)),
+                    lambda text: decide(self._decider, self._response_request(state, text), state.headers),
                     self._settings.stream_holdback_chars,
                     self._settings.max_stream_chars,
                     lambda err: self._error_event(state, err),
@@ -242,7 +242,7 @@ class ExternalProcessorServicer:
             return ep.ProcessingResponse(response_body=ep.BodyResponse(response=_CONTINUE))
         changed = False
         for part in mapping.map_response(state.dialect, doc):
-            decision = self._check(self._response_request(state, part.response))
+            decision = self._check(self._response_request(state, part.response), state.headers)
             text = decision.rewritten.get("response.content")
             if text is not None:
                 if not mapping.write_response(doc, part, text):
@@ -266,7 +266,7 @@ class ExternalProcessorServicer:
         req = {k: v for k, v in state.request.items() if k != "action"}
         req["action"] = "tool_result"
         req["tool"] = {**state.request["tool"], "result": part.response["content"]}
-        decision = self._check(req)
+        decision = self._check(req, state.headers)
         text = decision.rewritten.get("tool.result")
         if text is None:
             return unchanged
@@ -283,9 +283,9 @@ class ExternalProcessorServicer:
         req["response"] = {"role": "assistant", "content": response} if isinstance(response, str) else response
         return req
 
-    def _check(self, req: dict[str, Any]) -> Decision:
+    def _check(self, req: dict[str, Any], headers: dict[str, str]) -> Decision:
         """An allowing decision for `req`, through the one road; a Denial otherwise."""
-        decision = decide(self._decider, req)
+        decision = decide(self._decider, req, headers)
         if decision.effect != "allow":
             raise Denial.of(decision)
         return decision
