@@ -30,7 +30,7 @@ class ServeConfig:
     workers: int = 0  # 0 → one per core
     poll_interval: float = 10.0  # git sources, seconds
     dir_poll_interval: float = 0.5  # directory sources, seconds: a change is live within 2 s
-    decision_log: str = "stdout"  # stdout | none | PATH
+    decision_log: str = "stdout"  # stdout | none | PATH | http(s)://URL | otlp
     decision_log_content: str = "hash"  # hash | redacted
     decision_log_max_bytes: int = 100 * 1024 * 1024
     decision_log_backups: int = 5
