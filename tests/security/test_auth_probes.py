@@ -175,3 +175,42 @@ def test_beyond_loopback_without_authentication_is_refused(tmp_path) -> None:
     assert out.returncode == 2
     assert "refusing to listen beyond loopback (http-addr 0.0.0.0)" in out.stderr
     assert "--insecure-allow-anonymous" in out.stderr
+
+
+def test_a_jwt_caller_decides_only_as_itself(tmp_path) -> None:
+    """The principal is taken from the verified token: roles or ids in the body change nothing.
+
+    Before callers authenticated, `roles: ["admin"]` in the body let anyone run `shell`."""
+    import json
+    import time
+
+    from joserfc import jwt
+    from joserfc.jwk import ECKey
+
+    from tests.e2e.conftest import start, write_policy_repo
+
+    signer = ECKey.generate_key("P-256", parameters={"kid": "k1"})
+    jwks = tmp_path / "jwks.json"
+    jwks.write_text(json.dumps({"keys": [signer.as_dict(private=False)]}))
+    config = tmp_path / "service.yaml"
+    conf = {"jwks": str(jwks), "issuer": "https://id.test", "audience": "celgate"}
+    config.write_text(yaml.safe_dump({"auth": {"jwt": conf}}))
+    cg = start(policies=write_policy_repo(tmp_path / "policies"), extra_args=["--config", str(config)])
+    try:
+        now = int(time.time())
+        claims = {"iss": "https://id.test", "aud": "celgate", "sub": "u1", "roles": ["user"], "exp": now + 300}
+        token = jwt.encode({"alg": "ES256", "kid": "k1"}, claims, signer)
+        spoof = {"action": "tool_call", "principal": {"id": "root", "roles": ["admin"]}, "tool": {"name": "shell"}}
+        r = post(cg, spoof, {"authorization": f"Bearer {token}", **JSON})
+        assert r.status_code == 200 and r.json()["effect"] == "deny", r.text  # decided as u1, a user
+        with grpc.insecure_channel(cg.grpc_addr) as ch:
+            out = pb_grpc.DecisionServiceStub(ch).Check(
+                json_format.ParseDict(spoof, pb.CheckRequest()), metadata=[("authorization", f"Bearer {token}")]
+            )
+        assert out.effect == "deny"
+        expired = jwt.encode({"alg": "ES256", "kid": "k1"}, {**claims, "exp": now - 3600}, signer)
+        other = jwt.encode({"alg": "ES256", "kid": "k1"}, {**claims, "iss": "https://evil.test"}, signer)
+        for bad in (expired, other):
+            assert post(cg, spoof, {"authorization": f"Bearer {bad}", **JSON}).status_code == 401
+    finally:
+        cg.stop()
