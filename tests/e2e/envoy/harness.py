@@ -222,7 +222,10 @@ def _gateway(
 ) -> Iterator[Gateway]:
     binary = envoy_binary()
     model, mcp = upstreams.start("model"), upstreams.start("mcp")
-    cg = Celgate({"max_body_bytes": MAX_BODY, "stream_holdback_chars": 32}, workdir, policies, extra_args)
+    # MCP denials as JSON-RPC errors here (the configurable alternative); tests/e2e/clients covers
+    # the default (tool results with isError) through the official SDK.
+    settings = {"max_body_bytes": MAX_BODY, "stream_holdback_chars": 32, "mcp_denials": "error"}
+    cg = Celgate(settings, workdir, policies, extra_args)
     envoy = Envoy(binary, cg.port, model.server_address[1], mcp.server_address[1], keys.jwks, workdir)
     try:
         yield Gateway(envoy.url, model, mcp, keys, cg)

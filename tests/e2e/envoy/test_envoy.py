@@ -144,6 +144,26 @@ def test_other_mcp_methods_pass(gateway: Gateway) -> None:
     assert r.status_code == 200
 
 
+def test_mcp_methods_celgate_cannot_judge_are_denied(gateway: Gateway) -> None:
+    with gateway.client() as c:
+        r = c.post("/mcp", json={"jsonrpc": "2.0", "id": 3, "method": "resources/read", "params": {"uri": "x"}})
+    assert r.status_code == 403
+    doc = r.json()
+    assert doc["id"] == 3 and "'resources/read'" in doc["error"]["message"]
+    assert doc["error"]["data"]["decision_id"] == r.headers["x-celgate-decision-id"]
+
+
+def test_unjudged_route_denied_by_default(gateway: Gateway) -> None:
+    before = len(gateway.model.received)
+    with gateway.client() as c:
+        r = c.post("/v1/embeddings", json={"model": "e", "input": "hi"})
+        g = c.get("/v1/files/abc/content")
+    assert r.status_code == 403 and g.status_code == 403
+    assert "POST /v1/embeddings is not a route celgate can judge" in r.json()["error"]["message"]
+    assert r.json()["error"]["code"] == "route_not_judged"
+    assert len(gateway.model.received) == before
+
+
 def test_card_masked_before_model_sees_it(gateway: Gateway) -> None:
     with gateway.client() as c:
         r = c.post("/v1/chat/completions", json=chat(f"charge {CARD} now"))
@@ -211,10 +231,11 @@ def test_celgate_down_fails_closed(own_gateway: Gateway) -> None:
         assert c.post("/v1/chat/completions", json=chat("hi")).status_code == 200
         own_gateway.celgate.stop()
         before = len(own_gateway.model.received)
+        # An outage, not a denial (status_on_error: ServiceUnavailable); the model is never called.
         r = c.post("/v1/chat/completions", json=chat("hi"))
-        assert r.status_code == 403
+        assert r.status_code == 503
         r = c.post("/mcp", json=rpc("search", {"q": "x"}))
-        assert r.status_code == 403
+        assert r.status_code == 503
         assert len(own_gateway.model.received) == before
 
 

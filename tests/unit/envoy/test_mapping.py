@@ -165,24 +165,68 @@ def test_response_mapping_and_write_back() -> None:
     assert adoc["content"][0]["text"] == "XY" and adoc["content"][2]["text"] == ""
 
 
-def test_tool_result_text_parts_rewritten_and_structured_content_dropped() -> None:
-    from celgate.api.envoy.mapping import map_tool_result, write_tool_result
+def test_tool_result_masked_in_text_and_structured_content_alike() -> None:
+    from celgate.api.envoy.mapping import map_tool_result, replacements, write_tool_result
 
+    card = "4111 1111 1111 1111"
     doc = {
         "jsonrpc": "2.0",
         "id": 1,
         "result": {
             "content": [
-                {"type": "text", "text": "a 4111"},
+                {"type": "text", "text": f"a {card}"},
                 {"type": "image", "data": "x"},
                 {"type": "text", "text": "b"},
             ],
-            "structuredContent": {"card": "4111"},
+            "structuredContent": {"card": card, "nested": [{"note": f"card {card}!"}], "n": 3},
         },
     }
     part = map_tool_result(doc)
-    assert part is not None and part.response == {"content": "a 4111\nb"}
-    assert write_tool_result(doc, part, "a [card]\nb")
-    assert doc["result"]["content"][0]["text"] == "a [card]\nb" and doc["result"]["content"][2]["text"] == ""
-    assert "structuredContent" not in doc["result"]
+    # The structured strings the text does not already hold are judged too.
+    assert part is not None and part.text == f"a {card}\nb\ncard {card}!"
+    spans = [(2, 21), (29, 48)]
+    rewritten = "a [credit_card]\nb\ncard [credit_card]!"
+    subs = replacements(part.text, rewritten, spans)
+    assert subs == [(card, "[credit_card]"), (card, "[credit_card]")]
+    assert write_tool_result(doc, part, subs)
+    assert doc["result"]["content"][0]["text"] == "a [credit_card]" and doc["result"]["content"][2]["text"] == "b"
+    assert doc["result"]["structuredContent"] == {
+        "card": "[credit_card]",
+        "nested": [{"note": "card [credit_card]!"}],
+        "n": 3,
+    }
     assert map_tool_result({"jsonrpc": "2.0", "id": 1, "error": {"code": -1, "message": "x"}}) is None
+
+
+def test_replacements_refuse_texts_that_do_not_line_up() -> None:
+    from celgate.api.envoy.mapping import replacements
+
+    assert replacements("abc secret def", "abc [x] def", [(4, 10)]) == [("secret", "[x]")]
+    assert replacements("abc secret def", "ABC [x] def", [(4, 10)]) is None
+    assert replacements("abc secret def", "abc [x] DEF", [(4, 10)]) is None
+    # Adjacent and overlapping spans merge into one stretch.
+    assert replacements("xxAAyy", "xx[a]", [(2, 4), (3, 6)]) == [("AAyy", "[a]")]
+
+
+def test_a_stretch_split_across_text_parts_is_not_written() -> None:
+    from celgate.api.envoy.mapping import map_tool_result, write_tool_result
+
+    doc = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "result": {"content": [{"type": "text", "text": "4111"}, {"type": "text", "text": "1111"}]},
+    }
+    part = map_tool_result(doc)
+    assert part is not None
+    assert not write_tool_result(doc, part, [("4111\n1111", "[x]")])
+
+
+def test_mcp_methods_and_client_answers_are_told_apart() -> None:
+    from celgate.api.envoy.mapping import map_request
+
+    listing = map_request("POST", "/mcp", "tools", b'{"jsonrpc":"2.0","id":1,"method":"tools/list"}')
+    assert listing.request is None and listing.rpc_method == "tools/list"
+    answer = map_request("POST", "/mcp", "tools", b'{"jsonrpc":"2.0","id":5,"result":{"action":"accept"}}')
+    assert answer.dialect == "mcp" and answer.request is None and answer.rpc_method == ""
+    call = map_request("POST", "/mcp", "tools", b'{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"t"}}')
+    assert call.rpc_method == "tools/call" and call.request is not None

@@ -54,6 +54,38 @@ def test_settings_reject_unknown_keys() -> None:
         EnvoySettings.from_dict({"max_body": 1})
     with pytest.raises(ValueError, match="default_route"):
         EnvoySettings.from_dict({"default_route": "maybe"})
+    with pytest.raises(ValueError, match="pass_routes"):
+        EnvoySettings.from_dict({"pass_routes": ["/v1/models"]})
+    with pytest.raises(ValueError, match="mcp_denials"):
+        EnvoySettings.from_dict({"mcp_denials": "drop"})
+
+
+def test_routes_celgate_cannot_judge_are_closed_unless_listed() -> None:
+    default = EnvoySettings()
+    assert default.default_route == "deny" and not default.passes("GET", "/v1/models")
+    assert default.passes_mcp("tools/list") and default.passes_mcp("notifications/initialized")
+    assert not default.passes_mcp("resources/read") and not default.passes_mcp("tasks/result")
+    assert not default.passes_mcp("")  # the client's answers to server requests
+    s = EnvoySettings.from_dict({"pass_routes": "GET /v1/models*", "mcp_pass_methods": ["notifications/*"]})
+    assert s.passes("GET", "/v1/models?limit=1") and s.passes("get", "/v1/models/gpt") is False
+    assert not s.passes("POST", "/v1/models")
+    assert s.passes_mcp("notifications/progress") and not s.passes_mcp("tools/list")
+
+
+def test_mcp_denial_as_result_or_error() -> None:
+    r = errors.mcp_denial(7, code="approval_required", message="wait", decision_id="d1", approval_id="apr_1")
+    assert r["id"] == 7 and r["result"]["isError"] is True and r["result"]["resultType"] == "complete"
+    assert "needs a human approval" in r["result"]["content"][0]["text"] and "d1" in r["result"]["content"][0]["text"]
+    assert r["result"]["_meta"]["celgate"] == {"code": "approval_required", "decision_id": "d1", "approval_id": "apr_1"}
+    e = errors.mcp_denial(7, code="policy_denied", message="no", decision_id="d2", as_result=False)
+    assert e["error"]["code"] == errors.RPC_DENIED and e["error"]["data"]["decision_id"] == "d2"
+
+
+def test_door_decision_ids_are_unique_and_logged(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level("WARNING", logger="celgate.envoy"):
+        a, b = errors.door_decision_id("route_not_judged", "x"), errors.door_decision_id("invalid_request", "y")
+    assert a != b and a.startswith("door-")
+    assert a in caplog.text and b in caplog.text
 
 
 def test_error_bodies_per_dialect() -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import celgate
-from celgate.api.envoy.mapping import ANTHROPIC, OPENAI
+from celgate.api.envoy.mapping import ANTHROPIC, OPENAI, OPENAI_RESPONSES
 from celgate.api.envoy.sse import SseRedactor, StreamRefused
 
 POLICIES = Path(__file__).parents[2] / "e2e" / "envoy" / "policies"
@@ -91,7 +91,7 @@ def test_holdback_releases_early_text(engine: celgate.Engine) -> None:
 
 def test_unsupported_shapes_are_refused(engine: celgate.Engine) -> None:
     with pytest.raises(StreamRefused):
-        SseRedactor("openai_responses", lambda t: None, 8, 100, lambda e: b"")
+        SseRedactor("other", lambda t: None, 8, 100, lambda e: b"")
     r = _redactor(engine)
     doc = {"choices": [{"index": 1, "delta": {"content": "x"}}]}
     with pytest.raises(StreamRefused):
@@ -106,3 +106,44 @@ def test_too_long_stream_is_cut(engine: celgate.Engine) -> None:
     out = r.feed(b"".join(_openai_events("x" * 60, 10)[:-1]), False)
     assert out.startswith(b"ERR") and r.closed
     assert r.feed(b"data: [DONE]\n\n", True) == b""
+
+
+def _responses_events(text: str, size: int) -> list[bytes]:
+    """A Responses stream: deltas, then the events that repeat the whole text."""
+
+    def ev(kind: str, **fields: object) -> bytes:
+        return f"event: {kind}\ndata: ".encode() + json.dumps({"type": kind, **fields}).encode() + b"\n\n"
+
+    where = {"item_id": "m", "output_index": 0, "content_index": 0}
+    item = {"type": "message", "content": [{"type": "output_text", "text": text}]}
+    return [
+        ev("response.created", response={"output": []}),
+        *[ev("response.output_text.delta", **where, delta=text[i : i + size]) for i in range(0, len(text), size)],
+        ev("response.output_text.done", **where, text=text),
+        ev("response.content_part.done", **where, part={"type": "output_text", "text": text}),
+        ev("response.output_item.done", output_index=0, item=item),
+        ev("response.completed", response={"output": [item]}),
+    ]
+
+
+@pytest.mark.parametrize("size", [1, 4, 50])
+def test_responses_stream_masked_in_deltas_and_every_repeat(engine: celgate.Engine, size: int) -> None:
+    text = "card 4111 1111 1111 1111 on file, and the rest of a reply long enough to stream."
+    r = _redactor(engine, OPENAI_RESPONSES)
+    out = b"".join(r.feed(e, i == len(ev) - 1) for ev in [_responses_events(text, size)] for i, e in enumerate(ev))
+    masked = text.replace("4111 1111 1111 1111", "[credit_card]")
+    docs = [json.loads(line[6:]) for line in out.decode().split("\n") if line.startswith("data: ")]
+    assert "".join(d["delta"] for d in docs if d["type"] == "response.output_text.delta") == masked
+    by_type = {d["type"]: d for d in docs}
+    assert by_type["response.output_text.done"]["text"] == masked
+    assert by_type["response.content_part.done"]["part"]["text"] == masked
+    assert by_type["response.output_item.done"]["item"]["content"][0]["text"] == masked
+    assert by_type["response.completed"]["response"]["output"][0]["content"][0]["text"] == masked
+    assert b"4111" not in out
+
+
+def test_responses_repeat_without_deltas_carries_nothing_unjudged(engine: celgate.Engine) -> None:
+    r = _redactor(engine, OPENAI_RESPONSES)
+    done = {"type": "response.output_text.done", "output_index": 0, "content_index": 0, "text": "4111 1111 1111 1111"}
+    out = r.feed(b"data: " + json.dumps(done).encode() + b"\n\n", True)
+    assert json.loads(out.decode()[6:])["text"] == ""

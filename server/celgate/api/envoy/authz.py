@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import grpc
+import orjson
 from google.protobuf import struct_pb2
 
 from celgate.api.decide import Decider
@@ -64,14 +65,23 @@ class AuthorizationServicer:
             if decision.effect != "allow":
                 raise Denial.of(decision)
         except Denial as d:
-            rpc_id = mapped.rpc_id if mapped else None
-            return _denied(settings, dialect, d.status, d.code, d.message, decision=d.decision, rpc_id=rpc_id)
+            answer_as = _answer_as(dialect, headers)
+            return _denied(settings, answer_as, d.status, d.code, d.message, decision=d.decision, mapped=mapped)
         except Exception:
             log.exception("ext_authz: internal error; denying")
-            return _denied(settings, dialect, 403, "unavailable", "celgate could not check this request; denying")
+            return _denied(
+                settings, _answer_as(dialect, headers), 403, "unavailable", "celgate could not check this request"
+            )
         if decision.rewritten:
             return _ok(settings, decision)
         return _ok(settings, decision, handoff.mac(settings, method, path, request_id, decision.decision_id, body))
+
+
+def _answer_as(dialect: str, headers: Mapping[str, str]) -> str:
+    """The error format for a route celgate does not map: Anthropic's SDKs always say who they are."""
+    if dialect == mapping.OTHER and "anthropic-version" in headers:
+        return mapping.ANTHROPIC
+    return dialect
 
 
 def _header_map(http: Any) -> dict[str, str]:
@@ -95,12 +105,11 @@ def _metadata(settings: EnvoySettings, decision: Any, effect: str, code: str = "
     return md
 
 
-def _header(key: str, value: str) -> core.HeaderValueOption:
+def _header(
+    key: str, value: str, action: int = core.HeaderValueOption.OVERWRITE_IF_EXISTS_OR_ADD
+) -> core.HeaderValueOption:
     # ext_authz reads `value` (raw_value arrives empty in Envoy 1.40).
-    return core.HeaderValueOption(
-        header=core.HeaderValue(key=key, value=value),
-        append_action=core.HeaderValueOption.OVERWRITE_IF_EXISTS_OR_ADD,
-    )
+    return core.HeaderValueOption(header=core.HeaderValue(key=key, value=value), append_action=action)
 
 
 _OK_STATUS = core.Status(code=grpc.StatusCode.OK.value[0])
@@ -110,6 +119,11 @@ def _ok(settings: EnvoySettings, decision: Any, token: str = "") -> authz.CheckR
     ok = authz.OkHttpResponse()
     if decision is not None:
         ok.headers.append(_header(settings.decision_header, decision.decision_id))
+        # The client learns it too, unless a later decision (ext_proc judging the reply) produced
+        # what it gets: that one has set the header already.
+        ok.response_headers_to_add.append(
+            _header(settings.decision_header, decision.decision_id, core.HeaderValueOption.ADD_IF_ABSENT)
+        )
     if token:
         ok.headers.append(_header(handoff.HEADER, token))
     else:
@@ -129,17 +143,33 @@ def _denied(
     message: str,
     *,
     decision: Any = None,
-    rpc_id: Any = None,
+    mapped: mapping.Mapped | None = None,
 ) -> authz.CheckResponse:
-    decision_id = decision.decision_id if decision is not None else ""
+    """The answer for a refused request; it carries the id of the decision that refused it, or a
+    door id (logged with the reason) when the door refused it without asking the engine."""
+    decision_id = decision.decision_id if decision is not None else errors.door_decision_id(code, message)
     approval_id = decision.approval_id if decision is not None else ""
-    body = errors.error_body(
-        dialect, code=code, message=message, decision_id=decision_id, approval_id=approval_id, rpc_id=rpc_id
-    )
+    rpc_id = mapped.rpc_id if mapped is not None else None
+    if (
+        mapped is not None
+        and mapped.rpc_method == "tools/call"
+        and settings.mcp_denials == "tool_result"
+        and code != "invalid_request"
+    ):
+        # A denied tool call is an ordinary (error) result for the agent loop, not a transport failure.
+        status = 200
+        body = orjson.dumps(
+            errors.mcp_denial(rpc_id, code=code, message=message, decision_id=decision_id, approval_id=approval_id)
+        )
+    else:
+        body = errors.error_body(
+            dialect, code=code, message=message, decision_id=decision_id, approval_id=approval_id, rpc_id=rpc_id
+        )
     denied = authz.DeniedHttpResponse(status=core.HttpStatus(code=status), body=body.decode())
     denied.headers.append(_header("content-type", "application/json"))
-    if decision_id:
-        denied.headers.append(_header(settings.decision_header, decision_id))
+    denied.headers.append(_header(settings.decision_header, decision_id))
+    if status >= 500:
+        denied.headers.append(_header("x-should-retry", "false"))
     if approval_id:
         denied.headers.append(_header("x-celgate-approval-id", approval_id))
     return authz.CheckResponse(

@@ -97,10 +97,12 @@ def build_request(
     """The engine request for a mapped HTTP request; None when the default route lets it through unjudged."""
     req = mapped.request
     if req is None:
-        if settings.default_route == "allow":
+        if mapped.dialect == mapping.MCP and settings.passes_mcp(mapped.rpc_method or ""):
+            return None
+        if settings.passes(method, path) or settings.default_route == "allow":
             return None
         if settings.default_route == "deny":
-            raise Denial(403, "policy_denied", f"{method} {path.split('?', 1)[0]} is not a route celgate allows")
+            raise Denial(403, "route_not_judged", route_message(mapped, method, path))
         req = {"action": settings.default_route}
     else:
         req = dict(req)
@@ -123,3 +125,18 @@ def _authorized(req: dict[str, Any]) -> dict[str, Any]:
         return dict(authorize(caller, req))
     except Forbidden as e:
         raise Denial(403, "permission_denied", f"celgate refused the proxy: {e.message}") from None
+
+
+def route_message(mapped: mapping.Mapped, method: str, path: str) -> str:
+    """Why a route celgate cannot judge was refused, naming it and the setting that would pass it."""
+    route = f"{method} {path.split('?', 1)[0]}"
+    if mapped.dialect == mapping.MCP:
+        what = f"MCP {mapped.rpc_method!r}" if mapped.rpc_method else "an MCP answer to a server request"
+        return (
+            f"{what} ({route}) is not something celgate can judge, so the gateway denies it; "
+            "an operator can pass it unjudged with envoy.mcp_pass_methods"
+        )
+    return (
+        f"{route} is not a route celgate can judge, so the gateway denies it; "
+        "an operator can pass it unjudged with envoy.pass_routes"
+    )

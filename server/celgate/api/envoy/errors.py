@@ -8,11 +8,16 @@ it and an operator can find the decision in the log.
 
 from __future__ import annotations
 
+import itertools
+import logging
+import os
 from typing import Any
 
 import orjson
 
 from celgate.api.envoy.mapping import ANTHROPIC, MCP, OPENAI, OPENAI_RESPONSES
+
+log = logging.getLogger("celgate.envoy")
 
 # JSON-RPC server-error range (-32000..-32099): policy denial and pending approval.
 RPC_DENIED = -32001
@@ -52,3 +57,55 @@ def error_body(
         return orjson.dumps({"error": {"message": message, "type": kind, "code": code, "param": None, **extra}})
     # Anything else gets the OpenAI shape: the most widely parsed JSON error in this ecosystem.
     return orjson.dumps({"error": {"message": message, "type": "permission_error", "code": code, **extra}})
+
+
+def mcp_denial(
+    rpc_id: Any,
+    *,
+    code: str,
+    message: str,
+    decision_id: str = "",
+    approval_id: str = "",
+    as_result: bool = True,
+) -> dict[str, Any]:
+    """A denied MCP `tools/call` as the JSON-RPC answer to that call.
+
+    `as_result`: a tool result with `isError: true` whose text is the reason — what the MCP SDKs hand
+    an agent loop as an ordinary result, so the model learns why instead of the loop aborting — with
+    the codes and ids in `_meta`. Otherwise a JSON-RPC error, which the SDKs raise.
+    """
+    extra: dict[str, Any] = {"code": code}
+    if decision_id:
+        extra["decision_id"] = decision_id
+    if approval_id:
+        extra["approval_id"] = approval_id
+    if not as_result:
+        rpc_code = {"approval_required": RPC_APPROVAL, "invalid_request": RPC_INVALID}.get(code, RPC_DENIED)
+        return {"jsonrpc": "2.0", "id": rpc_id, "error": {"code": rpc_code, "message": message, "data": extra}}
+    ids = f" (decision {decision_id})" if decision_id else ""
+    text = f"celgate denied this tool call: {message}{ids}"
+    if code == "approval_required":
+        text = f"celgate: this tool call needs a human approval: {message}{ids}"
+    return {
+        "jsonrpc": "2.0",
+        "id": rpc_id,
+        "result": {
+            "content": [{"type": "text", "text": text}],
+            "isError": True,
+            "resultType": "complete",
+            "_meta": {"celgate": extra},
+        },
+    }
+
+
+_DOOR_PREFIX = "door-" + os.urandom(4).hex()
+_door_ids = itertools.count(1)
+
+
+def door_decision_id(code: str, message: str) -> str:
+    """An id for an answer the door gave without a policy decision (unreadable body, a route celgate
+    cannot judge, a reply it cannot read): the client still gets an id to quote, and this log line
+    is where an operator finds it."""
+    decision_id = f"{_DOOR_PREFIX}-{next(_door_ids):012d}"
+    log.warning("envoy: refused without a policy decision [%s] %s: %s", decision_id, code, message)
+    return decision_id

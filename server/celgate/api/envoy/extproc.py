@@ -21,8 +21,9 @@ import grpc
 import orjson
 
 from celgate.api.decide import Decider
-from celgate.api.envoy import errors, handoff, mapping
+from celgate.api.envoy import encoding, errors, handoff, mapping
 from celgate.api.envoy.door import Denial, build_request, decide, read_body
+from celgate.api.envoy.mcp_stream import McpSseJudge
 from celgate.api.envoy.principal import extract_principal
 from celgate.api.envoy.settings import EnvoySettings
 from celgate.api.envoy.sse import SseRedactor, StreamRefused
@@ -84,8 +85,11 @@ class _Stream:
         self.request: dict[str, Any] | None = None
         self.decision_id = ""
         self.rpc_id: Any = None
+        self.rpc_method: str | None = None
         self.stream = False
         self.sse: SseRedactor | None = None
+        self.mcp_sse: McpSseJudge | None = None
+        self.encoding = ""  # content-encoding of a buffered reply, inflated before judging
         self.handoff = ""  # ext_authz's x-celgate-checked, if it sent one
 
 
@@ -150,13 +154,10 @@ class ExternalProcessorServicer:
         except mapping.BodyError as exc:
             raise Denial(400, "invalid_request", str(exc)) from None
         state.dialect, state.rpc_id, state.stream = mapped.dialect, mapped.rpc_id, mapped.stream
+        state.rpc_method = mapped.rpc_method
         if mapped.request is None:
             state.dialect = None  # nothing to judge on the way back either
             return ep.ProcessingResponse(request_body=ep.BodyResponse(response=_CONTINUE))
-        if mapped.stream and mapped.dialect == mapping.OPENAI_RESPONSES:
-            raise Denial(
-                400, "invalid_request", "streamed OpenAI Responses cannot be checked by celgate; send stream=false"
-            )
         req = build_request(
             mapped,
             state.principal,
@@ -176,6 +177,7 @@ class ExternalProcessorServicer:
             # repeat that answer (and charge quotas twice). The request is kept for the reply's check.
             return ep.ProcessingResponse(request_body=ep.BodyResponse(response=_CONTINUE))
         decision = self._check(req, state.headers)
+        state.decision_id = decision.decision_id
         if not decision.rewritten:
             return ep.ProcessingResponse(request_body=ep.BodyResponse(response=_CONTINUE))
         new = mapping.apply_rewrites(mapped, decision.rewritten)
@@ -195,19 +197,30 @@ class ExternalProcessorServicer:
         status = headers.get(":status", "")
         ok = status.startswith("2") and not h.end_of_stream
         if state.dialect == mapping.MCP and state.request is not None and ok:
-            # A tools/call result: judged as `tool_result` when it is one JSON body (SSE passes as is).
-            if "json" not in headers.get("content-type", "") or not self._decider.judges("tool_result"):
+            # A tools/call result, judged as `tool_result`: one JSON body, or one event of an SSE stream.
+            ctype = headers.get("content-type", "")
+            if not self._decider.judges("tool_result"):
                 resp.mode_override.CopyFrom(_SKIP_RESPONSE_BODY)
-            elif headers.get("content-encoding", "identity") not in ("", "identity"):
-                raise Denial(502, "unavailable", "compressed tool results cannot be checked; server must not compress")
+            elif "text/event-stream" in ctype:
+                if encoding.encoding_of(headers):
+                    raise Denial(502, "unavailable", "compressed tool result streams cannot be checked")
+                state.mcp_sse = McpSseJudge(
+                    state.rpc_id, lambda doc: self._judge_tool_result(state, doc)[0], self._settings.max_body_bytes
+                )
+                resp.mode_override.CopyFrom(_STREAM_RESPONSE_BODY)
+                resp.response_headers.response.header_mutation.remove_headers.append("content-length")
+            elif "json" not in ctype:
+                raise Denial(502, "invalid_request", f"a tool result of type {ctype or 'unknown'} cannot be checked")
+            else:
+                state.encoding = self._buffered_encoding(headers)
             return resp
         if state.request is None or state.dialect not in _LLM or not ok:
             # Local replies (no request phase), errors, other traffic: nothing to judge in the body.
             resp.mode_override.CopyFrom(_SKIP_RESPONSE_BODY)
             return resp
-        if headers.get("content-encoding", "identity") not in ("", "identity"):
-            raise Denial(502, "unavailable", "compressed completions cannot be checked; upstream must not compress")
         if "text/event-stream" in headers.get("content-type", ""):
+            if encoding.encoding_of(headers):
+                raise Denial(502, "unavailable", "compressed completion streams cannot be checked")
             try:
                 state.sse = SseRedactor(
                     state.dialect,
@@ -220,9 +233,61 @@ class ExternalProcessorServicer:
                 raise Denial(502, "invalid_request", str(exc)) from None
             resp.mode_override.CopyFrom(_STREAM_RESPONSE_BODY)
             resp.response_headers.response.header_mutation.remove_headers.append("content-length")
+        else:
+            state.encoding = self._buffered_encoding(headers)
         return resp
 
+    def _buffered_encoding(self, headers: dict[str, str]) -> str:
+        enc = encoding.encoding_of(headers)
+        if enc and enc not in encoding.SUPPORTED:
+            raise Denial(502, "unavailable", f"{enc}-compressed replies cannot be checked; upstream must not compress")
+        return enc
+
+    def _plain(self, state: _Stream, body: bytes) -> bytes:
+        """The reply body as sent by the upstream, inflated when it was compressed (bounded)."""
+        if not state.encoding or not body:
+            return body
+        try:
+            return encoding.decompress(body, state.encoding, self._settings.max_body_bytes)
+        except encoding.Undecodable as exc:
+            raise Denial(502, "unavailable", f"the compressed reply cannot be checked: {exc}") from None
+
+    def _reply(self, state: _Stream, new_body: bytes | None, decision_id: str) -> ep.ProcessingResponse:
+        """The judged reply: rewritten or not, inflated if it came compressed, with its decision's id."""
+        if new_body is None and not state.encoding:
+            common = ep.CommonResponse()
+        else:
+            common = _replace_body(new_body if new_body is not None else b"")
+            if state.encoding:
+                common.header_mutation.remove_headers.append("content-encoding")
+        if decision_id:
+            common.header_mutation.set_headers.append(_set(self._settings.decision_header, decision_id))
+        return ep.ProcessingResponse(response_body=ep.BodyResponse(response=common))
+
     def _response_body(self, state: _Stream, body: ep.HttpBody) -> ep.ProcessingResponse:
+        if state.mcp_sse is not None:
+            try:
+                out = state.mcp_sse.feed(body.body, body.end_of_stream)
+            except ValueError as exc:
+                raise Denial(502, "invalid_request", f"the tool result cannot be checked: {exc}") from None
+            if body.end_of_stream and not state.mcp_sse.answered:
+                # The stream ended without the call's answer: the client gets a denial rather than silence.
+                out += (
+                    b"event: message\ndata: "
+                    + orjson.dumps(
+                        self._mcp_denial(
+                            state,
+                            "invalid_request",
+                            "the tool's answer ended without a result celgate could check",
+                            None,
+                        )
+                    )
+                    + b"\n\n"
+                )
+            if out == body.body:
+                return ep.ProcessingResponse(response_body=ep.BodyResponse(response=_CONTINUE))
+            common = ep.CommonResponse(body_mutation=ep.BodyMutation(body=out))
+            return ep.ProcessingResponse(response_body=ep.BodyResponse(response=common))
         if state.sse is not None:
             try:
                 out = state.sse.feed(body.body, body.end_of_stream)
@@ -237,42 +302,76 @@ class ExternalProcessorServicer:
             return self._tool_result(state, body)
         if state.request is None or state.dialect not in _LLM:
             return ep.ProcessingResponse(response_body=ep.BodyResponse(response=_CONTINUE))
-        doc = mapping.parse_json(body.body) if body.body else None
+        raw = self._plain(state, body.body)
+        doc = mapping.parse_json(raw) if raw else None
         if doc is None:
             return ep.ProcessingResponse(response_body=ep.BodyResponse(response=_CONTINUE))
         changed = False
+        decision = None
         for part in mapping.map_response(state.dialect, doc):
             decision = self._check(self._response_request(state, part.response), state.headers)
             text = decision.rewritten.get("response.content")
             if text is not None:
                 if not mapping.write_response(doc, part, text):
-                    raise Denial(502, "policy_denied", "a redaction could not be applied to the completion; withheld")
+                    raise Denial(
+                        502, "policy_denied", "a redaction could not be applied to the completion; withheld", decision
+                    )
                 changed = True
-        if not changed:
-            return ep.ProcessingResponse(response_body=ep.BodyResponse(response=_CONTINUE))
-        return ep.ProcessingResponse(response_body=ep.BodyResponse(response=_replace_body(orjson.dumps(doc))))
+        # The reply the client gets was produced by this decision: its id replaces the prompt's.
+        new = orjson.dumps(doc) if changed else (raw if state.encoding else None)
+        return self._reply(state, new, decision.decision_id if decision is not None else "")
 
     def _tool_result(self, state: _Stream, body: ep.HttpBody) -> ep.ProcessingResponse:
-        """An MCP tools/call result, decided as `tool_result`; `tool.result` rewrites go back in place."""
-        assert state.request is not None
-        unchanged = ep.ProcessingResponse(response_body=ep.BodyResponse(response=_CONTINUE))
+        """An MCP tools/call result in one JSON body: judged, and masked or replaced by a denial."""
+        raw = self._plain(state, body.body)
         try:
-            doc = mapping.parse_json(body.body) if body.body else None
+            doc = mapping.parse_json(raw) if raw else None
         except mapping.BodyError:
             raise Denial(502, "invalid_request", "the tool result is not valid JSON; withheld") from None
+        out, decision = self._judge_tool_result(state, doc)
+        if decision is None:
+            return self._reply(state, raw if state.encoding else None, "")
+        if out is not doc and out.get("error") and self._settings.mcp_denials == "error":
+            # A JSON-RPC error, as the 403 the SDKs already read as one.
+            raise Denial(403, out["error"]["data"]["code"], out["error"]["message"], decision)
+        changed = out is not doc or bool(decision.rewritten)
+        new = orjson.dumps(out) if changed else (raw if state.encoding else None)
+        return self._reply(state, new, decision.decision_id)
+
+    def _judge_tool_result(self, state: _Stream, doc: Any) -> tuple[Any, Any]:
+        """(what the client gets, the decision) for a tools/call answer; JSON-RPC errors and bodies
+        that are not a tool's result pass as they are, with no decision."""
+        assert state.request is not None
         part = mapping.map_tool_result(doc)
-        if part is None:  # a JSON-RPC error or not a tools/call result: nothing a tool returned
-            return unchanged
+        if part is None:
+            return doc, None
         req = {k: v for k, v in state.request.items() if k != "action"}
         req["action"] = "tool_result"
-        req["tool"] = {**state.request["tool"], "result": part.response["content"]}
-        decision = self._check(req, state.headers)
+        req["tool"] = {**state.request["tool"], "result": part.text}
+        decision = decide(self._decider, req, state.headers)
+        if decision.effect != "allow":
+            d = Denial.of(decision)
+            return self._mcp_denial(state, d.code, d.message, decision), decision
         text = decision.rewritten.get("tool.result")
         if text is None:
-            return unchanged
-        if not mapping.write_tool_result(doc, part, text):
-            raise Denial(502, "policy_denied", "a redaction could not be applied to the tool result; withheld")
-        return ep.ProcessingResponse(response_body=ep.BodyResponse(response=_replace_body(orjson.dumps(doc))))
+            return doc, decision
+        spans = [(r.start, r.end) for r in decision.redactions if r.field == "tool.result"]
+        subs = mapping.replacements(part.text, text, spans)
+        if subs is None or not mapping.write_tool_result(doc, part, subs):
+            message = "a redaction could not be applied to the tool result; withheld"
+            return self._mcp_denial(state, "policy_denied", message, decision), decision
+        return doc, decision
+
+    def _mcp_denial(self, state: _Stream, code: str, message: str, decision: Any) -> dict[str, Any]:
+        decision_id = decision.decision_id if decision is not None else errors.door_decision_id(code, message)
+        return errors.mcp_denial(
+            state.rpc_id,
+            code=code,
+            message=message,
+            decision_id=decision_id,
+            approval_id=decision.approval_id if decision is not None else "",
+            as_result=self._settings.mcp_denials == "tool_result",
+        )
 
     # ---- helpers --------------------------------------------------------------------------------
 
@@ -291,37 +390,56 @@ class ExternalProcessorServicer:
         return decision
 
     def _error_event(self, state: _Stream, err: dict[str, Any]) -> bytes:
+        code = err.get("code", "policy_denied")
+        message = err.get("message", "denied by policy")
         body = errors.error_body(
             state.dialect or mapping.OTHER,
-            code=err.get("code", "policy_denied"),
-            message=err.get("message", "denied by policy"),
-            decision_id=err.get("decision_id", ""),
+            code=code,
+            message=message,
+            decision_id=err.get("decision_id") or errors.door_decision_id(code, message),
         )
         if state.dialect == mapping.ANTHROPIC:
             return b"event: error\ndata: " + body + b"\n\n"
+        if state.dialect == mapping.OPENAI_RESPONSES:
+            # The Responses `error` event; the SDKs raise on its `error` object like on chat's.
+            doc = orjson.loads(body)
+            doc.update(type="error", code=code, message=message)
+            return b"event: error\ndata: " + orjson.dumps(doc) + b"\n\n"
         return b"data: " + body + b"\n\ndata: [DONE]\n\n"
 
     def _immediate(self, state: _Stream, denial: Denial) -> ep.ProcessingResponse:
-        """The denial as the client's own error; the decision that refused it, else ext_authz's, is named."""
-        decision = denial.decision
-        decision_id = decision.decision_id if decision is not None else state.decision_id
+        """The answer for a denial: it carries the id of the decision that made it (not the earlier
+        allow's), or a door id when no decision did; celgate's own 5xx say not to retry, since the
+        model may already have been called (and billed) for the reply that was withheld."""
+        status, code, message, decision = denial.status, denial.code, denial.message, denial.decision
+        decision_id = decision.decision_id if decision is not None else errors.door_decision_id(code, message)
         approval_id = decision.approval_id if decision is not None else ""
-        body = errors.error_body(
-            state.dialect or mapping.OTHER,
-            code=denial.code,
-            message=denial.message,
-            decision_id=decision_id,
-            approval_id=approval_id,
-            rpc_id=state.rpc_id,
-        )
+        as_result = self._settings.mcp_denials == "tool_result" and code != "invalid_request"
+        if state.rpc_method == "tools/call" and as_result:
+            status = 200  # an ordinary (error) result for the agent loop, not a transport failure
+            body = orjson.dumps(
+                errors.mcp_denial(
+                    state.rpc_id, code=code, message=message, decision_id=decision_id, approval_id=approval_id
+                )
+            )
+        else:
+            body = errors.error_body(
+                state.dialect or mapping.OTHER,
+                code=code,
+                message=message,
+                decision_id=decision_id,
+                approval_id=approval_id,
+                rpc_id=state.rpc_id,
+            )
         headers = ep.HeaderMutation(set_headers=[_set("content-type", "application/json")])
-        if decision_id:
-            headers.set_headers.append(_set(self._settings.decision_header, decision_id))
+        headers.set_headers.append(_set(self._settings.decision_header, decision_id))
         if approval_id:
             headers.set_headers.append(_set("x-celgate-approval-id", approval_id))
+        if status >= 500:
+            headers.set_headers.append(_set("x-should-retry", "false"))
         return ep.ProcessingResponse(
             immediate_response=ep.ImmediateResponse(
-                status=core.HttpStatus(code=denial.status), headers=headers, body=body, details=denial.code
+                status=core.HttpStatus(code=status), headers=headers, body=body, details=code
             )
         )
 

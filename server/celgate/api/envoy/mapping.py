@@ -40,6 +40,7 @@ class Mapped:
     dialect: str
     request: dict[str, Any] | None  # None: nothing for the engine to judge (default route applies)
     rpc_id: Any = None  # the JSON-RPC id, echoed in an MCP error
+    rpc_method: str | None = None  # MCP: the JSON-RPC method ("" for a response the client sends back)
     locators: dict[str, JsonPath] = field(default_factory=dict)
     body: Any = None  # the parsed body, kept so ext_proc can rewrite it
     stream: bool = False  # the client asked for a streamed (SSE) reply
@@ -302,10 +303,16 @@ def _map_jsonrpc(doc: Any, authority: str) -> Mapped | None:
         if any(isinstance(d, dict) and d.get("method") == "tools/call" for d in doc):
             raise BodyError("batched JSON-RPC tools/call is not supported; send one call per request")
         return None
-    if not isinstance(doc, dict) or doc.get("jsonrpc") != "2.0" or not isinstance(doc.get("method"), str):
+    if not isinstance(doc, dict) or doc.get("jsonrpc") != "2.0":
+        return None
+    if "method" not in doc and "id" in doc and ("result" in doc or "error" in doc):
+        # The client answering a server's request (sampling, elicitation, roots): content celgate
+        # does not judge; the default route decides.
+        return Mapped(MCP, None, rpc_id=doc.get("id"), body=doc, rpc_method="")
+    if not isinstance(doc.get("method"), str):
         return None
     if doc["method"] != "tools/call":
-        return Mapped(MCP, None, rpc_id=doc.get("id"), body=doc)
+        return Mapped(MCP, None, rpc_id=doc.get("id"), body=doc, rpc_method=doc["method"])
     params = doc.get("params")
     if not isinstance(params, dict) or not isinstance(params.get("name"), str):
         raise BodyError("MCP tools/call needs params.name")
@@ -315,7 +322,7 @@ def _map_jsonrpc(doc: Any, authority: str) -> Mapped | None:
     if not isinstance(args, dict):
         raise BodyError("MCP tools/call params.arguments must be an object")
     req = {"action": "tool_call", "tool": {"name": params["name"], "args": args, "server": authority}}
-    return Mapped(MCP, req, rpc_id=doc.get("id"), body=doc)
+    return Mapped(MCP, req, rpc_id=doc.get("id"), body=doc, rpc_method="tools/call")
 
 
 # ---- writing rewritten content back -------------------------------------------------------------
@@ -446,9 +453,32 @@ def write_response(doc: Any, part: ResponsePart, text: str) -> bool:
     return all(set_path(doc, loc, "") for loc in part.where[1:])
 
 
-def map_tool_result(doc: Any) -> ResponsePart | None:
-    """A JSON-RPC tools/call result: its text content parts joined by newlines, or None when the body
-    is an error or has no `result` (nothing a tool returned)."""
+@dataclass(slots=True)
+class ToolResultPart:
+    """What a policy judges of an MCP tool result, and where each piece of it lives.
+
+    `text` is the text content parts joined by newlines, followed by the strings of
+    `structuredContent` that the text does not already contain (the official servers put the same
+    data in both; a server that sends something only in `structuredContent` is judged on it too).
+    """
+
+    text: str
+    texts: list[JsonPath]  # the text content parts, in order
+
+
+def _strings(node: Any) -> Iterator[str]:
+    if isinstance(node, str):
+        yield node
+    elif isinstance(node, dict):
+        for v in node.values():
+            yield from _strings(v)
+    elif isinstance(node, list):
+        for v in node:
+            yield from _strings(v)
+
+
+def map_tool_result(doc: Any) -> ToolResultPart | None:
+    """A JSON-RPC tools/call result, or None when the body is an error or has no `result`."""
     if not isinstance(doc, dict) or not isinstance(doc.get("result"), dict):
         return None
     texts, where = [], []
@@ -456,13 +486,67 @@ def map_tool_result(doc: Any) -> ResponsePart | None:
         if isinstance(part, dict) and part.get("type") == "text" and isinstance(part.get("text"), str):
             texts.append(part["text"])
             where.append(("result", "content", k, "text"))
-    return ResponsePart({"content": "\n".join(texts)}, where)
+    text = "\n".join(texts)
+    extra = [s for s in dict.fromkeys(_strings(doc["result"].get("structuredContent"))) if s and s not in text]
+    return ToolResultPart("\n".join([text, *extra]) if extra else text, where)
 
 
-def write_tool_result(doc: Any, part: ResponsePart, text: str) -> bool:
-    """Puts a rewritten tool result back (whole text in the first text part, the others emptied) and
-    drops `structuredContent`, which would otherwise carry the unredacted data alongside."""
-    if not write_response(doc, part, text):
-        return False
-    doc["result"].pop("structuredContent", None)
-    return True
+def replacements(original: str, rewritten: str, spans: list[tuple[int, int]]) -> list[tuple[str, str]] | None:
+    """Each redacted stretch of `original` with what `rewritten` put in its place, read off the two
+    texts (the parts between spans are unchanged); None when they do not line up that way."""
+    out: list[tuple[str, str]] = []
+    merged: list[list[int]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    src = new = 0
+    for i, (start, end) in enumerate(merged):
+        keep = original[src:start]
+        if rewritten[new : new + len(keep)] != keep:
+            return None
+        new += len(keep)
+        tail = original[end : merged[i + 1][0]] if i + 1 < len(merged) else original[end:]
+        if i + 1 < len(merged):
+            stop = rewritten.find(tail, new) if tail else -1
+        else:
+            stop = len(rewritten) - len(tail) if rewritten.endswith(tail) else -1
+        if stop < new:
+            return None
+        out.append((original[start:end], rewritten[new:stop]))
+        src, new = end, stop
+    return out
+
+
+def _substitute(node: Any, subs: list[tuple[str, str]]) -> Any:
+    if isinstance(node, str):
+        for old, new in subs:
+            node = node.replace(old, new)
+        return node
+    if isinstance(node, dict):
+        return {k: _substitute(v, subs) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_substitute(v, subs) for v in node]
+    return node
+
+
+def write_tool_result(doc: Any, part: ToolResultPart, subs: list[tuple[str, str]]) -> bool:
+    """Masks a tool result in place: every redacted stretch is replaced wherever it occurs, in the
+    text parts and in `structuredContent` alike (kept, so tools with an output schema stay valid).
+    False when a stretch survives (e.g. split across two text parts): the door then withholds it."""
+    result = doc["result"]
+    for loc in part.texts:
+        if not set_path(doc, loc, _substitute(_get(doc, loc), subs)):
+            return False
+    if "structuredContent" in result:
+        result["structuredContent"] = _substitute(result["structuredContent"], subs)
+    joined = "\n".join(_get(doc, loc) for loc in part.texts)
+    return not any(old and old in joined for old, _ in subs)
+
+
+def _get(doc: Any, path: JsonPath) -> Any:
+    node = doc
+    for key in path:
+        node = node[key]
+    return node

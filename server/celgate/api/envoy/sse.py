@@ -5,12 +5,15 @@ event alone would pass both halves. The redactor keeps the whole streamed text, 
 events arrive, and releases only text that is at least `holdback` characters behind the newest
 character and not inside a redaction span; the rest waits for more context or the end of the stream.
 
-Supported: OpenAI chat `choices[0].delta.content` and Anthropic `content_block_delta` text deltas.
-What is released for an event whose text was rewritten carries the rewritten text in the first such
-event and empty deltas in the others (event count and order are kept). A denial mid-stream ends the
-content with an error event in the client's format (the status line is already sent). Not supported,
-and refused by the door rather than passed: OpenAI Responses streams (they repeat the full text in
-`*.done` events), `n > 1` streamed choices, and streams longer than `max_stream_chars`.
+Supported: OpenAI chat `choices[0].delta.content`, Anthropic `content_block_delta` text deltas, and
+OpenAI Responses `response.output_text.delta` (all text parts judged as one reply). What is released
+for an event whose text was rewritten carries the rewritten text in the first such event and empty
+deltas in the others (event count and order are kept). Responses events that repeat the text
+(`response.output_text.done`, `content_part.done`, `output_item.done`, `response.completed`) are
+rewritten to exactly what was sent for their part, so an unmasked copy never follows the masked
+deltas. A denial mid-stream ends the content with an error event in the client's format (the status
+line is already sent). Not supported, and refused by the door rather than passed: `n > 1` streamed
+choices, and streams longer than `max_stream_chars`.
 Bound: each check reads the whole text so far, so work per stream is O(chars x events); the
 character cap keeps it finite.
 """
@@ -24,7 +27,7 @@ from typing import Any
 import orjson
 
 from celgate.api.envoy.door import Denial
-from celgate.api.envoy.mapping import ANTHROPIC, OPENAI
+from celgate.api.envoy.mapping import ANTHROPIC, OPENAI, OPENAI_RESPONSES
 
 Checker = Callable[[str], Any]  # text -> Decision for action `response` with that content
 
@@ -39,6 +42,21 @@ class _Event:
     data: Any = None  # parsed JSON of its data line, when it carries text
     start: int = -1  # offset of its text in the streamed content (-1: carries none)
     end: int = -1
+    key: tuple[int, int] = (0, 0)  # Responses: (output_index, content_index) of its text part
+    repeats: Any = None  # Responses: a `*.done`/`response.completed` event repeating text (parsed)
+
+
+# Responses events that repeat text already streamed as deltas; celgate rewrites them from what it sent.
+_RESPONSES_REPEATS = frozenset(
+    {
+        "response.output_text.done",
+        "response.content_part.done",
+        "response.output_item.done",
+        "response.completed",
+        "response.incomplete",
+        "response.failed",
+    }
+)
 
 
 def _split(buffer: bytes) -> tuple[list[bytes], bytes]:
@@ -64,7 +82,7 @@ class SseRedactor:
     def __init__(
         self, dialect: str, check: Checker, holdback: int, max_chars: int, error_event: Callable[[Any], bytes]
     ) -> None:
-        if dialect not in (OPENAI, ANTHROPIC):
+        if dialect not in (OPENAI, ANTHROPIC, OPENAI_RESPONSES):
             raise StreamRefused(f"streamed {dialect} responses cannot be checked")
         self.dialect = dialect
         self._check = check
@@ -77,8 +95,13 @@ class SseRedactor:
         self._released = 0  # characters of _text already sent (in redacted form)
         self._sent = ""  # what the client got for _text[:_released]
         self.closed = False  # a denial ended the stream: everything after is dropped
+        self._emitted: dict[tuple[int, int], str] = {}  # Responses: text sent per part, as sent
 
     def _text_of(self, data: Any) -> str | None:
+        if self.dialect == OPENAI_RESPONSES:
+            if isinstance(data, dict) and data.get("type") == "response.output_text.delta":
+                return data["delta"] if isinstance(data.get("delta"), str) else None
+            return None
         if self.dialect == OPENAI:
             choices = data.get("choices") if isinstance(data, dict) else None
             if not choices:
@@ -99,6 +122,8 @@ class SseRedactor:
         data = event.data
         if self.dialect == OPENAI:
             data["choices"][0]["delta"]["content"] = text
+        elif self.dialect == OPENAI_RESPONSES:
+            data["delta"] = text
         else:
             data["delta"]["text"] = text
         head = b"".join(line + b"\n" for line in event.raw.split(b"\n") if line and not line.startswith(b"data:"))
@@ -124,6 +149,14 @@ class SseRedactor:
                     ev.data, ev.start = data, len(self._text)
                     self._text += text
                     ev.end = len(self._text)
+                    if self.dialect == OPENAI_RESPONSES:
+                        ev.key = (_int(data.get("output_index")), _int(data.get("content_index")))
+                elif (
+                    self.dialect == OPENAI_RESPONSES
+                    and isinstance(data, dict)
+                    and data.get("type") in _RESPONSES_REPEATS
+                ):
+                    ev.repeats = data
             self._held.append(ev)
         if len(self._text) > self._max_chars:
             return self._close(
@@ -177,10 +210,10 @@ class SseRedactor:
                 break
             self._held.pop(0)
             if e.start >= 0 and changed:
-                out.append(self._set_text(e, new if first else ""))
+                out.append(self._out(e, new if first else ""))
                 first = False
             else:
-                out.append(e.raw)
+                out.append(self._out(e))
         self._released, self._sent = cut, redacted
         if end:
             out.append(self._flush_until(None, True))
@@ -189,5 +222,43 @@ class SseRedactor:
     def _flush_until(self, stop: _Event | None, end: bool) -> bytes:
         out = []
         while self._held and self._held[0] is not stop and (self._held[0].start < 0 or end):
-            out.append(self._held.pop(0).raw)
+            out.append(self._out(self._held.pop(0)))
         return b"".join(out)
+
+    def _out(self, e: _Event, text: str | None = None) -> bytes:
+        """The bytes of an event as released (`text`: its rewritten text); Responses events that
+        repeat the text get what was actually sent for their part, so no unmasked copy slips out."""
+        if self.dialect != OPENAI_RESPONSES:
+            return e.raw if text is None else self._set_text(e, text)
+        if e.start >= 0:
+            sent = self._text[e.start : e.end] if text is None else text
+            self._emitted[e.key] = self._emitted.get(e.key, "") + sent
+            return e.raw if text is None else self._set_text(e, text)
+        if e.repeats is None:
+            return e.raw
+        data = e.repeats
+        kind = data.get("type")
+        oi, ci = _int(data.get("output_index")), _int(data.get("content_index"))
+        if kind == "response.output_text.done":
+            data["text"] = self._emitted.get((oi, ci), "")
+        elif kind == "response.content_part.done" and isinstance(data.get("part"), dict):
+            if data["part"].get("type") == "output_text":
+                data["part"]["text"] = self._emitted.get((oi, ci), "")
+        elif kind == "response.output_item.done":
+            self._fix_item(oi, data.get("item"))
+        elif isinstance(data.get("response"), dict):
+            for index, item in enumerate(data["response"].get("output") or []):
+                self._fix_item(index, item)
+        head = b"".join(line + b"\n" for line in e.raw.split(b"\n") if line and not line.startswith(b"data:"))
+        return head + b"data: " + orjson.dumps(data) + b"\n\n"
+
+    def _fix_item(self, output_index: int, item: Any) -> None:
+        if not isinstance(item, dict) or not isinstance(item.get("content"), list):
+            return
+        for ci, part in enumerate(item["content"]):
+            if isinstance(part, dict) and part.get("type") == "output_text":
+                part["text"] = self._emitted.get((output_index, ci), "")
+
+
+def _int(value: Any) -> int:
+    return value if isinstance(value, int) else 0

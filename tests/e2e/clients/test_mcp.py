@@ -1,0 +1,129 @@
+"""The official `mcp` SDK (client and server) through Envoy + celgate, in both streamable HTTP modes.
+
+`json`: the server answers each POST with one JSON body; `sse`: with an SSE stream (the SDK's
+default), and the client asks for progress so the result arrives among other events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import httpx2
+import pytest
+from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
+from mcp.shared.exceptions import MCPError
+
+from tests.e2e.clients.conftest import Stack, leaves
+from tests.e2e.clients.mcp_server import CARD
+
+pytestmark = pytest.mark.e2e
+
+MODES = ["json", "sse"]
+
+
+def run(stack: Stack, mode: str, body: Callable[[Client], Awaitable[Any]], roles: list[str] | None = None) -> Any:
+    async def main() -> Any:
+        async with (
+            httpx2.AsyncClient(headers=stack.auth(roles), timeout=15) as http,
+            Client(streamable_http_client(f"{stack.url}/mcp/{mode}", http_client=http)) as client,
+        ):
+            return await body(client)
+
+    return asyncio.run(main())
+
+
+async def _progress(progress: float, total: float | None, message: str | None) -> None:
+    pass
+
+
+def call(stack: Stack, mode: str, name: str, args: dict[str, Any], roles: list[str] | None = None) -> Any:
+    return run(stack, mode, lambda c: c.call_tool(name, args, progress_callback=_progress), roles)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_list_and_call(stack: Stack, mode: str) -> None:
+    tools = run(stack, mode, lambda c: c.list_tools())
+    assert {"search", "account", "fetch", "shell"} <= {t.name for t in tools.tools}
+    r = call(stack, mode, "search", {"q": "weather"})
+    assert not r.is_error
+    assert r.content[0].text == "results for weather"
+    assert r.structured_content == {"result": "results for weather"}
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_card_masked_in_text_and_structured_content(stack: Stack, mode: str) -> None:
+    r = call(stack, mode, "search", {"q": "card"})
+    assert r.content[0].text == "the card on file is [credit_card]"
+    assert r.structured_content == {"result": "the card on file is [credit_card]"}
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_structured_output_masked_in_place_and_still_valid(stack: Stack, mode: str) -> None:
+    # The SDK validates structuredContent against the tool's output schema: it must stay there.
+    r = call(stack, mode, "account", {"owner": "bob"})
+    assert not r.is_error
+    assert r.structured_content == {
+        "owner": "bob",
+        "card": "[credit_card]",
+        "note": "primary card [credit_card] of bob",
+    }
+    assert CARD not in r.content[0].text
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_tool_without_output_schema_masked(stack: Stack, mode: str) -> None:
+    r = call(stack, mode, "fetch", {"url": "https://example.com"})
+    assert r.content[0].text == "page at https://example.com: call [credit_card] for help"
+    assert r.structured_content is None
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_leaking_result_withheld_as_an_error_result(stack: Stack, mode: str) -> None:
+    r = call(stack, mode, "search", {"q": "key"})
+    assert r.is_error
+    text = r.content[0].text
+    assert "the tool returned a private key" in text
+    assert "BEGIN PRIVATE KEY" not in text and r.structured_content is None
+    assert r.meta["celgate"]["decision_id"] in text
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_denied_call_is_an_error_result_and_never_runs(stack: Stack, mode: str) -> None:
+    before = len(stack.mcp.calls)
+    r = call(stack, mode, "shell", {"cmd": "rm -rf /"})
+    assert r.is_error
+    assert "tool shell needs the admin role" in r.content[0].text
+    assert r.meta["celgate"]["code"] == "policy_denied"
+    assert len(stack.mcp.calls) == before
+
+
+def test_admin_may_call_shell(stack: Stack) -> None:
+    r = call(stack, "json", "shell", {"cmd": "ls"}, roles=["admin"])
+    assert not r.is_error and r.content[0].text == "ran ls"
+
+
+def test_approval_required_names_the_approval(stack: Stack) -> None:
+    before = len(stack.mcp.calls)
+    r = call(stack, "sse", "transfer_funds", {"amount": 5000})
+    assert r.is_error
+    meta = r.meta["celgate"]
+    assert meta["code"] == "approval_required"
+    assert meta["approval_id"] in r.content[0].text
+    assert len(stack.mcp.calls) == before
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_methods_celgate_cannot_judge_are_refused_naming_them(stack: Stack, mode: str) -> None:
+    errors: list[BaseException] = []
+    try:
+        run(stack, mode, lambda c: c.read_resource("notes://customer"))
+    except* MCPError as group:  # raised inside the client's task group
+        errors = leaves(group)
+    (err,) = errors
+    assert isinstance(err, MCPError)
+    assert "'resources/read'" in err.error.message
+    assert err.error.data["code"] == "route_not_judged"
+    assert err.error.data["decision_id"]
