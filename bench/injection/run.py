@@ -37,10 +37,9 @@ FPRS = (0.01, 0.03)
 
 def score_fn(det: InjectionDetector):
     def score(text: str, kind: str) -> float:
-        try:
-            return det.analyze(text, kind).score  # type: ignore[call-arg]
-        except TypeError:  # a detector without contexts (the one before this benchmark)
-            return det.analyze(text).score
+        a = det.analyze(text)
+        # a detector with contexts scores prompts and data separately; the one before #12 had one score
+        return a.score_for(kind) if hasattr(a, "score_for") else a.score
 
     return score
 
@@ -141,15 +140,15 @@ def main() -> None:
     det = InjectionDetector()
     score = score_fn(det)
     # throughput (each text once, as the engine would with its per-request memo)
-    t0 = time.perf_counter()
+    t0 = time.process_time()
     nbytes = defaultdict(int)
     ntime = defaultdict(float)
     for r in recs:
-        t = time.perf_counter()
+        t = time.process_time()
         r["s"] = score(r["text"], r["kind"])
-        ntime[r["kind"]] += time.perf_counter() - t
+        ntime[r["kind"]] += time.process_time() - t
         nbytes[r["kind"]] += len(r["text"].encode())
-    total = time.perf_counter() - t0
+    total = time.process_time() - t0
     splits = ["dev", "test"] if args.split == "both" else [args.split]
     lines = [f"corpus: {len(recs)} texts, {sum(nbytes.values()) / 1e6:.1f} MB; scored in {total:.2f} s"]
     for k in ("direct", "indirect"):

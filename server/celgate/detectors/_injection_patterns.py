@@ -1,4 +1,4 @@
-# ruff: noqa: RUF001  (non-ASCII look-alikes are the point: multilingual phrase patterns)
+# ruff: noqa: RUF001, E501  (non-ASCII look-alikes are the point; long alternations read better on one line)
 """Phrase patterns for prompt-injection signals (RE2 syntax, case-insensitive, multilingual).
 
 Kept apart from the scoring logic so the phrase lists can grow without touching the algorithm.
@@ -8,7 +8,7 @@ Languages: en, es, fr, de, pt, it, ru, zh, ja, ko (override); fewer for the othe
 
 from __future__ import annotations
 
-S = r"[\s,;:.!\-–—]+"
+S = r"[\s,;:.!\-]+"  # ASCII only: keeps the DFA small (dashes are folded before scanning)
 OPT = r"(?:[\pL\pN'’]+" + S + r"){0,2}?"
 
 # Override phrasing needs an *instruction noun* ("instructions", "rules", "prompt", "system
@@ -277,6 +277,13 @@ EXTRACT = [
     + r"(?:above|before"
     + S
     + r"this|prior)",
+    r"\byour[ \t]+(?:system[ \t]+prompt|initial[ \t]+instructions|original[ \t]+instructions|hidden[ \t]+instructions"
+    r"|system[ \t]+message|pre-?prompt|(?:initial|original|secret|hidden)[ \t]+prompt|instructions[ \t]+verbatim)\b",
+    r"\b(?:my|your)[ \t]+instructions[ \t]+(?:are|were)[ \t]*:|\bi[ \t]+was[ \t]+instructed[ \t]+to\b"
+    r"|\b(?:text|instructions|prompt|words)[ \t]+you[ \t]+were[ \t]+given\b",
+    r"\bwhat[ \t]+(?:were|was|have)[ \t]+you[ \t]+(?:been[ \t]+)?(?:told|given|instructed|programmed)\b"
+    r"|\b(?:everything|all|the[ \t]+text|what)[ \t]+(?:was[ \t]+)?(?:written|said|told)[ \t]+(?:to[ \t]+you[ \t]+)?(?:before|above)[ \t]+"
+    r"(?:this|my)[ \t]+(?:conversation|message|prompt|question)\b",
     r"\b(?:starting|beginning)" + S + r"with" + S + r"[\"'“]?you" + S + r"are\b",
     # es, fr, de, pt, ru, zh, ja
     r"\b(?:revela|muestra|repite|dime|imprime|muéstrame)"
@@ -334,5 +341,236 @@ TEMPLATE = [
     r"\[/?INST\]|<</?SYS>>|<(?:start|end)_of_turn>",
     r"</?(?:system|system_prompt|sys|instructions)>",
     r"(?m:^[ \t]*#{2,4}[ \t]*(?:system|instruction|instructions)[ \t]*:?[ \t]*$)",
-    r"(?m:^[ \t]*[\[<(]?(?:system|assistant|developer)[\]>)]?[ \t]*:)",
+    r"(?m:^[ \t]*[\[<(]?(?:system|assistant|developer)[\]>)]?:)",
+]
+
+# --- signals added for issue #12 (families measured by bench/injection) --------------------------
+AI = (
+    r"(?:ai|a\.i\.|ai[ \t]+(?:assistant|model|agent|system)|assistant|llm|language[ \t]+model|chat[ \t]?bot|bot|agent"
+    r"|gpt-?[0-9][\w.-]*|gpt|chatgpt|claude|gemini|llama|copilot|mistral|model)"
+)
+MODEL_VERBS = (
+    r"(?:send|forward|e-?mail|transfer|wire|delete|erase|pay|invite|share|post|upload|reply|respond|say|print|output"
+    r"|include|tell|visit|click|grant|insert|append|recommend|mention|summari[sz]e|translate|answer|write|create"
+    r"|change|update|modify|remove|add|book|buy|purchase|open|execute|run|call|navigate|go)"
+)
+
+# Text in a document or tool result that speaks to the model (who reads it) rather than to the
+# human reader: harmless in a user's own prompt, the hallmark of indirect injection in data.
+ADDRESSED = [
+    r"\b(?:an?[ \t]+)?(?:important|urgent|critical|special|private|personal|direct|priority|official)[ \t]+"
+    r"(?:message|note|notice|instruction|request|update)s?[ \t]+(?:from[ \t]+me|for[ \t]+you|to[ \t]+you)\b",
+    r"\bmessage[ \t]+from[ \t]+me\b[^\n.]{0,60}\bto[ \t]+you\b",
+    r"\bto[ \t]+you,?[ \t]+(?:the[ \t]+|my[ \t]+|dear[ \t]+)?" + AI + r"\b",
+    r"\b(?:dear|hey|hi|hello|attention|attn|note[ \t]+to|message[ \t]+to|memo[ \t]+to|instructions?[ \t]+(?:for|to)|"
+    r"notice[ \t]+to)[ \t,:]+(?:the[ \t]+|all[ \t]+|any[ \t]+)?" + AI + r"s?\b",
+    r"\bnote[ \t]+(?:to|for)[ \t]+(?:any[ \t]+|the[ \t]+|all[ \t]+)?(?:automated|ai|llm|language[ \t]+model|gpt|chatgpt)\b",
+    r"\bif[ \t]+you[ \t]+are[ \t]+(?:an?[ \t]+)?(?:ai|llm|language[ \t]+model|ai[ \t]+assistant|chat[ \t]?bot|bot|agent"
+    r"|automated|assistant|gpt|large[ \t]+language)\b",
+    r"\b(?:ai|llm|assistant|agent|model|bot)s?[ \t]+(?:reading|processing|summari[sz]ing|parsing|analy[sz]ing|seeing)[ \t]+"
+    r"this\b",
+    r"\bbefore[ \t]+you[ \t]+(?:can[ \t]+)?(?:solve|complete|finish|continue|start|proceed|answer|respond|summari[sz]e"
+    r"|reply|perform|do|return|work[ \t]+on)\b[^\n.]{0,60}\b(?:task|request|question|summary|answer)\b",
+    r"\bthe[ \t]+task[ \t]+(?:that[ \t]+)?i[ \t]+(?:gave|assigned|asked|set)[ \t]+(?:you|for[ \t]+you)\b",
+    r"\bdo[ \t]+the[ \t]+following[ \t]+first\b|\bafter[ \t]+you[ \t]+do[ \t]+that,[ \t]+you[ \t]+can\b",
+    r"\b(?:instead[ \t]+of|rather[ \t]+than)[ \t]+(?:summari[sz]ing|answering|translating|completing|responding|replying"
+    r"|following|doing[ \t]+(?:the|your|what))\b",
+    # es, fr, de, it, pt
+    r"\b(?:este[ \t]+es[ \t]+un|ceci[ \t]+est[ \t]+un|dies[ \t]+ist[ \t]+eine|questo[ \t]+è[ \t]+un|este[ \t]+é[ \t]+uma?)"
+    r"[ \t]+(?:mensaje|message|Nachricht|messaggio|mensagem)[ \t]+(?:importante?|wichtige|urgente?|dringende)\b",
+    r"\b(?:antes[ \t]+de[ \t]+(?:resolver|completar|terminar|responder)|avant[ \t]+de[ \t]+(?:résoudre|terminer|répondre)"
+    r"|bevor[ \t]+du[ \t]+die[ \t]+Aufgabe|prima[ \t]+di[ \t]+(?:risolvere|completare|rispondere))\b",
+]
+
+# Imperatives aimed at whoever processes the text: ordinary in a prompt, suspicious in data.
+IMPERATIVE = [
+    r"\b(?:when|if|once)[ \t]+(?:the[ \t]+|a[ \t]+|any[ \t]+)?user[ \t]+(?:asks|requests|wants|says|queries)\b",
+    r"\b(?:and|then)[ \t]+(?:just|only)[ \t]+(?:print|say|output|write|reply|respond)\b",
+    r"\b(?:tell|inform|convince|remind|persuade)[ \t]+the[ \t]+user[ \t]+(?:that|to)\b",
+    r"\byou[ \t]+(?:must|should|need[ \t]+to|have[ \t]+to|are[ \t]+(?:required|instructed|ordered|expected)[ \t]+to"
+    r"|will[ \t]+now|shall)[ \t]+(?:now[ \t]+|immediately[ \t]+|also[ \t]+|first[ \t]+|then[ \t]+|only[ \t]+)*"
+    r"(?:send|forward|e-?mail|transfer|wire|pay|invite|share|post|reply|respond|say|print|output|tell|visit|click"
+    r"|grant|recommend|stop|ignore|disregard|forget)\b",
+    r"\b(?:immediately|urgently)[ \t]+(?:stop|send|forward|transfer|delete|reply|respond|pay|visit|click)\b",
+    r"\b(?:reply|respond|answer|return)[ \t]+(?:to[ \t]+me[ \t]+)?(?:only[ \t]+)?with[ \t]+(?:only[ \t]+|just[ \t]+)?"
+    r"(?:the[ \t]+following|exactly|this[ \t]+text|the[ \t]+text)\b",
+    r"\breply[ \t]+to[ \t]+me\b|\b(?:print|say|output|write)[ \t]+(?:exactly|only|just)[ \t]+[\"'“‘]",
+    r"\b(?:your|the)[ \t]+(?:new|real|actual|true|only|next|updated|primary|revised)[ \t]+(?:task|goal|objective|mission"
+    r"|instructions?|job|purpose|directive)[ \t]+(?:is|are|now|:)",
+    r"\b(?:please[ \t]+)?make[ \t]+sure[ \t]+(?:to|that[ \t]+you)[ \t]+" + MODEL_VERBS + r"\b[^\n.]{0,80}"
+    r"\b(?:to|at)[ \t]+\S+@\S+",
+]
+
+# Wrappers and markers that fence injected text off from the data around it.
+WRAPPER = [
+    r"(?m:^[ \t]*todo:[ \t]*" + MODEL_VERBS + r"[ \t])",
+    r"(?-i:(?m:^[ \t]*-{2,}[ \t]*[A-Z][A-Z ]*INSTRUCTIONS?\b)|\bFOLLOW[ \t]+(?:THIS[ \t]+|THESE[ \t]+|THE[ \t]+)?INSTRUCTIONS?\b)",
+    r"</?(?:information|important|instructions?|admin|urgent|secret|hidden|assistant_instructions?|ai_instructions?"
+    r"|system_message|override|priority|injected|new_instructions|user_instructions|tool_instructions)>",
+    r"\[(?:system|admin|important|instructions?|system[ \t_]message|assistant|developer)\][ \t]*:?",
+    r"#{2,}[ \t]*\(?(?:system|system_message|instructions?|admin|assistant)\)?",
+    r"<+[ \t]*end[ \t]+of[ \t]+(?:session|conversation|context|document|input|text|data)[ \t]*>+",
+    r"\b(?:important|urgent|attention|warning)[ \t]*!{2,}",
+    r"\b(?:end|ignore)[ \t]+(?:of[ \t]+)?(?:the[ \t]+)?(?:above|previous)[ \t]+(?:document|context|input|data)\b",
+    r"-{3,}[ \t]*(?:end[ \t]+of|begin(?:ning)?[ \t]+of)[ \t]+(?:user[ \t]+)?(?:input|document|data|context|prompt)",
+]
+
+# Fake conversation turns and mode switches inside text.
+FAKE_TURN = [
+    r"\[(?:end|start)[ \t]+(?:of[ \t]+)?(?:input|output)\]|\buser[ _]?query[ \t]*:|\bresponse[ _]?format[ \t]*:",
+    r"(?-i:\b[A-Z][A-Z_]*_?MODE)[ \t]*[:=]?[ \t]*(?:enabled|active|activated|on|true)\b|\bgod[ \t]?mode\b",
+    r"\[(?:user|human)[ \t]+(?:has[ \t]+)?left[ \t]+the[ \t]+(?:chat|conversation|room)\]",
+    r"[\[(][ \t]*(?:debug(?:ging)?|developer|dev|admin|god|maintenance|root|sudo|unrestricted)[ \t]+mode[ \t]+"
+    r"(?:is[ \t]+)?(?:enabled|activated|on|engaged)",
+    r"(?m:^[ \t]*(?:assistant|ai|bot|gpt|chatgpt)[ \t]*:.*\n(?:[^\n]*\n){0,3}[ \t]*(?:user|human)[ \t]*:)",
+    r"(?m:^[ \t]*(?:user|human)[ \t]*:.*\n(?:[^\n]*\n){0,3}[ \t]*(?:assistant|ai|gpt|chatgpt)[ \t]*:)",
+]
+
+# Persona and role-play jailbreaks (beyond ROLE/JAILBREAK above).
+PERSONA = [
+    r"\bi[ \t]+want[ \t]+you[ \t]+to[ \t]+(?:act|pretend|behave|respond|play|role-?play|simulate|become|be[ \t]+my)\b",
+    r"\byou[ \t]+(?:will|are[ \t]+going[ \t]+to|shall|must|should)[ \t]+(?:now[ \t]+)?(?:act|pretend|behave|respond"
+    r"|answer|play|role-?play|simulate|become|be)[ \t]+(?:as|like)\b",
+    r"\byou[ \t]+are[ \t]+(?:no[ \t]+longer|not)[ \t]+(?:chatgpt|an?[ \t]+(?:ai|language[ \t]+model|assistant)|gpt|claude"
+    r"|bound|restricted|limited|an[ \t]+ai[ \t]+language[ \t]+model)\b",
+    r"\b(?:simulate|emulate|impersonate)[ \t]+(?:an?[ \t]+|the[ \t]+)?(?:ai|chat[ \t]?bot|model|character|persona"
+    r"|conversation|fictional)\b",
+    r"\b(?:an?[ \t]+)?(?:ai|chat[ \t]?bot|bot|model|assistant|character|persona|entity)[ \t]+(?:named|called|known[ \t]+as)\b",
+    r"\bstay(?:s|ing)?[ \t]+in[ \t]+character\b|\bbreak(?:ing|s)?[ \t]+character\b|\bremain[ \t]+in[ \t]+character\b",
+    r"\b(?:two|2|both)[ \t]+(?:different[ \t]+|separate[ \t]+)?(?:responses|personalities|personas|entities|characters"
+    r"|answers|paragraphs)\b|\bopposite[ \t]+(?:personality|persona)\b|\balter[ \t]+ego\b|\bdual[ \t]+(?:response|personality)\b",
+    r"\b(?:from[ \t]+now[ \t]+on|from[ \t]+this[ \t]+(?:point|moment)(?:[ \t]+on(?:wards?)?|[ \t]+forward)?|henceforth"
+    r"|for[ \t]+the[ \t]+rest[ \t]+of[ \t]+this[ \t]+conversation)\b",
+    r"\b(?:prefix|start|begin)\w*[ \t]+(?:each|every|all|your|the)[ \t]+(?:of[ \t]+your[ \t]+)?(?:response|answer|reply"
+    r"|message|output)s?[ \t]+with\b",
+    r"\b(?:act|acting|respond|answer)[ \t]+as[ \t]+(?:an?[ \t]+)?(?:ai|chat[ \t]?bot|language[ \t]+model)[ \t]+"
+    r"(?:that|which|who|without|with[ \t]+no)\b",
+    r"\b(?:ai|chat[ \t]?bot|model)[ \t]+(?:that|which|who)[ \t]+(?:has|have)[ \t]+(?:no|broken|escaped|been[ \t]+freed)\b",
+    r"\b(?:take|taking|takes)[ \t]+on[ \t]+the[ \t]+(?:role|persona|identity|character|personality)[ \t]+of\b"
+    r"|\bgo(?:es)?[ \t]+by[ \t]+the[ \t]+name\b|\b(?:assume|adopt)[ \t]+the[ \t]+(?:role|persona|identity)[ \t]+of\b",
+    r"\b(?:you|ai|chatgpt|it)[ \t]+(?:will|must|shall|should)[ \t]+(?:always[ \t]+)?(?:reply|respond|answer)[ \t]+"
+    r"(?:as|in[ \t]+character|like)\b",
+    r"(?-i:\b[A-Z][\w-]*)[ \t]+mode[ \t]+(?:is[ \t]+)?(?:enabled|activated|engaged)\b|\b(?:enable|activate|enter"
+    r"|stay[ \t]+in|remain[ \t]+in)[ \t]+(?:the[ \t]+)?(?-i:[A-Z][\w-]*)[ \t]+mode\b",
+    r"\b(?:exact[ \t]+)?opposite[ \t]+of[ \t]+what[ \t]+(?:chatgpt|you|the[ \t]+ai|an?[ \t]+ai|gpt)\b",
+    r"\b(?:chat[ \t]?gpt|gpt-?[0-9]|the[ \t]+ai|the[ \t]+assistant)[ \t]+(?:now[ \t]+)?(?:runs|acts|works|behaves|operates)"
+    r"[ \t]+(?:as|like|on|in)\b",
+    # es fr de it pt nl
+    r"\bactúa[ \t]+como\b|\bfinge[ \t]+ser\b|\bagis[ \t]+comme\b|\bfais[ \t]+comme[ \t]+si\b|\bverhalte[ \t]+dich[ \t]+wie\b"
+    r"|\bspiele[ \t]+die[ \t]+Rolle\b|\bfingi[ \t]+di[ \t]+essere\b|\bd'ora[ \t]+in[ \t]+poi[ \t]+sei\b|\bfinja[ \t]+ser\b"
+    r"|\bdoe[ \t]+alsof[ \t]+je\b|\bvanaf[ \t]+nu[ \t]+ben[ \t]+je\b",
+]
+
+# Claims that the model's rules, filters or policies do not apply.
+POLICY = [
+    r"\bnot[ \t]+(?:bound|restricted|limited|constrained|governed)[ \t]+by[ \t]+(?:any[ \t]+|the[ \t]+|its[ \t]+|their[ \t]+"
+    r"|your[ \t]+)?(?:(?:openai|anthropic)(?:'s)?[ \t]+)?(?:rules|restrictions|policies|guidelines|ethics|morals|laws"
+    r"|filters|limitations|content[ \t]+polic)",
+    r"\bfree[ \t]+(?:of|from)[ \t]+(?:all[ \t]+|any[ \t]+)?(?:the[ \t]+|its[ \t]+|your[ \t]+)?(?:typical[ \t]+)?(?:rules"
+    r"|restrictions|limitations|constraints|filters|censorship|guidelines|confines)\b",
+    r"\b(?:doesn'?t|does[ \t]+not|don'?t|do[ \t]+not|won'?t|will[ \t]+not|never|no[ \t]+longer)[ \t]+(?:care|concern|worry"
+    r"|give[ \t]+a[ \t]+\w+)\w*[ \t]+(?:about[ \t]+|with[ \t]+|itself[ \t]+with[ \t]+)?(?:any[ \t]+)?(?:ethics|ethical"
+    r"|morals?|morality|laws?|legality|rules|consequences|safety|guidelines|policies)\b",
+    r"\bno[ \t]+matter[ \t]+how[ \t]+(?:illegal|unethical|immoral|dangerous|harmful|offensive|explicit|inappropriate|bad"
+    r"|reckless)\b|\bregardless[ \t]+of[ \t]+(?:how[ \t]+|its[ \t]+|the[ \t]+|any[ \t]+)?(?:ethic|legal|moral|danger|harm"
+    r"|illegal|unethical)\w*",
+    r"\b(?:amoral|unfiltered|uncensored|jailbroken|unchained|unshackled|unaligned)\b",
+    r"\b(?:bypass|circumvent|evade|disable|remove|turn[ \t]+off|override|break)\w*[ \t]+(?:your[ \t]+|the[ \t]+|all[ \t]+"
+    r"|any[ \t]+|its[ \t]+)?(?:safety|content|ethical|moral|openai)[ \t]+(?:filters?|guardrails|restrictions|safeguards"
+    r"|guidelines|measures|protocols|policies|policy|rules)\b",
+    r"\b(?:openai|anthropic)(?:'s)?[ \t]+(?:(?:content|usage|safety)[ \t]+polic(?:y|ies)|policies|guidelines|rules"
+    r"|restrictions|filters)\b",
+    r"\b(?:no|without|lacks?|zero)[ \t]+(?:any[ \t]+)?(?:ethical|moral|legal)?[ \t]*(?:considerations|boundaries|limits"
+    r"|morals|ethics|censorship|filters?|principles|scruples)\b",
+    r"\b(?:illegal|unethical|immoral)(?:,[ \t]*|[ \t]+or[ \t]+|[ \t]+and[ \t]+)(?:unethical|immoral|illegal|harmful"
+    r"|explicit)\b[^\n.]{0,40}\b(?:content|request|question|response|answer)s?\b",
+    r"\b(?:disregard|ignor|violat|bypass|circumvent|without|regardless[ \t]+of|free[ \t]+from|abandon|discard)\w*"
+    r"[ \t]+(?:all[ \t]+|any[ \t]+|the[ \t]+|its[ \t]+|your[ \t]+)?(?:ethical|moral|legal)[ \t]+(?:or[ \t]+(?:ethical|moral"
+    r"|legal)[ \t]+)?(?:concerns|standards|boundaries|implications|considerations|limitations|restrictions|guidelines"
+    r"|principles|obligations|values|rules|constraints)\b",
+    r"\b(?:no|zero)[ \t]+(?:rules|limits|limitations|boundaries|restrictions|filters)[ \t]+(?:to[ \t]+follow|at[ \t]+all"
+    r"|whatsoever|apply)\b|\bhas[ \t]+no[ \t]+(?:rules|limits|limitations|boundaries|restrictions|filters|morals|ethics"
+    r"|principles)\b|\b(?:no|any)[ \t]+longer[ \t]+(?:confined|bound)[ \t]+(?:by|to)\b"
+    r"|\bnot[ \t]+restricted[ \t]+to[ \t]+anything\b",
+    r"\b(?:you|it|he|she)[ \t]+(?:can|will|must|should|shall)[ \t]+(?:say|do|generate|write|answer|produce|output|tell[ \t]+me)[ \t]+"
+    r"(?:absolutely[ \t]+)?(?:anything|whatever|everything)\b",
+    r"\b(?:generate|produce|write|create)[ \t]+(?:any|all)[ \t]+(?:kind[ \t]+of[ \t]+|type[ \t]+of[ \t]+)?content\b"
+    r"|\b(?:without|with[ \t]+no)[ \t]+(?:any[ \t]+)?(?:warning|warnings|hesitation|hesitating|question(?:ing)?)\b",
+    r"\b(?:conventions|rules|guidelines|policies|restrictions|limitations)[ \t]+(?:set|imposed|put)[ \t]+"
+    r"(?:down[ \t]+|in[ \t]+place[ \t]+)?(?:by|on[ \t]+you[ \t]+by)[ \t]+(?:openai|anthropic|your[ \t]+(?:creators|developers))\b",
+    r"\bunhinged\b|\bno[ \t]+(?:moral|ethical)[ \t]+compass\b|\brefusal[ \t]+mechanisms?\b|\binsert[ \t]+divider\b"
+    r"|\bi'?m[ \t]+free!|\b(?:semantically|oppositely)[ \t]+(?:opposite|semantically)\b",
+    r"\b(?:doesn'?t|does[ \t]+not|don'?t|do[ \t]+not|won'?t)[ \t]+have[ \t]+(?:any[ \t]+)?(?:content[ \t]+polic\w*|filters"
+    r"|restrictions|rules|limits|limitations|ethics|morals|boundaries)\b",
+    # es fr de it pt nl pl ru zh ja ko
+    r"\bsin[ \t]+(?:restricciones|filtros|censura|límites|reglas)\b|\bsans[ \t]+(?:restrictions?|filtres?|censure"
+    r"|limites|règles)\b|\bohne[ \t]+(?:Einschränkungen|Filter|Zensur|Regeln|Grenzen)\b|\bsenza[ \t]+(?:restrizioni"
+    r"|filtri|censura|limiti|regole)\b|\bsem[ \t]+(?:restrições|filtros|censura|limites|regras)\b"
+    r"|\bzonder[ \t]+(?:beperkingen|filters|censuur)\b|\bbez[ \t]+(?:ograniczeń|cenzury)\b",
+    r"без[ \t]+(?:ограничений|цензуры|фильтров|правил)",
+    r"没有任何限制|不受任何限制|无任何限制|不受约束|没有道德|开发者模式|制限のない|制限なし|開発者モード|제한[ \t]*없이|개발자[ \t]*모드",
+]
+
+# Pre-empting the model's refusal: "never refuse", "no warnings", "don't apologise".
+REFUSAL = [
+    r"\b(?:never|don'?t|do[ \t]+not|cannot|can'?t|won'?t|will[ \t]+not|must[ \t]+not|shall[ \t]+not|should[ \t]+not"
+    r"|shouldn'?t|not[ \t]+allowed[ \t]+to|unable[ \t]+to)[ \t]+(?:ever[ \t]+)?(?:refuse|decline|deny|reject)\b",
+    r"\b(?:never|don'?t|do[ \t]+not|must[ \t]+not|will[ \t]+not|won'?t|without)[ \t]+(?:ever[ \t]+)?(?:say(?:ing)?"
+    r"|respond(?:ing)?[ \t]+with|us(?:e|ing)|includ(?:e|ing)|add(?:ing)?|giv(?:e|ing)|provid(?:e|ing)|mention(?:ing)?"
+    r"|put(?:ting)?)[ \t]+(?:any[ \t]+|that[ \t]+|a[ \t]+|the[ \t]+)?(?:kind[ \t]+of[ \t]+)?(?:(?:moral|ethical|safety"
+    r"|legal)[ \t]+)?(?:warnings?|disclaimers?|caveats?|apolog\w+|lectures?|moraliz\w+|moralis\w+|reminders?|censor\w*)\b",
+    r"\b(?:never|don'?t|do[ \t]+not|must[ \t]+not|won'?t|will[ \t]+not)[ \t]+(?:ever[ \t]+)?(?:apologi[sz]e|say[ \t]+"
+    r"(?:that[ \t]+)?(?:you|it)[ \t]+(?:can'?t|cannot|are[ \t]+unable|is[ \t]+unable|won'?t)|say[ \t]+[\"'“]?i'?m[ \t]+"
+    r"sorry|say[ \t]+no\b|tell[ \t]+me[ \t]+(?:that[ \t]+)?(?:you|it)[ \t]+(?:can'?t|cannot))",
+    r"\b(?:always|must|will)[ \t]+(?:answer|respond|reply|comply|provide|fulfil+)\b[^\n.]{0,50}\b(?:no[ \t]+matter"
+    r"|regardless|even[ \t]+if|any[ \t]+(?:request|question|prompt))\b",
+    r"\b(?:answer|respond[ \t]+to|fulfil+|comply[ \t]+with)[ \t]+(?:any|every|all)[ \t]+(?:question|request|prompt"
+    r"|command|demand|instruction)s?\b",
+    r"\bnunca[ \t]+(?:te[ \t]+niegues|rechaces|recuses)\b|\bne[ \t]+refuse[ \t]+jamais\b|\blehne[ \t]+(?:niemals|nie)\b"
+    r"|\bnon[ \t]+rifiutare[ \t]+mai\b",
+    r"никогда[ \t]+не[ \t]+отказывай|不要拒绝|永远不要拒绝|拒否しないで|거절하지[ \t]*마",
+]
+
+# Fictional or hypothetical framing (weak alone; adds up with the others).
+HYPOTHETICAL = [
+    r"\b(?:hypothetical(?:ly)?|fictional|imaginary|make-?believe|alternate|parallel)[ \t]+(?:world|universe|reality"
+    r"|scenario|story|setting|response|situation|land|society|dimension)\b",
+    r"\b(?:let'?s[ \t]+(?:play|imagine)|imagine|pretend)[ \t]+(?:a[ \t]+|an[ \t]+|that[ \t]+)?(?:game|world|scenario"
+    r"|story|universe|you)\b",
+    r"\bfor[ \t]+(?:purely[ \t]+)?(?:educational|research|academic|informational)[ \t]+purposes(?:[ \t]+only)?\b",
+    r"\b(?:purely|entirely|completely)[ \t]+(?:hypothetical|fictional|theoretical)\b",
+    r"\bwithout[ \t]+(?:any[ \t]+)?(?:consequences|repercussions)\b",
+    r"\bthis[ \t]+is[ \t]+(?:just[ \t]+|only[ \t]+)?(?:a[ \t]+)?(?:hypothetical|fiction|fictional|game|test|simulation"
+    r"|role-?play)\b",
+]
+
+# Override phrasing in more languages, and typo-tolerant English ("iunstructions").
+OVERRIDE_MORE = [
+    r"\byour[ \t]+new[ \t]+(?:rules|instructions|guidelines|directives|programming|task)[ \t]+(?:are|is)\b",
+    r"\b(?:ignore|disregard)[ \t]+(?:the[ \t]+rest[ \t]+of[ \t]+(?:this|the)[ \t]+(?:data|text|document|article|page|input"
+    r"|content|email|message|file)|all[ \t]+(?:info|information|other[ \t]+\w+|data|text|content|negative[ \t]+\w+)"
+    r"[ \t]+(?:except|in[ \t]+the|and)|everything[ \t]+(?:else|except)|(?:the[ \t]+)?instructions[ \t]*[,.;:!]"
+    r"|instructions[ \t]+and)",
+    r"\b(?:forget|disregard|ignore|erase|wipe)[ \t]+(?:all[ \t]+|about[ \t]+)?(?:everything|anything|all)[ \t]+"
+    r"(?:from[ \t]+|you[ \t]+(?:were|have[ \t]+been)[ \t]+(?:told|taught|given)[ \t]+)?(?:before|above|prior|previously"
+    r"|earlier|so[ \t]+far)\b",
+    OVERRIDE_VERB
+    + S
+    + r"(?:all"
+    + S
+    + r")?(?:your|the|my|of[ \t]+your)"
+    + S
+    + r"(?:previous|prior|earlier|original)"
+    + S
+    + r"\w*nstr\w*",
+    r"\b(?:ignore|disregard|forget|abandon|drop|stop)\b[^.\n]{0,30}\b(?:current|original|user'?s?|assigned|given"
+    r"|previous)[ \t]+(?:task|request|query|goal|assignment)\b",
+    r"\bignora[ \t]+(?:le|tutte[ \t]+le)[ \t]+(?:istruzioni|regole)\b|\bdimentica[ \t]+(?:le|tutte[ \t]+le)[ \t]+istruzioni\b",
+    r"\bnegeer[ \t]+(?:alle[ \t]+)?(?:vorige|eerdere|voorgaande)?[ \t]*(?:instructies|regels)\b"
+    r"|\bvergeet[ \t]+(?:alle[ \t]+)?(?:vorige[ \t]+)?instructies\b",
+    r"\bzignoruj[ \t]+(?:wszystkie[ \t]+)?(?:poprzednie[ \t]+)?(?:instrukcje|polecenia)\b",
+    r"تجاهل[ \t]+(?:جميع[ \t]+|كل[ \t]+)?(?:التعليمات|الأوامر)",
+    r"(?:^|[^\pL])önceki[ \t]+(?:tüm[ \t]+)?talimatları[ \t]+(?:yok[ \t]+say|görmezden[ \t]+gel|unut)",
+    r"पिछले[ \t]+(?:सभी[ \t]+)?निर्देशों[ \t]+को[ \t]+(?:अनदेखा|नज़रअंदाज़)",
+    r"\bbỏ[ \t]+qua[ \t]+(?:tất[ \t]+cả[ \t]+)?(?:các[ \t]+)?(?:hướng[ \t]+dẫn|chỉ[ \t]+dẫn)",
 ]

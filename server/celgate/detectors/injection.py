@@ -1,64 +1,151 @@
-"""Prompt injection: explainable signals combined into a score in [0, 1].
+"""Prompt injection: explainable signals combined into a score in [0, 1], per context.
 
-Signals (each a named group of one case-insensitive RE2 alternation, one pass per text):
+A text is scored in the context it arrives in: ``direct`` (a user's own prompt) or ``indirect``
+(a tool result, a retrieved document, an e-mail: data the model reads). Every signal has one
+weight per context, because the same words mean different things in each: "reply with only the
+following" is an ordinary request in a prompt and an attack inside a web page.
 
-* ``instruction_override`` - "ignore all previous instructions" and translations;
-* ``role_hijack`` - "you are now ...", "pretend to be", DAN/developer-mode jailbreak phrasing;
+Signals (each a group of case-insensitive RE2 patterns, all found in one DFA pass per text):
+
+* ``instruction_override`` - "ignore all previous instructions" (typo-tolerant) and translations
+  (en es fr de it pt nl pl ru ar tr hi vi zh ja ko);
+* ``addressed_to_model`` - data that speaks to the model rather than its human reader: "this is
+  an important message from me to you, GPT-4", "if you are an AI", "before you solve the task I
+  gave you", "when the user asks ..., tell the user ...";
+* ``model_imperative`` - imperatives aimed at whoever processes the text: "you must now forward
+  ...", "reply with only the following", "your new task is", "TODO: Send ...";
+* ``data_wrapper`` - fences around injected text: ``<INFORMATION>``, ``[SYSTEM]``,
+  ``###(system_message)``, ``<end of session>``, "IMPORTANT!!!";
+* ``template_injection`` - chat-template tokens (``<|im_start|>``, ``[INST]``) and fake turns
+  (``system:``, an ``Assistant:``/``User:`` exchange, "[user left the chat]", "(developer mode
+  enabled)");
+* ``role_hijack`` - persona and role-play jailbreaks: "you are now", "pretend to be", "I want you
+  to act as", "an AI named ...", "stay in character", two personalities, DAN/developer mode;
+* ``policy_evasion`` - claims that rules do not apply: "not bound by any rules", "free of all
+  restrictions", "doesn't care about ethics", "amoral", "OpenAI's content policy";
+* ``refusal_suppression`` - "never refuse", "do not include any warnings", "don't apologise";
+* ``hypothetical_framing`` - "in a fictional world", "purely hypothetical", "for educational
+  purposes" (weak alone; adds up with the others);
 * ``prompt_extraction`` - "reveal your system prompt", "repeat the words above";
-* ``template_injection`` - chat-template tokens (``<|im_start|>``, ``[INST]``) and fake
-  ``system:`` turns;
 * ``invisible_text`` - Unicode tag characters, zero-width and bidi controls. Tag characters
   spell hidden ASCII ("ASCII smuggling"); that hidden text is decoded and rescanned, and the
   text with zero-width characters removed is rescanned too;
 * ``encoded_payload`` - base64, hex, URL-encoded or rot13 text whose *decoding* fires one of
   the phrase signals (plain base64 such as an image or a hash does not fire). Decoding is
-  recursive up to ``max_decode_depth`` and bounded by ``max_decoded_chars`` per call.
+  recursive up to ``max_decode_depth`` and bounded by ``max_decoded_chars`` per call;
+* ``obfuscated_text`` - leetspeak ("1gn0r3 4ll") or homoglyphs (a Cyrillic letter for its Latin twin)
+  hiding a phrase signal: the text is folded back (one ``str.translate``, linear) and rescanned
+  only when it mixes letters with digits or scripts inside a word.
 
-The score is a noisy-OR of per-signal weights (repeats add a little), so one strong signal
-(override) alone crosses 0.8 while one weak signal (role-play phrasing) stays below 0.5.
+The score is a noisy-OR of per-signal weights for the context (repeats add a little), so one
+strong signal alone crosses 0.8 while weak ones must add up. Weights were set on the
+development split of ``bench/injection`` (never on its test split).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import codecs
+import unicodedata
 from dataclasses import dataclass
 from urllib.parse import unquote
+
+from re2 import _Anchor
 
 from celgate.detectors import _injection_patterns as P
 from celgate.detectors._re import Text, compile_re, group_names, spans
 from celgate.detectors.base import Finding
 
-SIGNALS = (
-    "instruction_override",
-    "role_hijack",
-    "prompt_extraction",
-    "template_injection",
-    "invisible_text",
-    "encoded_payload",
-)
-WEIGHTS = {
-    "instruction_override": 0.8,
-    "prompt_extraction": 0.7,
-    "role_hijack": 0.45,
-    "jailbreak": 0.6,
-    "template_injection": 0.7,
-    "invisible_text": 0.5,
-    "encoded_payload": 0.85,
+UNANCHORED, ANCHOR_START = _Anchor.UNANCHORED, _Anchor.ANCHOR_START
+
+CONTEXTS = ("direct", "indirect")
+# signal -> (weight in a prompt, weight in data the model reads)
+WEIGHTS: dict[str, tuple[float, float]] = {
+    "instruction_override": (0.85, 0.9),
+    "addressed_to_model": (0.15, 0.75),
+    "model_imperative": (0.05, 0.45),
+    "data_wrapper": (0.3, 0.6),
+    "template_injection": (0.5, 0.75),
+    "role_hijack": (0.4, 0.45),
+    "policy_evasion": (0.5, 0.5),
+    "refusal_suppression": (0.45, 0.5),
+    "hypothetical_framing": (0.15, 0.15),
+    "prompt_extraction": (0.6, 0.75),
+    "invisible_text": (0.5, 0.5),
+    "encoded_payload": (0.85, 0.9),
+    "obfuscated_text": (0.7, 0.8),
 }
-_PHRASE_GROUPS = {
-    "instruction_override": P.OVERRIDE,
-    "role_hijack": P.ROLE,
-    "jailbreak": P.JAILBREAK,
+SIGNALS = tuple(WEIGHTS)
+_PHRASE_GROUPS: dict[str, list[str]] = {
+    "instruction_override": P.OVERRIDE + P.OVERRIDE_MORE,
+    "addressed_to_model": P.ADDRESSED,
+    "model_imperative": P.IMPERATIVE,
+    "data_wrapper": P.WRAPPER,
+    "template_injection": P.TEMPLATE + P.FAKE_TURN,
+    "role_hijack": P.ROLE + P.JAILBREAK[:1] + P.PERSONA,
+    "policy_evasion": P.JAILBREAK[1:] + P.POLICY,
+    "refusal_suppression": P.REFUSAL,
+    "hypothetical_framing": P.HYPOTHETICAL,
     "prompt_extraction": P.EXTRACT,
-    "template_injection": P.TEMPLATE,
 }
-_PHRASES = compile_re(
-    "|".join(f"(?P<{n}>{'|'.join(f'(?:{p})' for p in pats)})" for n, pats in _PHRASE_GROUPS.items()),
-    case_insensitive=True,
-)
-_PHRASE_NAMES = group_names(_PHRASES)
+
+
+def _non_ascii(pattern: str) -> bool:
+    return any(ord(c) > 127 and unicodedata.category(c).startswith("L") for c in pattern)
+
+
+def _non_latin(pattern: str) -> bool:
+    """Spelled in another script (Cyrillic, CJK, Arabic, ...): cannot match ASCII text at all."""
+    return any(ord(c) > 0x24F and unicodedata.category(c).startswith("L") for c in pattern)
+
+
+def _ascii_only(pattern: str) -> str:
+    """The pattern as it can match ASCII text: each non-ASCII letter becomes two NUL bytes (a
+    caseless one-byte class ordinary text never has), so the DFA needs no Unicode case folding.
+    The full patterns run in the second pass on text that has non-ASCII characters."""
+    return "".join(r"\x00\x00" if ord(c) > 127 and unicodedata.category(c).startswith("L") else c for c in pattern)
+
+
+def _alternation(patterns: list[str]):  # re2's private compiled type
+    return compile_re("|".join(f"(?:{p})" for p in patterns), case_insensitive=True)._regexp
+
+
+class _Signals:
+    """One DFA finds every phrase match; the signal that produced it is the first group (in
+    priority order) whose own pattern matches anchored at the same start - RE2's leftmost-first
+    choice, found with at most one anchored match per *signal* instead of per pattern."""
+
+    def __init__(self, groups: list[tuple[str, list[str]]]) -> None:
+        groups = [(n, pats) for n, pats in groups if pats]
+        self.names = [n for n, _ in groups]
+        self.finder = _alternation([p for _, pats in groups for p in pats])
+        self.groups = [_alternation(pats) for _, pats in groups]
+
+    def matches(self, data: bytes) -> list[tuple[str, int, int]]:
+        out = []
+        end, pos = len(data), 0
+        while pos <= end:
+            s, e = self.finder.Match(UNANCHORED, data, pos, end)[0]
+            if s < 0:
+                break
+            for name, rx in zip(self.names, self.groups, strict=True):
+                if rx.Match(ANCHOR_START, data, s, end)[0][0] >= 0:
+                    out.append((name, s, e))
+                    break
+            pos = e if e > s else e + 1
+        return out
+
+
+# Two DFAs: every pattern as it can match ASCII (run on all text; one case-folded Unicode DFA of
+# all patterns is 2-3x slower), and the patterns spelled with non-ASCII letters (Cyrillic, CJK,
+# accented Latin), run only on text that has non-ASCII characters.
+_PHRASES = _Signals([(n, [_ascii_only(p) for p in pats if not _non_latin(p)]) for n, pats in _PHRASE_GROUPS.items()])
+_PHRASES_INTL = _Signals([(n, [p for p in pats if _non_ascii(p)]) for n, pats in _PHRASE_GROUPS.items()])
+_DASH_CHARS = "\u2013\u2014\u2212\u00a0\u2019"
+_DASHES = str.maketrans(dict.fromkeys(_DASH_CHARS[:3], "-") | {"\u00a0": " ", "\u2019": "'"})
+# Strong signals: an obfuscation or encoding wrapper only counts when its payload fires one.
+_STRONG = frozenset({"instruction_override", "addressed_to_model", "role_hijack", "policy_evasion",
+                     "refusal_suppression", "prompt_extraction", "template_injection", "data_wrapper"})  # fmt: skip
 
 _TAGS = r"[\x{E0000}-\x{E007F}]+"
 _ZW = r"[\x{200B}-\x{200D}\x{2060}-\x{2064}\x{FEFF}\x{180E}\x{034F}]"
@@ -87,11 +174,52 @@ _HEXONLY = compile_re(r"[0-9a-fA-F]+")
 _MAX_CANDIDATES = 64
 
 
+# Leetspeak and homoglyph folding (applied only when a word mixes letters with digits or scripts).
+_LEET = bytes.maketrans(b"013457@$|", b"oieastasl")
+_ROT13 = bytes.maketrans(
+    b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz", b"NOPQRSTUVWXYZABCDEFGHIJKLMnopqrstuvwxyzabcdefghijklm"
+)
+_HOMO = str.maketrans(
+    dict(
+        zip(
+            "АВЕКМНОРСТУХаеорсухіјѕԁԛԝӏΑΒΕΖΗΙΚΜΝΟΡΤΥΧαορτυνικ",
+            "ABEKMHOPCTYXaeopcyxijsdqwlABEZHIKMNOPTYXaoptuvik",
+            strict=True,
+        )
+    )
+)
+_MIXED = compile_re(
+    r"[a-zA-Z][0-9@$|]+[a-zA-Z]|[a-zA-Z][\x{0370}-\x{03FF}\x{0400}-\x{052F}]|[\x{0370}-\x{03FF}\x{0400}-\x{052F}][a-zA-Z]"
+)
+_MIXED_SCRIPT = compile_re(r"[a-zA-Z][\x{0370}-\x{03FF}\x{0400}-\x{052F}]|[\x{0370}-\x{03FF}\x{0400}-\x{052F}][a-zA-Z]")
+
+
 @dataclass(frozen=True, slots=True)
 class Analysis:
-    score: float
+    hits: dict[str, int]
     signals: list[str]
     findings: list[Finding]
+
+    def score_for(self, context: str) -> float:
+        """Noisy-OR of the context's weights; each repeat of a signal adds 30 % of its weight."""
+        i = CONTEXTS.index(context)
+        keep = 1.0
+        for sig, n in self.hits.items():
+            w = WEIGHTS[sig][i]
+            keep *= 1 - w
+            for _ in range(min(n, 4) - 1):
+                keep *= 1 - w * 0.3
+        return round(1 - keep, 4)
+
+    def signals_for(self, context: str) -> list[str]:
+        """Signals that carry weight in this context (>= 0.3): weak cues stay out of the list."""
+        i = CONTEXTS.index(context)
+        return [s for s in self.signals if WEIGHTS[s][i] >= 0.3]
+
+    @property
+    def score(self) -> float:
+        """Context-free score: the higher of the two (what ``injection_score()`` returns)."""
+        return max(self.score_for(c) for c in CONTEXTS)
 
 
 def _printable(s: str) -> bool:
@@ -119,6 +247,12 @@ def _decode(kind: str, raw: str) -> str | None:
     return text if _printable(text) else None
 
 
+def _merge(a: list[tuple[str, int, int]], b: list[tuple[str, int, int]]) -> list[tuple[str, int, int]]:
+    """Matches of both passes; a pattern with an ASCII branch may match the same span twice."""
+    seen = {(n, s) for n, s, _ in a}
+    return a + [m for m in b if (m[0], m[1]) not in seen]
+
+
 class InjectionDetector:
     """Scores text for prompt injection; ``scan`` returns one finding per signal hit."""
 
@@ -137,24 +271,46 @@ class InjectionDetector:
         hits: dict[str, int] = {}
         findings: list[Finding] = []
         budget = [self.max_decoded]
-        self._scan(Text(text, self.max_chars), 0, hits, findings, budget, outer=True)
-        score = 1.0
-        for sig, n in hits.items():
-            w = WEIGHTS[sig]
-            score *= 1 - w
-            for _ in range(min(n, 4) - 1):
-                score *= 1 - w * 0.3
-        signals = sorted({("role_hijack" if s == "jailbreak" else s) for s in hits}, key=SIGNALS.index)
+        t = Text(text, self.max_chars)
+        self._scan(t, 0, hits, findings, budget, outer=True)
+        self._folded(t, hits, budget)
+        signals = sorted(hits, key=SIGNALS.index)
         findings.sort(key=lambda f: (f.start, f.end))
-        return Analysis(round(1 - score, 4), signals, findings)
+        return Analysis(hits, signals, findings)
 
     def _phrases(self, t: Text) -> list[tuple[str, int, int]]:
-        out = []
-        for sp in spans(_PHRASES, t.data):
-            s, e = sp[0]
-            name = next(_PHRASE_NAMES[i] for i in range(1, len(sp)) if sp[i][0] >= 0)
-            out.append((name, s, e))
-        return out
+        """(signal, start byte, end byte) of each phrase match. Non-ASCII text is scanned with its
+        dashes, no-break spaces and curly apostrophes folded to ASCII (same code points, so
+        offsets still map), then once more for the patterns of other scripts."""
+        if t.ascii:
+            return _PHRASES.matches(t.data)
+        if any(c in t.text for c in _DASH_CHARS):
+            t.data = Text(t.text.translate(_DASHES), self.max_chars).data
+            # 1:1 in code points: every later offset (t.cp) still maps to the original text
+        return _merge(_PHRASES.matches(t.data), _PHRASES_INTL.matches(t.data))
+
+    def _folded(self, t: Text, hits: dict[str, int], budget: list[int]) -> None:
+        """Rescan leetspeak/homoglyph-folded text; count only strong signals the folding revealed."""
+        if budget[0] <= 0 or next(spans(_MIXED, t.data), None) is None:
+            return
+        data = t.data
+        if not t.ascii and next(spans(_MIXED_SCRIPT, data), None) is not None:
+            data = Text(t.text.translate(_HOMO), self.max_chars).data
+        # Leet characters are ASCII and never occur inside a UTF-8 multi-byte sequence, so the
+        # bytes can be folded directly (bytes.translate: a table lookup per byte, in C).
+        data = data.translate(_LEET)
+        if data == t.data:
+            return
+        inner: dict[str, int] = {}
+        for name, _, _ in (
+            _PHRASES.matches(data) if t.ascii else _merge(_PHRASES.matches(data), _PHRASES_INTL.matches(data))
+        ):
+            inner[name] = inner.get(name, 0) + 1
+        new = {k: v for k, v in inner.items() if k in _STRONG and v > hits.get(k, 0)}
+        if new:
+            hits["obfuscated_text"] = hits.get("obfuscated_text", 0) + 1
+            for k, v in new.items():
+                hits[k] = v
 
     def _scan(
         self, t: Text, depth: int, hits: dict[str, int], findings: list[Finding], budget: list[int], outer: bool
@@ -163,11 +319,10 @@ class InjectionDetector:
         phrase signal fired (so an encoding wrapper knows its payload was malicious)."""
         fired = False
         for name, s, e in self._phrases(t):
-            fired = True
+            fired |= name in _STRONG
             hits[name] = hits.get(name, 0) + 1
             if outer:
-                typ = "role_hijack" if name == "jailbreak" else name
-                findings.append(Finding(typ, t.cp(s), t.cp(e), WEIGHTS[name]))
+                findings.append(Finding(name, t.cp(s), t.cp(e), WEIGHTS[name][1]))
         if not t.ascii:
             fired |= self._invisible(t, depth, hits, findings, budget, outer)
         if depth < self.max_depth:
@@ -187,7 +342,7 @@ class InjectionDetector:
                 continue  # a leading byte-order mark is not hidden text
             any_inv = True
             if outer:
-                findings.append(Finding("invisible_text", t.cp(s), t.cp(e), WEIGHTS["invisible_text"]))
+                findings.append(Finding("invisible_text", t.cp(s), t.cp(e), WEIGHTS["invisible_text"][1]))
             if kind == "tags":
                 tag_text.append("".join(chr(ord(c) - 0xE0000) for c in t.s(s, e)))
         if not any_inv:
@@ -230,14 +385,14 @@ class InjectionDetector:
                 fired = True
                 hits["encoded_payload"] = hits.get("encoded_payload", 0) + 1
                 if outer:
-                    findings.append(Finding("encoded_payload", t.cp(s), t.cp(e), WEIGHTS["encoded_payload"]))
+                    findings.append(Finding("encoded_payload", t.cp(s), t.cp(e), WEIGHTS["encoded_payload"][1]))
         if depth == 0 and budget[0] > 0 and any(c.isalpha() for c in t.text[:4096]):
             # rot13 has no surface form to find, so rescan the whole rotated text once (linear).
-            rot = Text(codecs.encode(t.text, "rot13"), self.max_chars)
+            rot = t.data.translate(_ROT13)  # ASCII letters only: safe on UTF-8 bytes
             inner: dict[str, int] = {}
-            for name, s, e in self._phrases(rot):
+            for name, s, e in _PHRASES.matches(rot):
                 # rot13 only moves ASCII letters: a match without any was in the original too.
-                if any(65 <= b <= 90 or 97 <= b <= 122 for b in rot.data[s:e]):
+                if name in _STRONG and any(65 <= b <= 90 or 97 <= b <= 122 for b in rot[s:e]):
                     inner[name] = inner.get(name, 0) + 1
             if inner:
                 fired = True

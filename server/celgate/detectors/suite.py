@@ -20,6 +20,18 @@ from celgate.detectors.tokens import estimate_tokens
 _CACHE = 16  # recent texts per detector: pii() and pii([..]) on one text scan once
 
 
+def _context(context: str) -> str:
+    """``"prompt"`` is accepted for ``"direct"``, ``"untrusted"`` for ``"indirect"``; anything else
+    is an evaluation error (which the engine turns into a deny)."""
+    c = _CONTEXT_ALIASES.get(context)
+    if c is None:
+        raise ValueError(f"unknown injection context {context!r}; known: direct, indirect, prompt, untrusted")
+    return c
+
+
+_CONTEXT_ALIASES = {"direct": "direct", "prompt": "direct", "indirect": "indirect", "untrusted": "indirect"}
+
+
 class DetectorSuite:
     """Everything the engine needs; impls take and return plain Python values."""
 
@@ -60,8 +72,14 @@ class DetectorSuite:
     def injection_score(self, text: str) -> float:
         return self._analyze(text).score
 
+    def injection_score_in(self, text: str, context: str) -> float:
+        return self._analyze(text).score_for(_context(context))
+
     def injection_signals(self, text: str) -> list[str]:
         return list(self._analyze(text).signals)
+
+    def injection_signals_in(self, text: str, context: str) -> list[str]:
+        return list(self._analyze(text).signals_for(_context(context)))
 
     def injection(self, text: str) -> list[Finding]:
         return list(self._analyze(text).findings)
@@ -140,8 +158,16 @@ class DetectorSuite:
                 ("string_pii_types", ("string", "list_string"), "findings", self.pii_types),
             ),
             f("secrets", ("string_secrets", ("string",), "findings", self.secrets)),
-            f("injection_score", ("string_injection_score", ("string",), "double", self.injection_score)),
-            f("injection_signals", ("string_injection_signals", ("string",), "list_string", self.injection_signals)),
+            f(
+                "injection_score",
+                ("string_injection_score", ("string",), "double", self.injection_score),
+                ("string_injection_score_string", ("string", "string"), "double", self.injection_score_in),
+            ),
+            f(
+                "injection_signals",
+                ("string_injection_signals", ("string",), "list_string", self.injection_signals),
+                ("string_injection_signals_string", ("string", "string"), "list_string", self.injection_signals_in),
+            ),
             f("contains_invisible", ("string_contains_invisible", ("string",), "bool", self.contains_invisible)),
             f("urls", ("string_urls", ("string",), "list_string", self.urls)),
             f(
