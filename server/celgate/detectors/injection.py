@@ -50,6 +50,7 @@ import unicodedata
 from dataclasses import dataclass
 from urllib.parse import unquote
 
+import re2
 from re2 import _Anchor
 
 from celgate.detectors import _injection_patterns as P
@@ -111,38 +112,58 @@ def _alternation(patterns: list[str]):  # re2's private compiled type
 
 
 class _Signals:
-    """One DFA finds every phrase match; the signal that produced it is the first group (in
-    priority order) whose own pattern matches anchored at the same start - RE2's leftmost-first
-    choice, found with at most one anchored match per *signal* instead of per pattern."""
+    """Which patterns of which signals occur in a text, in one forward DFA pass (``RE2::Set``:
+    no match starts to find, so no reverse DFA and no restart per match - a search loop over one
+    big alternation cost ~30 µs per match on long jailbreaks). Offsets, needed only for
+    findings, come from one search per *fired* signal."""
 
     def __init__(self, groups: list[tuple[str, list[str]]]) -> None:
-        groups = [(n, pats) for n, pats in groups if pats]
-        self.names = [n for n, _ in groups]
-        self.finder = _alternation([p for _, pats in groups for p in pats])
-        self.groups = [_alternation(pats) for _, pats in groups]
+        opts = re2.Options()
+        opts.max_mem = 64 << 20
+        opts.case_sensitive = False
+        opts.log_errors = False
+        self.set = re2.Set.SearchSet(opts)
+        self.owner: list[str] = []
+        self.rx: dict[str, object] = {}
+        for name, pats in groups:
+            for p in pats:
+                self.set.Add(p)
+                self.owner.append(name)
+            if pats:
+                self.rx[name] = _alternation(pats)
+        self.set.Compile()
 
-    def matches(self, data: bytes) -> list[tuple[str, int, int]]:
-        out = []
+    def counts(self, data: bytes) -> dict[str, int]:
+        """Signal -> number of its distinct patterns found."""
+        out: dict[str, int] = {}
+        for i in self.set.Match(data) or ():
+            n = self.owner[i]
+            out[n] = out.get(n, 0) + 1
+        return out
+
+    def spans(self, name: str, data: bytes) -> list[tuple[int, int]]:
+        rx = self.rx.get(name)
+        out: list[tuple[int, int]] = []
         end, pos = len(data), 0
-        while pos <= end:
-            s, e = self.finder.Match(UNANCHORED, data, pos, end)[0]
+        while rx is not None and pos <= end and len(out) < _MAX_FINDINGS:
+            s, e = rx.Match(UNANCHORED, data, pos, end)[0]  # type: ignore[attr-defined]
             if s < 0:
                 break
-            for name, rx in zip(self.names, self.groups, strict=True):
-                if rx.Match(ANCHOR_START, data, s, end)[0][0] >= 0:
-                    out.append((name, s, e))
-                    break
+            out.append((s, e))
             pos = e if e > s else e + 1
         return out
 
 
-# Two DFAs: every pattern as it can match ASCII (run on all text; one case-folded Unicode DFA of
+_MAX_FINDINGS = 64  # per signal and text: enough to point at the attack, bounded on hostile input
+# Two sets: every pattern as it can match ASCII (run on all text; one case-folded Unicode DFA of
 # all patterns is 2-3x slower), and the patterns spelled with non-ASCII letters (Cyrillic, CJK,
 # accented Latin), run only on text that has non-ASCII characters.
 _PHRASES = _Signals([(n, [_ascii_only(p) for p in pats if not _non_latin(p)]) for n, pats in _PHRASE_GROUPS.items()])
 _PHRASES_INTL = _Signals([(n, [p for p in pats if _non_ascii(p)]) for n, pats in _PHRASE_GROUPS.items()])
-_DASH_CHARS = "\u2013\u2014\u2212\u00a0\u2019"
-_DASHES = str.maketrans(dict.fromkeys(_DASH_CHARS[:3], "-") | {"\u00a0": " ", "\u2019": "'"})
+_DASHES_UTF8 = tuple(
+    (a.encode(), b.encode())
+    for a, b in (("\u2013", "-"), ("\u2014", "-"), ("\u2212", "-"), ("\u00a0", " "), ("\u2019", "'"))
+)
 # Strong signals: an obfuscation or encoding wrapper only counts when its payload fires one.
 _STRONG = frozenset({"instruction_override", "addressed_to_model", "role_hijack", "policy_evasion",
                      "refusal_suppression", "prompt_extraction", "template_injection", "data_wrapper"})  # fmt: skip
@@ -163,6 +184,8 @@ _STRIP_ZW = dict.fromkeys(
         *range(0x2066, 0x206A),
     ]
 )
+
+_STRIP_ZW_UTF8 = tuple(chr(c).encode() for c in _STRIP_ZW)
 
 _ENCODED = compile_re(
     r"(?P<b64>[A-Za-z0-9+/]{16,}={0,2}|[A-Za-z0-9_-]{16,}={0,2})"
@@ -247,10 +270,12 @@ def _decode(kind: str, raw: str) -> str | None:
     return text if _printable(text) else None
 
 
-def _merge(a: list[tuple[str, int, int]], b: list[tuple[str, int, int]]) -> list[tuple[str, int, int]]:
-    """Matches of both passes; a pattern with an ASCII branch may match the same span twice."""
-    seen = {(n, s) for n, s, _ in a}
-    return a + [m for m in b if (m[0], m[1]) not in seen]
+def _merge(a: dict[str, int], b: dict[str, int]) -> dict[str, int]:
+    """Counts of both passes (a pattern with an ASCII branch may be counted by both: max)."""
+    out = dict(a)
+    for k, v in b.items():
+        out[k] = max(out.get(k, 0), v)
+    return out
 
 
 class InjectionDetector:
@@ -265,29 +290,35 @@ class InjectionDetector:
         self.max_decoded = max_decoded
 
     def scan(self, text: str) -> list[Finding]:
-        return self.analyze(text).findings
+        return self.analyze(text, with_offsets=True).findings
 
-    def analyze(self, text: str) -> Analysis:
+    def analyze(self, text: str, *, with_offsets: bool = False) -> Analysis:
+        """Signals and scores; phrase findings (offsets) only ``with_offsets`` (one search per
+        fired signal), since scores and signal lists do not need them."""
         hits: dict[str, int] = {}
         findings: list[Finding] = []
         budget = [self.max_decoded]
         t = Text(text, self.max_chars)
         self._scan(t, 0, hits, findings, budget, outer=True)
         self._folded(t, hits, budget)
+        if with_offsets:
+            for name in [n for n in hits if n in _PHRASE_GROUPS]:
+                for sp in _PHRASES.spans(name, t.data) + ([] if t.ascii else _PHRASES_INTL.spans(name, t.data)):
+                    findings.append(Finding(name, t.cp(sp[0]), t.cp(sp[1]), WEIGHTS[name][1]))
         signals = sorted(hits, key=SIGNALS.index)
         findings.sort(key=lambda f: (f.start, f.end))
         return Analysis(hits, signals, findings)
 
-    def _phrases(self, t: Text) -> list[tuple[str, int, int]]:
-        """(signal, start byte, end byte) of each phrase match. Non-ASCII text is scanned with its
-        dashes, no-break spaces and curly apostrophes folded to ASCII (same code points, so
-        offsets still map), then once more for the patterns of other scripts."""
+    def _phrases(self, t: Text) -> dict[str, int]:
+        """Signal -> distinct patterns found. Non-ASCII text is scanned with its dashes,
+        no-break spaces and curly apostrophes folded to ASCII (1:1 in code points, so offsets
+        still map), then once more for the patterns of other scripts."""
         if t.ascii:
-            return _PHRASES.matches(t.data)
-        if any(c in t.text for c in _DASH_CHARS):
-            t.data = Text(t.text.translate(_DASHES), self.max_chars).data
-            # 1:1 in code points: every later offset (t.cp) still maps to the original text
-        return _merge(_PHRASES.matches(t.data), _PHRASES_INTL.matches(t.data))
+            return _PHRASES.counts(t.data)
+        for a, b in _DASHES_UTF8:  # 1:1 in code points, so t.cp still maps to the original text
+            if a in t.data:
+                t.data = t.data.replace(a, b)
+        return _merge(_PHRASES.counts(t.data), _PHRASES_INTL.counts(t.data))
 
     def _folded(self, t: Text, hits: dict[str, int], budget: list[int]) -> None:
         """Rescan leetspeak/homoglyph-folded text; count only strong signals the folding revealed."""
@@ -301,11 +332,7 @@ class InjectionDetector:
         data = data.translate(_LEET)
         if data == t.data:
             return
-        inner: dict[str, int] = {}
-        for name, _, _ in (
-            _PHRASES.matches(data) if t.ascii else _merge(_PHRASES.matches(data), _PHRASES_INTL.matches(data))
-        ):
-            inner[name] = inner.get(name, 0) + 1
+        inner = _PHRASES.counts(data) if t.ascii else _merge(_PHRASES.counts(data), _PHRASES_INTL.counts(data))
         new = {k: v for k, v in inner.items() if k in _STRONG and v > hits.get(k, 0)}
         if new:
             hits["obfuscated_text"] = hits.get("obfuscated_text", 0) + 1
@@ -315,14 +342,12 @@ class InjectionDetector:
     def _scan(
         self, t: Text, depth: int, hits: dict[str, int], findings: list[Finding], budget: list[int], outer: bool
     ) -> bool:
-        """Add hits for ``t``; offsets are only recorded for the outermost text. Returns whether a
-        phrase signal fired (so an encoding wrapper knows its payload was malicious)."""
+        """Add hits for ``t``. Returns whether a strong phrase signal fired (so an encoding
+        wrapper knows its payload was malicious)."""
         fired = False
-        for name, s, e in self._phrases(t):
+        for name, n in self._phrases(t).items():
             fired |= name in _STRONG
-            hits[name] = hits.get(name, 0) + 1
-            if outer:
-                findings.append(Finding(name, t.cp(s), t.cp(e), WEIGHTS[name][1]))
+            hits[name] = max(hits.get(name, 0), n) if outer else hits.get(name, 0) + n
         if not t.ascii:
             fired |= self._invisible(t, depth, hits, findings, budget, outer)
         if depth < self.max_depth:
@@ -353,8 +378,12 @@ class InjectionDetector:
             if hidden:
                 budget[0] -= len(hidden)
                 fired |= self._scan(Text(hidden, self.max_chars), depth + 1, hits, [], budget, outer=False)
-            stripped = t.text.translate(_STRIP_ZW)
-            if stripped != t.text:
+            data = t.data
+            for seq in _STRIP_ZW_UTF8:  # bytes.replace per character: C speed, unlike str.translate
+                if seq in data:
+                    data = data.replace(seq, b"")
+            if data != t.data:
+                stripped = data.decode("utf-8", "replace")
                 inner: dict[str, int] = {}
                 self._scan(Text(stripped, self.max_chars), depth + 1, inner, [], [0], outer=False)
                 for k in inner:  # only signals the split-up text was hiding
@@ -389,11 +418,8 @@ class InjectionDetector:
         if depth == 0 and budget[0] > 0 and any(c.isalpha() for c in t.text[:4096]):
             # rot13 has no surface form to find, so rescan the whole rotated text once (linear).
             rot = t.data.translate(_ROT13)  # ASCII letters only: safe on UTF-8 bytes
-            inner: dict[str, int] = {}
-            for name, s, e in _PHRASES.matches(rot):
-                # rot13 only moves ASCII letters: a match without any was in the original too.
-                if name in _STRONG and any(65 <= b <= 90 or 97 <= b <= 122 for b in rot[s:e]):
-                    inner[name] = inner.get(name, 0) + 1
+            # Only strong signals the rotation revealed (a pattern without letters matches both).
+            inner = {k: v for k, v in _PHRASES.counts(rot).items() if k in _STRONG and k not in hits}
             if inner:
                 fired = True
                 hits["encoded_payload"] = hits.get("encoded_payload", 0) + 1

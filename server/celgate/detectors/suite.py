@@ -82,7 +82,7 @@ class DetectorSuite:
         return list(self._analyze(text).signals_for(_context(context)))
 
     def injection(self, text: str) -> list[Finding]:
-        return list(self._analyze(text).findings)
+        return self._injection.scan(text)
 
     def contains_invisible(self, text: str) -> bool:
         return "invisible_text" in self._analyze(text).signals
