@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from celgate.detectors._re import compile_re
+from celgate.detectors.classify import ClassifierSpec, parse_classifiers
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 
@@ -38,6 +39,7 @@ class Settings:
     hash_key: bytes = field(default_factory=lambda: _secrets.token_bytes(32))
     hash_key_configured: bool = False
     hash_length: int = 8
+    classifiers: tuple[ClassifierSpec, ...] = ()
 
 
 _SCHEMA: dict[str, Any] = {
@@ -46,6 +48,7 @@ _SCHEMA: dict[str, Any] = {
     "secrets": {"min_entropy": float},
     "overlap": {"ngram": int},
     "redaction": {"hash_key": str, "hash_key_env": str, "hash_length": int},
+    "classifiers": {},  # name -> spec, validated by classify.parse_classifiers
 }
 _CUSTOM_KEYS = {"pattern", "score", "case_insensitive"}
 
@@ -76,7 +79,7 @@ def parse(raw: Mapping[str, Any] | None) -> Settings:
     kw: dict[str, Any] = {}
     for section, keys in _SCHEMA.items():
         sub = raw.get(section)
-        if sub is None:
+        if sub is None or section == "classifiers":
             continue
         _check_keys(f"detectors.{section}", sub, keys)
     limits = raw.get("limits") or {}
@@ -100,6 +103,8 @@ def parse(raw: Mapping[str, Any] | None) -> Settings:
         kw["overlap_ngram"] = _typed("detectors.overlap.ngram", ov["ngram"], int, 1, 32)
     kw["custom"] = _parse_custom((raw.get("pii") or {}).get("custom") or {})
     kw.update(_parse_redaction(raw.get("redaction") or {}))
+    if raw.get("classifiers") is not None:
+        kw["classifiers"] = parse_classifiers(raw["classifiers"])
     return Settings(**kw)
 
 

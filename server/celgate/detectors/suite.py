@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 
 from celgate.detectors._re import UNSCANNED
 from celgate.detectors.base import CelFunction, CelOverload, Finding
+from celgate.detectors.classify import Classifiers
 from celgate.detectors.exfiltration import extract_urls, markdown_exfil
 from celgate.detectors.html import HtmlDetector
 from celgate.detectors.injection import Analysis, InjectionDetector
@@ -43,6 +44,7 @@ class DetectorSuite:
         self._html = HtmlDetector(mc)
         self._injection = InjectionDetector(mc, settings.max_decode_depth, settings.max_decoded_chars)
         self._redactor = Redactor(settings.hash_key, settings.hash_length)
+        self._classifiers = Classifiers(settings.classifiers, mc)
         self.custom_types = frozenset(c.name for c in settings.custom)
         # Per-instance bounded caches (thread-safe: functools.lru_cache locks internally).
         self._pii_scan: Callable[[str], tuple[Finding, ...]] = functools.lru_cache(_CACHE)(
@@ -86,6 +88,9 @@ class DetectorSuite:
 
     def contains_invisible(self, text: str) -> bool:
         return "invisible_text" in self._analyze(text).signals
+
+    def classify(self, text: str, name: str) -> float:
+        return self._classifiers.classify(text, name)
 
     def urls(self, text: str) -> list[str]:
         return extract_urls(text, self.settings.max_scan_chars)
@@ -169,6 +174,7 @@ class DetectorSuite:
                 ("string_injection_signals_string", ("string", "string"), "list_string", self.injection_signals_in),
             ),
             f("contains_invisible", ("string_contains_invisible", ("string",), "bool", self.contains_invisible)),
+            f("classify", ("string_classify_string", ("string", "string"), "double", self.classify)),
             f("urls", ("string_urls", ("string",), "list_string", self.urls)),
             f(
                 "markdown_exfil",
