@@ -139,8 +139,10 @@ def _load(spec: ClassifierSpec) -> _Model:
         if m is None:
             try:
                 m = _Model(spec)
-            except Exception as exc:  # noqa: BLE001 - any load failure is a configuration error
-                raise ValueError(f"detectors.classifiers.{spec.name}: cannot load the model ({type(exc).__name__})") from None
+            except Exception as exc:
+                raise ValueError(
+                    f"detectors.classifiers.{spec.name}: cannot load the model ({type(exc).__name__})"
+                ) from None
             _MODELS[key] = m  # type: ignore[index]
         return m
 
@@ -167,7 +169,7 @@ class Classifiers:
             return 1.0
         try:
             return _score(model, spec, windows)
-        except Exception:  # noqa: BLE001 - timeout (terminated run) or a runtime error: fail closed
+        except Exception:  # a terminated (timed out) run or a runtime error: fail closed
             return 1.0
 
 
