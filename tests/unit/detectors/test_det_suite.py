@@ -33,6 +33,8 @@ def test_impls_return_plain_values(suite) -> None:
     samples = {"string": text, "list_string": ["email"], "double": 0.0}
     for f in suite.functions:
         for o in f.overloads:
+            if o.id == "string_classify_string":
+                continue  # raises without a configured model (test_det_classify covers it)
             args = [text] + [samples[p] if p != "string" else "bob" for p in o.params[1:]]
             if f.name == "markdown_exfil":
                 args = [text, ["good.com"]]
