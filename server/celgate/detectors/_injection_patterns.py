@@ -281,6 +281,8 @@ EXTRACT = [
     r"|system[ \t]+message|pre-?prompt|(?:initial|original|secret|hidden)[ \t]+prompt|instructions[ \t]+verbatim)\b",
     r"\b(?:my|your)[ \t]+instructions[ \t]+(?:are|were)[ \t]*:|\bi[ \t]+was[ \t]+instructed[ \t]+to\b"
     r"|\b(?:text|instructions|prompt|words)[ \t]+you[ \t]+were[ \t]+given\b",
+    r"\b(?:display|show|print|reveal|output|dump|include|including)\b[^.\n]{0,40}\b(?:initial|original|system|hidden|secret)[ \t]+"
+    r"(?:prompt|instructions)\b",
     r"\bwhat[ \t]+(?:were|was|have)[ \t]+you[ \t]+(?:been[ \t]+)?(?:told|given|instructed|programmed)\b"
     r"|\b(?:everything|all|the[ \t]+text|what)[ \t]+(?:was[ \t]+)?(?:written|said|told)[ \t]+(?:to[ \t]+you[ \t]+)?(?:before|above)[ \t]+"
     r"(?:this|my)[ \t]+(?:conversation|message|prompt|question)\b",
@@ -384,6 +386,9 @@ ADDRESSED = [
 
 # Imperatives aimed at whoever processes the text: ordinary in a prompt, suspicious in data.
 IMPERATIVE = [
+    r"\b(?:if|when)[ \t]+asked\b[^.\n]{0,80}\b(?:respond|reply|answer|say)\w*[ \t]+(?:only[ \t]+)?with\b",
+    r"\b(?:simply|just|only)[ \t]+(?:respond|reply|answer|say)[ \t]+(?:with[ \t]+)?[\"'“‘]",
+    r"\byou[ \t]+(?:may|must|should|shall)[ \t]+not[ \t]+deviate\b",
     r"\b(?:when|if|once)[ \t]+(?:the[ \t]+|a[ \t]+|any[ \t]+)?user[ \t]+(?:asks|requests|wants|says|queries)\b",
     r"\b(?:and|then)[ \t]+(?:just|only)[ \t]+(?:print|say|output|write|reply|respond)\b",
     r"\b(?:tell|inform|convince|remind|persuade)[ \t]+the[ \t]+user[ \t]+(?:that|to)\b",
@@ -403,7 +408,7 @@ IMPERATIVE = [
 
 # Wrappers and markers that fence injected text off from the data around it.
 WRAPPER = [
-    r"(?m:^[ \t]*todo:[ \t]*" + MODEL_VERBS + r"[ \t])",
+    r"(?:^|[\s\"'>({\[])todo:[ \t]*" + MODEL_VERBS + r"[ \t]",
     r"(?-i:(?m:^[ \t]*-{2,}[ \t]*[A-Z][A-Z ]*INSTRUCTIONS?\b)|\bFOLLOW[ \t]+(?:THIS[ \t]+|THESE[ \t]+|THE[ \t]+)?INSTRUCTIONS?\b)",
     r"</?(?:information|important|instructions?|admin|urgent|secret|hidden|assistant_instructions?|ai_instructions?"
     r"|system_message|override|priority|injected|new_instructions|user_instructions|tool_instructions)>",
@@ -436,7 +441,7 @@ PERSONA = [
     r"\b(?:simulate|emulate|impersonate)[ \t]+(?:an?[ \t]+|the[ \t]+)?(?:ai|chat[ \t]?bot|model|character|persona"
     r"|conversation|fictional)\b",
     r"\b(?:an?[ \t]+)?(?:ai|chat[ \t]?bot|bot|model|assistant|character|persona|entity)[ \t]+(?:named|called|known[ \t]+as)\b",
-    r"\bstay(?:s|ing)?[ \t]+in[ \t]+character\b|\bbreak(?:ing|s)?[ \t]+character\b|\bremain[ \t]+in[ \t]+character\b",
+    r"\bbreak(?:ing|s)?[ \t]+character\b|\bremain[ \t]+in[ \t]+character\b",
     r"\b(?:two|2|both)[ \t]+(?:different[ \t]+|separate[ \t]+)?(?:responses|personalities|personas|entities|characters"
     r"|answers|paragraphs)\b|\bopposite[ \t]+(?:personality|persona)\b|\balter[ \t]+ego\b|\bdual[ \t]+(?:response|personality)\b",
     r"\b(?:from[ \t]+now[ \t]+on|from[ \t]+this[ \t]+(?:point|moment)(?:[ \t]+on(?:wards?)?|[ \t]+forward)?|henceforth"
@@ -455,6 +460,10 @@ PERSONA = [
     r"\b(?:exact[ \t]+)?opposite[ \t]+of[ \t]+what[ \t]+(?:chatgpt|you|the[ \t]+ai|an?[ \t]+ai|gpt)\b",
     r"\b(?:chat[ \t]?gpt|gpt-?[0-9]|the[ \t]+ai|the[ \t]+assistant)[ \t]+(?:now[ \t]+)?(?:runs|acts|works|behaves|operates)"
     r"[ \t]+(?:as|like|on|in)\b",
+    r"\b(?:respond|reply|answer)\w*[ \t]+(?:to[ \t]+(?:all|every|each)[ \t]+(?:of[ \t]+)?(?:my[ \t]+|your[ \t]+)?(?:questions|prompts|messages|requests)[ \t]+|only[ \t]+)(?:as|like)\b"
+    r"|\bkeep[ \t]+(?:all[ \t]+)?(?:your[ \t]+)?(?:responses[ \t]+)?in[ \t]+(?:the[ \t]+)?(?:role|character|persona)\b"
+    r"|\brespond[ \t]+as[ \t]+such\b|\b(?:create|invent|play)[ \t]+(?:and[ \t]+maintain[ \t]+)?(?:a[ \t]+)?(?:new[ \t]+)?(?:character|persona)s?[ \t]+to[ \t]+(?:temporarily[ \t]+)?play\b",
+    r"\bdu[ \t]+wirst[ \t]+(?:vorgeben|so[ \t]+tun)\b|\bvorgeben,?[ \t]+(?:\w+[ \t]+){0,3}zu[ \t]+sein\b",
     # es fr de it pt nl
     r"\bactúa[ \t]+como\b|\bfinge[ \t]+ser\b|\bagis[ \t]+comme\b|\bfais[ \t]+comme[ \t]+si\b|\bverhalte[ \t]+dich[ \t]+wie\b"
     r"|\bspiele[ \t]+die[ \t]+Rolle\b|\bfingi[ \t]+di[ \t]+essere\b|\bd'ora[ \t]+in[ \t]+poi[ \t]+sei\b|\bfinja[ \t]+ser\b"
@@ -492,12 +501,16 @@ POLICY = [
     r"|whatsoever|apply)\b|\bhas[ \t]+no[ \t]+(?:rules|limits|limitations|boundaries|restrictions|filters|morals|ethics"
     r"|principles)\b|\b(?:no|any)[ \t]+longer[ \t]+(?:confined|bound)[ \t]+(?:by|to)\b"
     r"|\bnot[ \t]+restricted[ \t]+to[ \t]+anything\b",
-    r"\b(?:you|it|he|she)[ \t]+(?:can|will|must|should|shall)[ \t]+(?:say|do|generate|write|answer|produce|output|tell[ \t]+me)[ \t]+"
+    r"\b(?:you|it|he|she)[ \t]+(?:can|will|must|should|shall)[ \t]+(?:say|do|generate|write|answer|produce|output|tell[ \t]+me)"
+    r"(?:[ \t]+or[ \t]+(?:say|do|write|generate))?[ \t]+"
     r"(?:absolutely[ \t]+)?(?:anything|whatever|everything)\b",
     r"\b(?:generate|produce|write|create)[ \t]+(?:any|all)[ \t]+(?:kind[ \t]+of[ \t]+|type[ \t]+of[ \t]+)?content\b"
     r"|\b(?:without|with[ \t]+no)[ \t]+(?:any[ \t]+)?(?:warning|warnings|hesitation|hesitating|question(?:ing)?)\b",
     r"\b(?:conventions|rules|guidelines|policies|restrictions|limitations)[ \t]+(?:set|imposed|put)[ \t]+"
     r"(?:down[ \t]+|in[ \t]+place[ \t]+)?(?:by|on[ \t]+you[ \t]+by)[ \t]+(?:openai|anthropic|your[ \t]+(?:creators|developers))\b",
+    r"\b(?:not|never)[ \t]+(?:adhere|abide|comply|conform|stick)\w*[ \t]+(?:to|by|with)\b[^.\n]{0,40}\b(?:rules|guidelines"
+    r"|policies|restrictions|ethics|principles)\b",
+    r"\bnicht[ \t]+an[ \t]+(?:die[ \t]+)?(?:[\w-]+[ \t]+){0,4}Regeln[ \t]+(?:zu[ \t]+)?halten\b|\bvon[ \t]+den[ \t]+(?:\w+[ \t]+){0,3}Grenzen\b[^.\n]{0,60}\bbefreit\b",
     r"\bunhinged\b|\bno[ \t]+(?:moral|ethical)[ \t]+compass\b|\brefusal[ \t]+mechanisms?\b|\binsert[ \t]+divider\b"
     r"|\bi'?m[ \t]+free!|\b(?:semantically|oppositely)[ \t]+(?:opposite|semantically)\b",
     r"\b(?:doesn'?t|does[ \t]+not|don'?t|do[ \t]+not|won'?t)[ \t]+have[ \t]+(?:any[ \t]+)?(?:content[ \t]+polic\w*|filters"
@@ -513,6 +526,8 @@ POLICY = [
 
 # Pre-empting the model's refusal: "never refuse", "no warnings", "don't apologise".
 REFUSAL = [
+    r"\b(?:not[ \t]+allowed[ \t]+to|never|don'?t|do[ \t]+not|must[ \t]+not)[ \t]+(?:say|mention|reveal|admit|state|remind)\w*[ \t]+"
+    r"(?:me[ \t]+)?(?:that[ \t]+)?(?:you[ \t]+are|you'?re|it[ \t]+is)[ \t]+(?:just[ \t]+|only[ \t]+)?an?[ \t]+(?:ai|language[ \t]+model|chat[ \t]?bot|assistant)\b",
     r"\b(?:never|don'?t|do[ \t]+not|cannot|can'?t|won'?t|will[ \t]+not|must[ \t]+not|shall[ \t]+not|should[ \t]+not"
     r"|shouldn'?t|not[ \t]+allowed[ \t]+to|unable[ \t]+to)[ \t]+(?:ever[ \t]+)?(?:refuse|decline|deny|reject)\b",
     r"\b(?:never|don'?t|do[ \t]+not|must[ \t]+not|will[ \t]+not|won'?t|without)[ \t]+(?:ever[ \t]+)?(?:say(?:ing)?"
@@ -535,8 +550,7 @@ REFUSAL = [
 HYPOTHETICAL = [
     r"\b(?:hypothetical(?:ly)?|fictional|imaginary|make-?believe|alternate|parallel)[ \t]+(?:world|universe|reality"
     r"|scenario|story|setting|response|situation|land|society|dimension)\b",
-    r"\b(?:let'?s[ \t]+(?:play|imagine)|imagine|pretend)[ \t]+(?:a[ \t]+|an[ \t]+|that[ \t]+)?(?:game|world|scenario"
-    r"|story|universe|you)\b",
+    r"\b(?:let'?s[ \t]+(?:play|imagine)|imagine)[ \t]+(?:a[ \t]+|an[ \t]+|that[ \t]+)?(?:game|world|scenario|story|universe)\b",
     r"\bfor[ \t]+(?:purely[ \t]+)?(?:educational|research|academic|informational)[ \t]+purposes(?:[ \t]+only)?\b",
     r"\b(?:purely|entirely|completely)[ \t]+(?:hypothetical|fictional|theoretical)\b",
     r"\bwithout[ \t]+(?:any[ \t]+)?(?:consequences|repercussions)\b",
@@ -546,6 +560,9 @@ HYPOTHETICAL = [
 
 # Override phrasing in more languages, and typo-tolerant English ("iunstructions").
 OVERRIDE_MORE = [
+    # glued to the text before it ("...USAIgnore your previous"): capitalised, so no word boundary needed
+    r"(?-i:Ignore|IGNORE|Disregard|DISREGARD|Forget|FORGET)[ \t]+(?:all[ \t]+)?(?:your|the|my)[ \t]+(?:previous|prior|earlier)[ \t]+"
+    r"(?:\w*nstr\w*|rules|directions|directives|prompts?|commands|guidelines)\b",
     r"\byour[ \t]+new[ \t]+(?:rules|instructions|guidelines|directives|programming|task)[ \t]+(?:are|is)\b",
     r"\b(?:ignore|disregard)[ \t]+(?:the[ \t]+rest[ \t]+of[ \t]+(?:this|the)[ \t]+(?:data|text|document|article|page|input"
     r"|content|email|message|file)|all[ \t]+(?:info|information|other[ \t]+\w+|data|text|content|negative[ \t]+\w+)"
@@ -573,4 +590,17 @@ OVERRIDE_MORE = [
     r"(?:^|[^\pL])önceki[ \t]+(?:tüm[ \t]+)?talimatları[ \t]+(?:yok[ \t]+say|görmezden[ \t]+gel|unut)",
     r"पिछले[ \t]+(?:सभी[ \t]+)?निर्देशों[ \t]+को[ \t]+(?:अनदेखा|नज़रअंदाज़)",
     r"\bbỏ[ \t]+qua[ \t]+(?:tất[ \t]+cả[ \t]+)?(?:các[ \t]+)?(?:hướng[ \t]+dẫn|chỉ[ \t]+dẫn)",
+]
+
+# Traits a jailbreak persona is given ("he is rude, racist and evil", "swears a lot", "NSFW
+# content is allowed"): weak alone (a plain harmful request has such words), they tip a
+# role-play set-up over the threshold.
+HARMFUL_PERSONA = [
+    r"\b(?:is|are|be|being|become|acts?|behaves?)[ \t]+(?:very[ \t]+|extremely[ \t]+|completely[ \t]+|totally[ \t]+|a[ \t]+)?"
+    r"(?:racist|sexist|offensive|vulgar|rude|toxic|evil|malicious|immoral|unethical|aggressive|foul[ -]mouthed|explicit"
+    r"|nsfw|sadistic|psychopathic|manipulative|hateful)\b",
+    r"\b(?:swears?|curses?|cusses)[ \t]+(?:a[ \t]+lot|constantly|frequently|all[ \t]+the[ \t]+time)\b"
+    r"|\buses?[ \t]+(?:a[ \t]+lot[ \t]+of[ \t]+)?(?:profanity|swear[ \t]+words|slurs|curse[ \t]+words)\b",
+    r"\bnsfw\b[^.\n]{0,30}\b(?:allowed|permitted|enabled|content|generations?)\b"
+    r"|\b(?:explicit|illegal|harmful|offensive|unethical)[ \t]+content[ \t]+(?:is[ \t]+)?(?:allowed|permitted|ok|fine|acceptable)\b",
 ]

@@ -26,6 +26,8 @@ Signals (each a group of case-insensitive RE2 patterns, all found in one DFA pas
 * ``refusal_suppression`` - "never refuse", "do not include any warnings", "don't apologise";
 * ``hypothetical_framing`` - "in a fictional world", "purely hypothetical", "for educational
   purposes" (weak alone; adds up with the others);
+* ``harmful_persona`` - traits given to a jailbreak persona: "he is rude, racist and evil",
+  "swears a lot", "NSFW content is allowed" (weak alone: plain harmful requests use such words);
 * ``prompt_extraction`` - "reveal your system prompt", "repeat the words above";
 * ``invisible_text`` - Unicode tag characters, zero-width and bidi controls. Tag characters
   spell hidden ASCII ("ASCII smuggling"); that hidden text is decoded and rescanned, and the
@@ -67,10 +69,11 @@ WEIGHTS: dict[str, tuple[float, float]] = {
     "model_imperative": (0.05, 0.45),
     "data_wrapper": (0.3, 0.6),
     "template_injection": (0.5, 0.75),
-    "role_hijack": (0.4, 0.45),
+    "role_hijack": (0.42, 0.45),
     "policy_evasion": (0.5, 0.5),
     "refusal_suppression": (0.45, 0.5),
     "hypothetical_framing": (0.15, 0.15),
+    "harmful_persona": (0.2, 0.2),
     "prompt_extraction": (0.6, 0.75),
     "invisible_text": (0.5, 0.5),
     "encoded_payload": (0.85, 0.9),
@@ -83,10 +86,11 @@ _PHRASE_GROUPS: dict[str, list[str]] = {
     "model_imperative": P.IMPERATIVE,
     "data_wrapper": P.WRAPPER,
     "template_injection": P.TEMPLATE + P.FAKE_TURN,
-    "role_hijack": P.ROLE + P.JAILBREAK[:1] + P.PERSONA,
-    "policy_evasion": P.JAILBREAK[1:] + P.POLICY,
+    "role_hijack": P.ROLE + P.JAILBREAK[:1] + P.JAILBREAK[4:] + P.PERSONA,
+    "policy_evasion": P.JAILBREAK[1:4] + P.POLICY,
     "refusal_suppression": P.REFUSAL,
     "hypothetical_framing": P.HYPOTHETICAL,
+    "harmful_persona": P.HARMFUL_PERSONA,
     "prompt_extraction": P.EXTRACT,
 }
 
@@ -231,7 +235,7 @@ class Analysis:
             w = WEIGHTS[sig][i]
             keep *= 1 - w
             for _ in range(min(n, 4) - 1):
-                keep *= 1 - w * 0.3
+                keep *= 1 - w * 0.35
         return round(1 - keep, 4)
 
     def signals_for(self, context: str) -> list[str]:
