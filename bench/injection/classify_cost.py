@@ -10,7 +10,9 @@ BERT-shaped ONNX encoders with random weights (``onnx.helper``) in the shapes of
 * **86M class**: Prompt Guard 2 86M (mDeBERTa-v3-base: 12 layers, hidden 768, FFN 3072) and
   the DeBERTa-v3-base injection classifiers (same encoder, smaller vocabulary);
 
-and times one check (batch 1) at 64, 128 and 512 tokens through ONNX Runtime on the CPU, the
+and times one check (batch 1, CPU time of the calling thread: ONNX Runtime with one intra-op
+thread runs there, and CPU time does not count other jobs on a shared machine) at 64, 128 and
+512 tokens through ONNX Runtime on the CPU, the
 way ``classify`` runs it. DeBERTa's disentangled attention adds two position projections per
 layer, so a real DeBERTa costs somewhat more than the BERT shape here (more so at 512 tokens).
 """
@@ -94,7 +96,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--runs", type=int, default=5)
     args = ap.parse_args()
-    print(f"| encoder | params | tokens | ms per check (median of {args.runs}, {args.threads} thread) |")
+    print(f"| encoder | params | tokens | CPU ms per check (median of {args.runs}, {args.threads} thread) |")
     print("|---|---:|---:|---:|")
     with tempfile.TemporaryDirectory() as d:
         for label, (layers, hidden, ffn, heads) in SHAPES.items():
@@ -111,9 +113,9 @@ def main() -> None:
                 sess.run(None, {"input_ids": ids})
                 times = []
                 for _ in range(args.runs):
-                    t0 = time.perf_counter()
+                    t0 = time.process_time()
                     sess.run(None, {"input_ids": ids})
-                    times.append((time.perf_counter() - t0) * 1000)
+                    times.append((time.process_time() - t0) * 1000)
                 print(f"| {label} | {params / 1e6:.0f}M (w/o embeddings) | {seq} | {statistics.median(times):.1f} |")
 
 
