@@ -344,3 +344,35 @@ def test_jwks_from_a_url_and_rotation(signer: tuple[RSAKey, Path]) -> None:
             auth_jwt.load_key_set(str(Path(__file__)))
     finally:
         server.shutdown()
+
+
+def test_reflection_is_for_authenticated_callers_beyond_loopback() -> None:
+    """With --insecure-allow-anonymous (not loopback-only), anonymous callers get no reflection but
+    still reach the services; health stays open. A real gRPC server on a loopback port."""
+    from concurrent import futures
+
+    import grpc
+    from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+    from grpc_reflection.v1alpha import reflection, reflection_pb2, reflection_pb2_grpc
+
+    from celgate.auth.grpc_gate import AuthInterceptor
+
+    interceptor = AuthInterceptor(authn(SETTINGS, anonymous=True), mutual_tls=False, anonymous_reflection=False)
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=2), interceptors=[interceptor])
+    health_pb2_grpc.add_HealthServicer_to_server(health.HealthServicer(), server)
+    names = (health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME)
+    reflection.enable_server_reflection(names, server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    try:
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as ch:
+            ask = reflection_pb2.ServerReflectionRequest(list_services="")
+            stub = reflection_pb2_grpc.ServerReflectionStub(ch)
+            with pytest.raises(grpc.RpcError) as e:
+                list(stub.ServerReflectionInfo(iter([ask]), timeout=10))
+            assert e.value.code() == grpc.StatusCode.PERMISSION_DENIED
+            keyed = list(stub.ServerReflectionInfo(iter([ask]), metadata=[("authorization", f"Bearer {KEY}")]))
+            assert keyed[0].list_services_response.service
+            health_pb2_grpc.HealthStub(ch).Check(health_pb2.HealthCheckRequest(), timeout=10)
+    finally:
+        server.stop(None)
