@@ -40,6 +40,10 @@ class ServeConfig:
     max_batch: int = 1000
     grpc_threads: int = 0  # 0 → 4, or 64 when the Envoy doors are configured (ext_proc streams hold a thread)
     quota_store: str = "memory"  # memory | redis://HOST:PORT/DB: where quota windows are counted
+    approval_store: str = ""  # "" → $XDG_STATE_HOME/celgate/approvals.db | PATH | sqlite:PATH | redis://HOST:PORT/DB
+    approval_ttl: float = 3600.0  # seconds a pending approval waits, and an approved one may be used
+    approval_webhook: str = ""  # http(s) URL POSTed (Slack-compatible `text`) on each new pending approval
+    public_url: str = ""  # how approvers reach this service (links in webhook messages), e.g. https://celgate.example
     require_signed: bool = False
     allowed_signers: str = ""
     git_cache_dir: str = ""
@@ -182,6 +186,10 @@ def validate(config: ServeConfig) -> None:
         raise ConfigError("poll-interval: expected a positive number of seconds")
     if config.quota_store != "memory" and not config.quota_store.startswith(("redis://", "rediss://", "unix://")):
         raise ConfigError(f"quota-store {config.quota_store!r}: expected memory or redis://HOST:PORT/DB")
+    if not config.approval_ttl > 0:
+        raise ConfigError("approval-ttl: expected a positive number of seconds")
+    if config.approval_webhook and not config.approval_webhook.startswith(("http://", "https://")):
+        raise ConfigError(f"approval-webhook {config.approval_webhook!r}: expected an http:// or https:// URL")
     if config.max_body_bytes <= 0:
         raise ConfigError("max-body-bytes: expected a positive number of bytes")
     if "://" in config.decision_log and not config.decision_log.startswith(("http://", "https://")):

@@ -29,6 +29,14 @@ BUNDLE_INFO = Gauge(
 )
 BUNDLE_LOAD_ERRORS = Counter("celgate_bundle_load_errors", "Policy revisions rejected (compile, tests, signature).")
 DECISION_LOG_DROPPED = Counter("celgate_decision_log_dropped", "Decision log entries dropped: the sink was behind.")
+APPROVALS_PENDING = Gauge(
+    "celgate_approvals_pending",
+    "Approvals waiting for a human (read from the approval store at each scrape).",
+    multiprocess_mode="livemax",
+)
+APPROVAL_ACTIONS = Counter(
+    "celgate_approval_actions", "Approvers' answers, by outcome: approved, denied, or refused (conflict).", ["outcome"]
+)
 INVALID_REQUESTS = Counter("celgate_invalid_requests", "Requests rejected as invalid, by door.", ["door"])
 
 _decisions: dict[tuple[str, str], Any] = {}
@@ -61,6 +69,14 @@ def invalid(door: str) -> None:
     if child is None:
         child = _invalid[door] = INVALID_REQUESTS.labels(door)
     child.inc()
+
+
+def approval_action(outcome: str) -> None:
+    APPROVAL_ACTIONS.labels(outcome).inc()
+
+
+def approvals_pending(count: int) -> None:
+    APPROVALS_PENDING.set(count)
 
 
 def bundle_activated(revision: str, previous: str | None) -> None:

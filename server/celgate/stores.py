@@ -15,13 +15,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from celgate.approvals import Approvals
 from celgate.quotas import MemoryStore, QuotaStore
 
 
 @dataclass(frozen=True)
 class Stores:
     quotas: QuotaStore = field(default_factory=MemoryStore)
+    # None (the embedded default): a require_approval's id names nothing. The service always opens
+    # one (SQLite file or Redis) so approvals survive restarts and can be decided.
+    approvals: Approvals | None = None
 
     def close(self) -> None:
-        """Releases connections (Redis); in-memory stores have nothing to release."""
+        """Releases connections (Redis) and files (SQLite); in-memory stores have nothing to release."""
         self.quotas.close()
+        if self.approvals is not None:
+            self.approvals.close()

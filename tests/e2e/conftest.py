@@ -125,6 +125,7 @@ def start(
         *extra_args,
     ]  # fmt: skip
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("CELGATE_") and k != "PROMETHEUS_MULTIPROC_DIR"}
+    full_env["XDG_STATE_HOME"] = str(workdir / "state")  # each server its own approval store by default
     full_env.update(env or {})
     stdout_path, stderr_path = workdir / "stdout.log", workdir / "stderr.log"
     with open(stdout_path, "wb") as out, open(stderr_path, "wb") as err:

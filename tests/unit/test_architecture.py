@@ -25,6 +25,7 @@ LAYERS: dict[str, int] = {
     "__init__": 2,  # `celgate.load` and friends: the embedded door is the engine
     "detectors": 1,
     "quotas": 1,
+    "approvals": 1,
     "stores": 1,
     "sources": 1,
     "config": 0,

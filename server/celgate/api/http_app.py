@@ -25,6 +25,7 @@ from starlette.routing import Match
 
 from celgate import __version__, metrics
 from celgate.api import schema
+from celgate.api.approvals import count_pending
 from celgate.api.decide import Decider, Unavailable
 from celgate.api.state import PolicyState
 from celgate.auth import Authenticator, AuthSettings, Caller, Forbidden, Unauthenticated, authorize, current_caller
@@ -363,6 +364,8 @@ def create_app(
         responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}},
     )
     async def prometheus() -> Response:
+        if decider.stores.approvals is not None:
+            count_pending(decider.stores.approvals)
         data, content_type = metrics.render()
         return Response(data, media_type=content_type)
 

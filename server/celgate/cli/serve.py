@@ -35,6 +35,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     a("--git-cache-dir", metavar="DIR", help="where git sources are fetched (default: a temp dir)")
     a("--grpc-threads", type=int, metavar="N", help="gRPC handler threads per worker (default 4; 64 with Envoy doors)")
     a("--quota-store", metavar="memory|redis://HOST:PORT/DB", help="where quotas are counted (default memory)")
+    a(
+        "--approval-store",
+        metavar="PATH|redis://HOST:PORT/DB",
+        help="where approvals are kept (default $XDG_STATE_HOME/celgate/approvals.db, "
+        "i.e. ~/.local/state/celgate/approvals.db; redis:// when replicas share)",
+    )
+    a("--approval-ttl", type=float, metavar="SECONDS", help="how long an approval waits, and stays usable (3600)")
+    a("--approval-webhook", metavar="URL", help="POST each new pending approval here (Slack-compatible JSON)")
     a("--tls-cert", metavar="FILE", help="server certificate (PEM) for gRPC and HTTP; reloaded when it changes")
     a("--tls-key", metavar="FILE", help="private key of --tls-cert")
     a("--tls-client-ca", metavar="FILE", help="CA bundle of client certificates: turns on mutual TLS")
@@ -56,7 +64,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
 _KEYS = (
     "policies", "grpc_addr", "http_addr", "workers", "poll_interval", "decision_log", "decision_log_content",
     "dry_run", "config", "max_body_bytes", "require_signed", "allowed_signers", "git_cache_dir", "grpc_threads",
-    "quota_store", "tls_cert", "tls_key", "tls_client_ca", "tls_client_auth", "insecure_allow_anonymous",
+    "quota_store", "approval_store", "approval_ttl", "approval_webhook", "tls_cert", "tls_key", "tls_client_ca",
+    "tls_client_auth", "insecure_allow_anonymous",
 )  # fmt: skip
 
 
@@ -68,6 +77,18 @@ def run(args: argparse.Namespace) -> int:
         config = resolve({k: getattr(args, k, None) for k in _KEYS})
     except ConfigError as e:
         print(f"celgate serve: {e}", file=sys.stderr)
+        return 2
+    from celgate.approvals import StoreError, open_store
+
+    try:  # once here, so a bad store stops `serve` before any worker starts
+        store = open_store(config.approval_store)
+        try:
+            store.check_writable()
+        finally:
+            store.close()
+    except StoreError as e:
+        hint = "set --approval-store to a writable path or a redis:// URL"
+        print(f"celgate serve: cannot start: {e} ({hint})", file=sys.stderr)
         return 2
     if config.worker_count == 1:
         from celgate.service.worker import run_worker

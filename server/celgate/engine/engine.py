@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from celgate.engine.actions import ALLOW, DENY, EFFECT_RANK, REQUIRE_APPROVAL, RETRIEVAL
+from celgate.engine.approval import hold_reasons, settle
 from celgate.engine.backends import EvalError
 from celgate.engine.compiler import ActionPlan, Bundle, CompiledPolicy, CompiledQuota, CompiledRule, compile_repo
 from celgate.engine.datapaths import select_keyed
@@ -138,6 +139,8 @@ class Engine:
             )
             if matched or doc_matched:
                 self._obligations(decision, req, matched, doc_matched)
+        if effect == REQUIRE_APPROVAL and stores.approvals is not None:
+            settle(stores.approvals, decision, req, hold_reasons(decision.reasons), bundle.detectors)
         return decision
 
     def _run_fused(

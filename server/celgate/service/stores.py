@@ -3,9 +3,25 @@
 from __future__ import annotations
 
 from celgate import quotas
+from celgate.approvals import Approvals, StoreError, open_store
+from celgate.approvals.webhook import Webhook
 from celgate.config import ServeConfig
 from celgate.stores import Stores
 
 
+def open_approvals(config: ServeConfig) -> Approvals:
+    """The approval store, checked writable (raises StoreError: refuse to start rather than lose
+    approvals), with the webhook announcing each new pending approval when one is configured."""
+    store = open_store(config.approval_store)
+    try:
+        store.check_writable()
+    except StoreError:
+        store.close()
+        raise
+    webhook = Webhook(config.approval_webhook, inbox_url=config.public_url) if config.approval_webhook else None
+    return Approvals(store, ttl_seconds=config.approval_ttl, on_created=webhook.notify if webhook else None)
+
+
 def open_stores(config: ServeConfig) -> Stores:
-    return Stores(quotas=quotas.open_store(config.quota_store))
+    """Raises `celgate.approvals.StoreError` when the approval store cannot be opened and written."""
+    return Stores(quotas=quotas.open_store(config.quota_store), approvals=open_approvals(config))

@@ -25,6 +25,7 @@ from celgate.api.decide import Decider
 from celgate.api.grpc_service import build_server
 from celgate.api.http_app import create_app
 from celgate.api.state import PolicyState
+from celgate.approvals import StoreError
 from celgate.auth.http_gate import PeerCertProtocol
 from celgate.auth.setup import AuthSetup
 from celgate.auth.tls import HttpCertificates
@@ -98,7 +99,13 @@ def run_worker(config: ServeConfig, worker_index: int | None = None) -> int:
         if decision_log is not None:
             decision_log.close()
         return 2
-    stores = open_stores(config)
+    try:
+        stores = open_stores(config)
+    except StoreError as e:
+        log.error("cannot start: %s (set --approval-store to a writable path or a redis:// URL)", e)
+        if decision_log is not None:
+            decision_log.close()
+        return 2
     if config.quota_store == "memory" and config.worker_count > 1 and not worker_index:
         log.warning("quotas are counted per worker with --quota-store memory; use redis:// to count them together")
     state = PolicyState(source.description)

@@ -82,7 +82,7 @@ class Session(_message.Message):
     def __init__(self, id: _Optional[str] = ..., labels: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class CheckRequest(_message.Message):
-    __slots__ = ("action", "principal", "model", "messages", "response", "tool", "documents", "session", "context", "tools", "explain", "request_id")
+    __slots__ = ("action", "principal", "model", "messages", "response", "tool", "documents", "session", "context", "tools", "explain", "request_id", "approval_id")
     ACTION_FIELD_NUMBER: _ClassVar[int]
     PRINCIPAL_FIELD_NUMBER: _ClassVar[int]
     MODEL_FIELD_NUMBER: _ClassVar[int]
@@ -95,6 +95,7 @@ class CheckRequest(_message.Message):
     TOOLS_FIELD_NUMBER: _ClassVar[int]
     EXPLAIN_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    APPROVAL_ID_FIELD_NUMBER: _ClassVar[int]
     action: str
     principal: Principal
     model: Model
@@ -107,7 +108,8 @@ class CheckRequest(_message.Message):
     tools: _containers.RepeatedCompositeFieldContainer[ToolCall]
     explain: bool
     request_id: str
-    def __init__(self, action: _Optional[str] = ..., principal: _Optional[_Union[Principal, _Mapping]] = ..., model: _Optional[_Union[Model, _Mapping]] = ..., messages: _Optional[_Iterable[_Union[Message, _Mapping]]] = ..., response: _Optional[_Union[Message, _Mapping]] = ..., tool: _Optional[_Union[ToolCall, _Mapping]] = ..., documents: _Optional[_Iterable[_Union[Document, _Mapping]]] = ..., session: _Optional[_Union[Session, _Mapping]] = ..., context: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., tools: _Optional[_Iterable[_Union[ToolCall, _Mapping]]] = ..., explain: _Optional[bool] = ..., request_id: _Optional[str] = ...) -> None: ...
+    approval_id: str
+    def __init__(self, action: _Optional[str] = ..., principal: _Optional[_Union[Principal, _Mapping]] = ..., model: _Optional[_Union[Model, _Mapping]] = ..., messages: _Optional[_Iterable[_Union[Message, _Mapping]]] = ..., response: _Optional[_Union[Message, _Mapping]] = ..., tool: _Optional[_Union[ToolCall, _Mapping]] = ..., documents: _Optional[_Iterable[_Union[Document, _Mapping]]] = ..., session: _Optional[_Union[Session, _Mapping]] = ..., context: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., tools: _Optional[_Iterable[_Union[ToolCall, _Mapping]]] = ..., explain: _Optional[bool] = ..., request_id: _Optional[str] = ..., approval_id: _Optional[str] = ...) -> None: ...
 
 class Reason(_message.Message):
     __slots__ = ("policy", "rule", "effect", "message", "enforced")
@@ -223,3 +225,97 @@ class CheckBatchResponse(_message.Message):
     RESPONSES_FIELD_NUMBER: _ClassVar[int]
     responses: _containers.RepeatedCompositeFieldContainer[CheckResponse]
     def __init__(self, responses: _Optional[_Iterable[_Union[CheckResponse, _Mapping]]] = ...) -> None: ...
+
+class Approval(_message.Message):
+    __slots__ = ("id", "state", "action", "principal", "tool", "session", "reasons", "request", "created_at", "decided_at", "expires_at", "used_at", "decided_by", "reason", "decision_id", "fingerprint")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    ACTION_FIELD_NUMBER: _ClassVar[int]
+    PRINCIPAL_FIELD_NUMBER: _ClassVar[int]
+    TOOL_FIELD_NUMBER: _ClassVar[int]
+    SESSION_FIELD_NUMBER: _ClassVar[int]
+    REASONS_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    DECIDED_AT_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
+    USED_AT_FIELD_NUMBER: _ClassVar[int]
+    DECIDED_BY_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    DECISION_ID_FIELD_NUMBER: _ClassVar[int]
+    FINGERPRINT_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    state: str
+    action: str
+    principal: str
+    tool: str
+    session: str
+    reasons: _containers.RepeatedCompositeFieldContainer[Reason]
+    request: _struct_pb2.Struct
+    created_at: str
+    decided_at: str
+    expires_at: str
+    used_at: str
+    decided_by: str
+    reason: str
+    decision_id: str
+    fingerprint: str
+    def __init__(self, id: _Optional[str] = ..., state: _Optional[str] = ..., action: _Optional[str] = ..., principal: _Optional[str] = ..., tool: _Optional[str] = ..., session: _Optional[str] = ..., reasons: _Optional[_Iterable[_Union[Reason, _Mapping]]] = ..., request: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., created_at: _Optional[str] = ..., decided_at: _Optional[str] = ..., expires_at: _Optional[str] = ..., used_at: _Optional[str] = ..., decided_by: _Optional[str] = ..., reason: _Optional[str] = ..., decision_id: _Optional[str] = ..., fingerprint: _Optional[str] = ...) -> None: ...
+
+class ListApprovalsRequest(_message.Message):
+    __slots__ = ("state", "principal", "tool", "limit")
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    PRINCIPAL_FIELD_NUMBER: _ClassVar[int]
+    TOOL_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    state: str
+    principal: str
+    tool: str
+    limit: int
+    def __init__(self, state: _Optional[str] = ..., principal: _Optional[str] = ..., tool: _Optional[str] = ..., limit: _Optional[int] = ...) -> None: ...
+
+class ListApprovalsResponse(_message.Message):
+    __slots__ = ("approvals",)
+    APPROVALS_FIELD_NUMBER: _ClassVar[int]
+    approvals: _containers.RepeatedCompositeFieldContainer[Approval]
+    def __init__(self, approvals: _Optional[_Iterable[_Union[Approval, _Mapping]]] = ...) -> None: ...
+
+class GetApprovalRequest(_message.Message):
+    __slots__ = ("id",)
+    ID_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    def __init__(self, id: _Optional[str] = ...) -> None: ...
+
+class GetApprovalResponse(_message.Message):
+    __slots__ = ("approval",)
+    APPROVAL_FIELD_NUMBER: _ClassVar[int]
+    approval: Approval
+    def __init__(self, approval: _Optional[_Union[Approval, _Mapping]] = ...) -> None: ...
+
+class ApproveRequest(_message.Message):
+    __slots__ = ("id", "reason")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    reason: str
+    def __init__(self, id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class ApproveResponse(_message.Message):
+    __slots__ = ("approval",)
+    APPROVAL_FIELD_NUMBER: _ClassVar[int]
+    approval: Approval
+    def __init__(self, approval: _Optional[_Union[Approval, _Mapping]] = ...) -> None: ...
+
+class DenyRequest(_message.Message):
+    __slots__ = ("id", "reason")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    reason: str
+    def __init__(self, id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class DenyResponse(_message.Message):
+    __slots__ = ("approval",)
+    APPROVAL_FIELD_NUMBER: _ClassVar[int]
+    approval: Approval
+    def __init__(self, approval: _Optional[_Union[Approval, _Mapping]] = ...) -> None: ...

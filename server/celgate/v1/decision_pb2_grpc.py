@@ -143,3 +143,214 @@ class DecisionService:
             timeout,
             metadata,
             _registered_method=True)
+
+
+class ApprovalServiceStub:
+    """ApprovalService is the approver's side of require_approval: list, read, approve and deny the
+    approvals that decisions created. Callers need the approver role; nobody approves their own request.
+    """
+
+    def __init__(self, channel):
+        """Constructor.
+
+        Args:
+            channel: A grpc.Channel.
+        """
+        self.ListApprovals = channel.unary_unary(
+                '/celgate.v1.ApprovalService/ListApprovals',
+                request_serializer=celgate_dot_v1_dot_decision__pb2.ListApprovalsRequest.SerializeToString,
+                response_deserializer=celgate_dot_v1_dot_decision__pb2.ListApprovalsResponse.FromString,
+                _registered_method=True)
+        self.GetApproval = channel.unary_unary(
+                '/celgate.v1.ApprovalService/GetApproval',
+                request_serializer=celgate_dot_v1_dot_decision__pb2.GetApprovalRequest.SerializeToString,
+                response_deserializer=celgate_dot_v1_dot_decision__pb2.GetApprovalResponse.FromString,
+                _registered_method=True)
+        self.Approve = channel.unary_unary(
+                '/celgate.v1.ApprovalService/Approve',
+                request_serializer=celgate_dot_v1_dot_decision__pb2.ApproveRequest.SerializeToString,
+                response_deserializer=celgate_dot_v1_dot_decision__pb2.ApproveResponse.FromString,
+                _registered_method=True)
+        self.Deny = channel.unary_unary(
+                '/celgate.v1.ApprovalService/Deny',
+                request_serializer=celgate_dot_v1_dot_decision__pb2.DenyRequest.SerializeToString,
+                response_deserializer=celgate_dot_v1_dot_decision__pb2.DenyResponse.FromString,
+                _registered_method=True)
+
+
+class ApprovalServiceServicer:
+    """ApprovalService is the approver's side of require_approval: list, read, approve and deny the
+    approvals that decisions created. Callers need the approver role; nobody approves their own request.
+    """
+
+    def ListApprovals(self, request, context):
+        """ListApprovals lists approvals, newest first, filtered by state, principal and tool.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetApproval(self, request, context):
+        """GetApproval returns one approval (NOT_FOUND when unknown).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Approve(self, request, context):
+        """Approve approves a pending approval (FAILED_PRECONDITION when expired or already decided).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Deny(self, request, context):
+        """Deny denies a pending approval (FAILED_PRECONDITION when expired or already decided).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+
+def add_ApprovalServiceServicer_to_server(servicer, server):
+    rpc_method_handlers = {
+            'ListApprovals': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListApprovals,
+                    request_deserializer=celgate_dot_v1_dot_decision__pb2.ListApprovalsRequest.FromString,
+                    response_serializer=celgate_dot_v1_dot_decision__pb2.ListApprovalsResponse.SerializeToString,
+            ),
+            'GetApproval': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetApproval,
+                    request_deserializer=celgate_dot_v1_dot_decision__pb2.GetApprovalRequest.FromString,
+                    response_serializer=celgate_dot_v1_dot_decision__pb2.GetApprovalResponse.SerializeToString,
+            ),
+            'Approve': grpc.unary_unary_rpc_method_handler(
+                    servicer.Approve,
+                    request_deserializer=celgate_dot_v1_dot_decision__pb2.ApproveRequest.FromString,
+                    response_serializer=celgate_dot_v1_dot_decision__pb2.ApproveResponse.SerializeToString,
+            ),
+            'Deny': grpc.unary_unary_rpc_method_handler(
+                    servicer.Deny,
+                    request_deserializer=celgate_dot_v1_dot_decision__pb2.DenyRequest.FromString,
+                    response_serializer=celgate_dot_v1_dot_decision__pb2.DenyResponse.SerializeToString,
+            ),
+    }
+    generic_handler = grpc.method_handlers_generic_handler(
+            'celgate.v1.ApprovalService', rpc_method_handlers)
+    server.add_generic_rpc_handlers((generic_handler,))
+    server.add_registered_method_handlers('celgate.v1.ApprovalService', rpc_method_handlers)
+
+
+ # This class is part of an EXPERIMENTAL API.
+class ApprovalService:
+    """ApprovalService is the approver's side of require_approval: list, read, approve and deny the
+    approvals that decisions created. Callers need the approver role; nobody approves their own request.
+    """
+
+    @staticmethod
+    def ListApprovals(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/celgate.v1.ApprovalService/ListApprovals',
+            celgate_dot_v1_dot_decision__pb2.ListApprovalsRequest.SerializeToString,
+            celgate_dot_v1_dot_decision__pb2.ListApprovalsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetApproval(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/celgate.v1.ApprovalService/GetApproval',
+            celgate_dot_v1_dot_decision__pb2.GetApprovalRequest.SerializeToString,
+            celgate_dot_v1_dot_decision__pb2.GetApprovalResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Approve(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/celgate.v1.ApprovalService/Approve',
+            celgate_dot_v1_dot_decision__pb2.ApproveRequest.SerializeToString,
+            celgate_dot_v1_dot_decision__pb2.ApproveResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Deny(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/celgate.v1.ApprovalService/Deny',
+            celgate_dot_v1_dot_decision__pb2.DenyRequest.SerializeToString,
+            celgate_dot_v1_dot_decision__pb2.DenyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)

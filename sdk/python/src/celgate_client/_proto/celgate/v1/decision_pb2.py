@@ -30,7 +30,7 @@ from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 try:
   DESCRIPTOR = _descriptor_pool.Default().FindFileByName('celgate/v1/decision.proto')
 except KeyError:
-  DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19\x63\x65lgate/v1/decision.proto\x12\ncelgate.v1\x1a\x1cgoogle/protobuf/struct.proto\"c\n\tPrincipal\x12\n\n\x02id\x18\x01 \x01(\t\x12\r\n\x05roles\x18\x02 \x03(\t\x12\x0e\n\x06tenant\x18\x03 \x01(\t\x12+\n\nattributes\x18\x04 \x01(\x0b\x32\x17.google.protobuf.Struct\"\'\n\x05Model\x12\x10\n\x08provider\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\"\xaf\x01\n\x08ToolCall\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12%\n\x04\x61rgs\x18\x03 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x0e\n\x06server\x18\x04 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x05 \x01(\t\x12\x0e\n\x06result\x18\x06 \x01(\t\x12-\n\x0cinput_schema\x18\x07 \x01(\x0b\x32\x17.google.protobuf.Struct\"v\n\x07Message\x12\x0c\n\x04role\x18\x01 \x01(\t\x12\x0f\n\x07\x63ontent\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12(\n\ntool_calls\x18\x04 \x03(\x0b\x32\x14.celgate.v1.ToolCall\x12\x14\n\x0ctool_call_id\x18\x05 \x01(\t\"t\n\x08\x44ocument\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0f\n\x07\x63ontent\x18\x02 \x01(\t\x12\x0e\n\x06source\x18\x03 \x01(\t\x12\x0e\n\x06labels\x18\x04 \x03(\t\x12+\n\nattributes\x18\x05 \x01(\x0b\x32\x17.google.protobuf.Struct\"%\n\x07Session\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0e\n\x06labels\x18\x02 \x03(\t\"\x9f\x03\n\x0c\x43heckRequest\x12\x0e\n\x06\x61\x63tion\x18\x01 \x01(\t\x12(\n\tprincipal\x18\x02 \x01(\x0b\x32\x15.celgate.v1.Principal\x12 \n\x05model\x18\x03 \x01(\x0b\x32\x11.celgate.v1.Model\x12%\n\x08messages\x18\x04 \x03(\x0b\x32\x13.celgate.v1.Message\x12%\n\x08response\x18\x05 \x01(\x0b\x32\x13.celgate.v1.Message\x12\"\n\x04tool\x18\x06 \x01(\x0b\x32\x14.celgate.v1.ToolCall\x12\'\n\tdocuments\x18\x07 \x03(\x0b\x32\x14.celgate.v1.Document\x12$\n\x07session\x18\x08 \x01(\x0b\x32\x13.celgate.v1.Session\x12(\n\x07\x63ontext\x18\t \x01(\x0b\x32\x17.google.protobuf.Struct\x12#\n\x05tools\x18\n \x03(\x0b\x32\x14.celgate.v1.ToolCall\x12\x0f\n\x07\x65xplain\x18\x0b \x01(\x08\x12\x12\n\nrequest_id\x18\x0c \x01(\t\"Y\n\x06Reason\x12\x0e\n\x06policy\x18\x01 \x01(\t\x12\x0c\n\x04rule\x18\x02 \x01(\t\x12\x0e\n\x06\x65\x66\x66\x65\x63t\x18\x03 \x01(\t\x12\x0f\n\x07message\x18\x04 \x01(\t\x12\x10\n\x08\x65nforced\x18\x05 \x01(\x08\"R\n\tRedaction\x12\r\n\x05\x66ield\x18\x01 \x01(\t\x12\r\n\x05start\x18\x02 \x01(\x03\x12\x0b\n\x03\x65nd\x18\x03 \x01(\x03\x12\x0c\n\x04type\x18\x04 \x01(\t\x12\x0c\n\x04rule\x18\x05 \x01(\t\"B\n\x07\x46inding\x12\x0c\n\x04type\x18\x01 \x01(\t\x12\r\n\x05start\x18\x02 \x01(\x03\x12\x0b\n\x03\x65nd\x18\x03 \x01(\x03\x12\r\n\x05score\x18\x04 \x01(\x01\"\x81\x01\n\tRuleTrace\x12\x0e\n\x06policy\x18\x01 \x01(\t\x12\x0c\n\x04rule\x18\x02 \x01(\t\x12\x0e\n\x06result\x18\x03 \x01(\t\x12\r\n\x05\x65rror\x18\x04 \x01(\t\x12\x13\n\x0b\x64uration_ns\x18\x05 \x01(\x03\x12\x15\n\x08\x64ocument\x18\x06 \x01(\x05H\x00\x88\x01\x01\x42\x0b\n\t_document\"b\n\x10\x44ocumentDecision\x12\r\n\x05index\x18\x01 \x01(\x05\x12\n\n\x02id\x18\x02 \x01(\t\x12\x0e\n\x06\x65\x66\x66\x65\x63t\x18\x03 \x01(\t\x12#\n\x07reasons\x18\x04 \x03(\x0b\x32\x12.celgate.v1.Reason\"\xbc\x03\n\rCheckResponse\x12\x13\n\x0b\x64\x65\x63ision_id\x18\x01 \x01(\t\x12\x0e\n\x06\x65\x66\x66\x65\x63t\x18\x02 \x01(\t\x12#\n\x07reasons\x18\x03 \x03(\x0b\x32\x12.celgate.v1.Reason\x12)\n\nredactions\x18\x04 \x03(\x0b\x32\x15.celgate.v1.Redaction\x12;\n\trewritten\x18\x05 \x03(\x0b\x32(.celgate.v1.CheckResponse.RewrittenEntry\x12\x0e\n\x06labels\x18\x06 \x03(\t\x12\x13\n\x0b\x61pproval_id\x18\x07 \x01(\t\x12\x17\n\x0fpolicy_revision\x18\x08 \x01(\t\x12*\n\x0b\x65xplanation\x18\t \x03(\x0b\x32\x15.celgate.v1.RuleTrace\x12/\n\tdocuments\x18\n \x03(\x0b\x32\x1c.celgate.v1.DocumentDecision\x12\x0f\n\x07message\x18\x0b \x01(\t\x12\x1b\n\x13retry_after_seconds\x18\x0c \x01(\x01\x1a\x30\n\x0eRewrittenEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"?\n\x11\x43heckBatchRequest\x12*\n\x08requests\x18\x01 \x03(\x0b\x32\x18.celgate.v1.CheckRequest\"B\n\x12\x43heckBatchResponse\x12,\n\tresponses\x18\x01 \x03(\x0b\x32\x19.celgate.v1.CheckResponse2\x9c\x01\n\x0f\x44\x65\x63isionService\x12<\n\x05\x43heck\x12\x18.celgate.v1.CheckRequest\x1a\x19.celgate.v1.CheckResponse\x12K\n\nCheckBatch\x12\x1d.celgate.v1.CheckBatchRequest\x1a\x1e.celgate.v1.CheckBatchResponseBJ\n\x0e\x64\x65v.celgate.v1P\x01Z6github.com/celgate/celgate/gen/go/celgate/v1;celgatev1b\x06proto3')
+  DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19\x63\x65lgate/v1/decision.proto\x12\ncelgate.v1\x1a\x1cgoogle/protobuf/struct.proto\"c\n\tPrincipal\x12\n\n\x02id\x18\x01 \x01(\t\x12\r\n\x05roles\x18\x02 \x03(\t\x12\x0e\n\x06tenant\x18\x03 \x01(\t\x12+\n\nattributes\x18\x04 \x01(\x0b\x32\x17.google.protobuf.Struct\"\'\n\x05Model\x12\x10\n\x08provider\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\"\xaf\x01\n\x08ToolCall\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12%\n\x04\x61rgs\x18\x03 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x0e\n\x06server\x18\x04 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x05 \x01(\t\x12\x0e\n\x06result\x18\x06 \x01(\t\x12-\n\x0cinput_schema\x18\x07 \x01(\x0b\x32\x17.google.protobuf.Struct\"v\n\x07Message\x12\x0c\n\x04role\x18\x01 \x01(\t\x12\x0f\n\x07\x63ontent\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12(\n\ntool_calls\x18\x04 \x03(\x0b\x32\x14.celgate.v1.ToolCall\x12\x14\n\x0ctool_call_id\x18\x05 \x01(\t\"t\n\x08\x44ocument\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0f\n\x07\x63ontent\x18\x02 \x01(\t\x12\x0e\n\x06source\x18\x03 \x01(\t\x12\x0e\n\x06labels\x18\x04 \x03(\t\x12+\n\nattributes\x18\x05 \x01(\x0b\x32\x17.google.protobuf.Struct\"%\n\x07Session\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0e\n\x06labels\x18\x02 \x03(\t\"\xb4\x03\n\x0c\x43heckRequest\x12\x0e\n\x06\x61\x63tion\x18\x01 \x01(\t\x12(\n\tprincipal\x18\x02 \x01(\x0b\x32\x15.celgate.v1.Principal\x12 \n\x05model\x18\x03 \x01(\x0b\x32\x11.celgate.v1.Model\x12%\n\x08messages\x18\x04 \x03(\x0b\x32\x13.celgate.v1.Message\x12%\n\x08response\x18\x05 \x01(\x0b\x32\x13.celgate.v1.Message\x12\"\n\x04tool\x18\x06 \x01(\x0b\x32\x14.celgate.v1.ToolCall\x12\'\n\tdocuments\x18\x07 \x03(\x0b\x32\x14.celgate.v1.Document\x12$\n\x07session\x18\x08 \x01(\x0b\x32\x13.celgate.v1.Session\x12(\n\x07\x63ontext\x18\t \x01(\x0b\x32\x17.google.protobuf.Struct\x12#\n\x05tools\x18\n \x03(\x0b\x32\x14.celgate.v1.ToolCall\x12\x0f\n\x07\x65xplain\x18\x0b \x01(\x08\x12\x12\n\nrequest_id\x18\x0c \x01(\t\x12\x13\n\x0b\x61pproval_id\x18\r \x01(\t\"Y\n\x06Reason\x12\x0e\n\x06policy\x18\x01 \x01(\t\x12\x0c\n\x04rule\x18\x02 \x01(\t\x12\x0e\n\x06\x65\x66\x66\x65\x63t\x18\x03 \x01(\t\x12\x0f\n\x07message\x18\x04 \x01(\t\x12\x10\n\x08\x65nforced\x18\x05 \x01(\x08\"R\n\tRedaction\x12\r\n\x05\x66ield\x18\x01 \x01(\t\x12\r\n\x05start\x18\x02 \x01(\x03\x12\x0b\n\x03\x65nd\x18\x03 \x01(\x03\x12\x0c\n\x04type\x18\x04 \x01(\t\x12\x0c\n\x04rule\x18\x05 \x01(\t\"B\n\x07\x46inding\x12\x0c\n\x04type\x18\x01 \x01(\t\x12\r\n\x05start\x18\x02 \x01(\x03\x12\x0b\n\x03\x65nd\x18\x03 \x01(\x03\x12\r\n\x05score\x18\x04 \x01(\x01\"\x81\x01\n\tRuleTrace\x12\x0e\n\x06policy\x18\x01 \x01(\t\x12\x0c\n\x04rule\x18\x02 \x01(\t\x12\x0e\n\x06result\x18\x03 \x01(\t\x12\r\n\x05\x65rror\x18\x04 \x01(\t\x12\x13\n\x0b\x64uration_ns\x18\x05 \x01(\x03\x12\x15\n\x08\x64ocument\x18\x06 \x01(\x05H\x00\x88\x01\x01\x42\x0b\n\t_document\"b\n\x10\x44ocumentDecision\x12\r\n\x05index\x18\x01 \x01(\x05\x12\n\n\x02id\x18\x02 \x01(\t\x12\x0e\n\x06\x65\x66\x66\x65\x63t\x18\x03 \x01(\t\x12#\n\x07reasons\x18\x04 \x03(\x0b\x32\x12.celgate.v1.Reason\"\xbc\x03\n\rCheckResponse\x12\x13\n\x0b\x64\x65\x63ision_id\x18\x01 \x01(\t\x12\x0e\n\x06\x65\x66\x66\x65\x63t\x18\x02 \x01(\t\x12#\n\x07reasons\x18\x03 \x03(\x0b\x32\x12.celgate.v1.Reason\x12)\n\nredactions\x18\x04 \x03(\x0b\x32\x15.celgate.v1.Redaction\x12;\n\trewritten\x18\x05 \x03(\x0b\x32(.celgate.v1.CheckResponse.RewrittenEntry\x12\x0e\n\x06labels\x18\x06 \x03(\t\x12\x13\n\x0b\x61pproval_id\x18\x07 \x01(\t\x12\x17\n\x0fpolicy_revision\x18\x08 \x01(\t\x12*\n\x0b\x65xplanation\x18\t \x03(\x0b\x32\x15.celgate.v1.RuleTrace\x12/\n\tdocuments\x18\n \x03(\x0b\x32\x1c.celgate.v1.DocumentDecision\x12\x0f\n\x07message\x18\x0b \x01(\t\x12\x1b\n\x13retry_after_seconds\x18\x0c \x01(\x01\x1a\x30\n\x0eRewrittenEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"?\n\x11\x43heckBatchRequest\x12*\n\x08requests\x18\x01 \x03(\x0b\x32\x18.celgate.v1.CheckRequest\"B\n\x12\x43heckBatchResponse\x12,\n\tresponses\x18\x01 \x03(\x0b\x32\x19.celgate.v1.CheckResponse\"\xd1\x02\n\x08\x41pproval\x12\n\n\x02id\x18\x01 \x01(\t\x12\r\n\x05state\x18\x02 \x01(\t\x12\x0e\n\x06\x61\x63tion\x18\x03 \x01(\t\x12\x11\n\tprincipal\x18\x04 \x01(\t\x12\x0c\n\x04tool\x18\x05 \x01(\t\x12\x0f\n\x07session\x18\x06 \x01(\t\x12#\n\x07reasons\x18\x07 \x03(\x0b\x32\x12.celgate.v1.Reason\x12(\n\x07request\x18\x08 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x12\n\ncreated_at\x18\t \x01(\t\x12\x12\n\ndecided_at\x18\n \x01(\t\x12\x12\n\nexpires_at\x18\x0b \x01(\t\x12\x0f\n\x07used_at\x18\x0c \x01(\t\x12\x12\n\ndecided_by\x18\r \x01(\t\x12\x0e\n\x06reason\x18\x0e \x01(\t\x12\x13\n\x0b\x64\x65\x63ision_id\x18\x0f \x01(\t\x12\x13\n\x0b\x66ingerprint\x18\x10 \x01(\t\"U\n\x14ListApprovalsRequest\x12\r\n\x05state\x18\x01 \x01(\t\x12\x11\n\tprincipal\x18\x02 \x01(\t\x12\x0c\n\x04tool\x18\x03 \x01(\t\x12\r\n\x05limit\x18\x04 \x01(\x05\"@\n\x15ListApprovalsResponse\x12\'\n\tapprovals\x18\x01 \x03(\x0b\x32\x14.celgate.v1.Approval\" \n\x12GetApprovalRequest\x12\n\n\x02id\x18\x01 \x01(\t\"=\n\x13GetApprovalResponse\x12&\n\x08\x61pproval\x18\x01 \x01(\x0b\x32\x14.celgate.v1.Approval\",\n\x0e\x41pproveRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"9\n\x0f\x41pproveResponse\x12&\n\x08\x61pproval\x18\x01 \x01(\x0b\x32\x14.celgate.v1.Approval\")\n\x0b\x44\x65nyRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"6\n\x0c\x44\x65nyResponse\x12&\n\x08\x61pproval\x18\x01 \x01(\x0b\x32\x14.celgate.v1.Approval2\x9c\x01\n\x0f\x44\x65\x63isionService\x12<\n\x05\x43heck\x12\x18.celgate.v1.CheckRequest\x1a\x19.celgate.v1.CheckResponse\x12K\n\nCheckBatch\x12\x1d.celgate.v1.CheckBatchRequest\x1a\x1e.celgate.v1.CheckBatchResponse2\xb6\x02\n\x0f\x41pprovalService\x12T\n\rListApprovals\x12 .celgate.v1.ListApprovalsRequest\x1a!.celgate.v1.ListApprovalsResponse\x12N\n\x0bGetApproval\x12\x1e.celgate.v1.GetApprovalRequest\x1a\x1f.celgate.v1.GetApprovalResponse\x12\x42\n\x07\x41pprove\x12\x1a.celgate.v1.ApproveRequest\x1a\x1b.celgate.v1.ApproveResponse\x12\x39\n\x04\x44\x65ny\x12\x17.celgate.v1.DenyRequest\x1a\x18.celgate.v1.DenyResponseBJ\n\x0e\x64\x65v.celgate.v1P\x01Z6github.com/celgate/celgate/gen/go/celgate/v1;celgatev1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -53,25 +53,45 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_SESSION']._serialized_start=629
   _globals['_SESSION']._serialized_end=666
   _globals['_CHECKREQUEST']._serialized_start=669
-  _globals['_CHECKREQUEST']._serialized_end=1084
-  _globals['_REASON']._serialized_start=1086
-  _globals['_REASON']._serialized_end=1175
-  _globals['_REDACTION']._serialized_start=1177
-  _globals['_REDACTION']._serialized_end=1259
-  _globals['_FINDING']._serialized_start=1261
-  _globals['_FINDING']._serialized_end=1327
-  _globals['_RULETRACE']._serialized_start=1330
-  _globals['_RULETRACE']._serialized_end=1459
-  _globals['_DOCUMENTDECISION']._serialized_start=1461
-  _globals['_DOCUMENTDECISION']._serialized_end=1559
-  _globals['_CHECKRESPONSE']._serialized_start=1562
-  _globals['_CHECKRESPONSE']._serialized_end=2006
-  _globals['_CHECKRESPONSE_REWRITTENENTRY']._serialized_start=1958
-  _globals['_CHECKRESPONSE_REWRITTENENTRY']._serialized_end=2006
-  _globals['_CHECKBATCHREQUEST']._serialized_start=2008
-  _globals['_CHECKBATCHREQUEST']._serialized_end=2071
-  _globals['_CHECKBATCHRESPONSE']._serialized_start=2073
-  _globals['_CHECKBATCHRESPONSE']._serialized_end=2139
-  _globals['_DECISIONSERVICE']._serialized_start=2142
-  _globals['_DECISIONSERVICE']._serialized_end=2298
+  _globals['_CHECKREQUEST']._serialized_end=1105
+  _globals['_REASON']._serialized_start=1107
+  _globals['_REASON']._serialized_end=1196
+  _globals['_REDACTION']._serialized_start=1198
+  _globals['_REDACTION']._serialized_end=1280
+  _globals['_FINDING']._serialized_start=1282
+  _globals['_FINDING']._serialized_end=1348
+  _globals['_RULETRACE']._serialized_start=1351
+  _globals['_RULETRACE']._serialized_end=1480
+  _globals['_DOCUMENTDECISION']._serialized_start=1482
+  _globals['_DOCUMENTDECISION']._serialized_end=1580
+  _globals['_CHECKRESPONSE']._serialized_start=1583
+  _globals['_CHECKRESPONSE']._serialized_end=2027
+  _globals['_CHECKRESPONSE_REWRITTENENTRY']._serialized_start=1979
+  _globals['_CHECKRESPONSE_REWRITTENENTRY']._serialized_end=2027
+  _globals['_CHECKBATCHREQUEST']._serialized_start=2029
+  _globals['_CHECKBATCHREQUEST']._serialized_end=2092
+  _globals['_CHECKBATCHRESPONSE']._serialized_start=2094
+  _globals['_CHECKBATCHRESPONSE']._serialized_end=2160
+  _globals['_APPROVAL']._serialized_start=2163
+  _globals['_APPROVAL']._serialized_end=2500
+  _globals['_LISTAPPROVALSREQUEST']._serialized_start=2502
+  _globals['_LISTAPPROVALSREQUEST']._serialized_end=2587
+  _globals['_LISTAPPROVALSRESPONSE']._serialized_start=2589
+  _globals['_LISTAPPROVALSRESPONSE']._serialized_end=2653
+  _globals['_GETAPPROVALREQUEST']._serialized_start=2655
+  _globals['_GETAPPROVALREQUEST']._serialized_end=2687
+  _globals['_GETAPPROVALRESPONSE']._serialized_start=2689
+  _globals['_GETAPPROVALRESPONSE']._serialized_end=2750
+  _globals['_APPROVEREQUEST']._serialized_start=2752
+  _globals['_APPROVEREQUEST']._serialized_end=2796
+  _globals['_APPROVERESPONSE']._serialized_start=2798
+  _globals['_APPROVERESPONSE']._serialized_end=2855
+  _globals['_DENYREQUEST']._serialized_start=2857
+  _globals['_DENYREQUEST']._serialized_end=2898
+  _globals['_DENYRESPONSE']._serialized_start=2900
+  _globals['_DENYRESPONSE']._serialized_end=2954
+  _globals['_DECISIONSERVICE']._serialized_start=2957
+  _globals['_DECISIONSERVICE']._serialized_end=3113
+  _globals['_APPROVALSERVICE']._serialized_start=3116
+  _globals['_APPROVALSERVICE']._serialized_end=3426
 # @@protoc_insertion_point(module_scope)
