@@ -203,6 +203,10 @@ class DecisionLog:
             self.dropped += 1
             metrics.log_dropped()
 
+    def record_event(self, entry: dict[str, Any]) -> None:
+        """A line that is not a decision (an approver approving or denying), in order with the decisions."""
+        self.record(None, entry, entry.get("door", ""), 0.0)
+
     def _run(self) -> None:
         while True:
             item = self._queue.get()
@@ -232,6 +236,9 @@ class DecisionLog:
 
     def _line(self, item: tuple[Any, ...]) -> bytes:
         decision, request, door, latency_s, at, trace_id = item
+        if decision is None:  # record_event
+            when = datetime.datetime.fromtimestamp(at, datetime.UTC).isoformat(timespec="microseconds")
+            return orjson.dumps({"time": when, **request}) + b"\n"
         try:
             entry = format_entry(
                 decision, request, door, latency_s, at, dry_run=self.dry_run, redacted=self.redacted, trace_id=trace_id

@@ -18,6 +18,9 @@ from grpc_reflection.v1alpha import reflection
 
 from celgate import metrics
 from celgate.api import envoy
+from celgate.api.approvals import ApproverDesk, grpc_caller
+from celgate.api.approvals_grpc import SERVICE_NAME as APPROVAL_SERVICE
+from celgate.api.approvals_grpc import ApprovalService
 from celgate.api.decide import Decider, Unavailable
 from celgate.api.envoy import EnvoySettings
 from celgate.api.state import PolicyState
@@ -123,6 +126,9 @@ def build_server(
         interceptors=[interceptor],
     )
     pb_grpc.add_DecisionServiceServicer_to_server(DecisionService(decider, config.max_batch), server)
+    approvals = decider.stores.approvals
+    desk = ApproverDesk(approvals, decider.log) if approvals is not None else None
+    pb_grpc.add_ApprovalServiceServicer_to_server(ApprovalService(desk, grpc_caller), server)
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
 
@@ -135,7 +141,7 @@ def build_server(
     envoy.register(server, decider, EnvoySettings.from_dict(config.envoy) if config.envoy else None)
     health_name = health_pb2.DESCRIPTOR.services_by_name["Health"].full_name
     reflection.enable_server_reflection(
-        (SERVICE_NAME, health_name, reflection.SERVICE_NAME, *envoy.SERVICE_NAMES), server
+        (SERVICE_NAME, APPROVAL_SERVICE, health_name, reflection.SERVICE_NAME, *envoy.SERVICE_NAMES), server
     )
     if setup.tls is not None:
         port = server.add_secure_port(config.grpc_addr, GrpcCertificates(setup.tls).credentials())

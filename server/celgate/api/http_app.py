@@ -24,8 +24,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from celgate import __version__, metrics
-from celgate.api import schema
-from celgate.api.approvals import count_pending
+from celgate.api import approvals_http, schema
+from celgate.api.approvals import ApproverDesk, count_pending
 from celgate.api.decide import Decider, Unavailable
 from celgate.api.state import PolicyState
 from celgate.auth import Authenticator, AuthSettings, Caller, Forbidden, Unauthenticated, authorize, current_caller
@@ -368,6 +368,9 @@ def create_app(
             count_pending(decider.stores.approvals)
         data, content_type = metrics.render()
         return Response(data, media_type=content_type)
+
+    approvals = decider.stores.approvals
+    approvals_http.add_routes(app, ApproverDesk(approvals, decider.log) if approvals is not None else None)
 
     base_openapi = app.openapi
 

@@ -66,8 +66,19 @@ def components() -> dict[str, Any]:
         pb.CheckBatchRequest.DESCRIPTOR.fields_by_name["requests"], defs, True
     )
     defs["CheckRequest"]["required"] = ["action"]
-    for desc in (pb.CheckResponse.DESCRIPTOR, pb.CheckBatchResponse.DESCRIPTOR):
+    for desc in (
+        pb.CheckResponse.DESCRIPTOR,
+        pb.CheckBatchResponse.DESCRIPTOR,
+        pb.Approval.DESCRIPTOR,
+        pb.ListApprovalsResponse.DESCRIPTOR,
+        pb.GetApprovalStatusResponse.DESCRIPTOR,
+    ):
         _define(desc, defs, closed=False)
+    defs["DecideApprovalBody"] = {
+        "type": "object",
+        "properties": {"reason": {"type": "string", "maxLength": 1000}},
+        "additionalProperties": False,
+    }
     defs["Error"] = {
         "type": "object",
         "required": ["error"],

@@ -140,6 +140,16 @@ class Approval:
             "fingerprint": self.fingerprint,
         }
 
+    def status(self) -> dict[str, str]:
+        """What a waiting caller may see (`GetApprovalStatusResponse`): the state, never the request."""
+        return {
+            "id": self.id,
+            "state": self.state,
+            "expires_at": iso(self.expires_at),
+            "decided_by": self.decided_by,
+            "reason": self.reason,
+        }
+
     def to_proto(self) -> pb.Approval:
         msg = pb.Approval()
         json_format.ParseDict(self.to_dict(), msg)

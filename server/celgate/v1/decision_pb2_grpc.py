@@ -176,6 +176,11 @@ class ApprovalServiceStub:
                 request_serializer=celgate_dot_v1_dot_decision__pb2.DenyRequest.SerializeToString,
                 response_deserializer=celgate_dot_v1_dot_decision__pb2.DenyResponse.FromString,
                 _registered_method=True)
+        self.GetApprovalStatus = channel.unary_unary(
+                '/celgate.v1.ApprovalService/GetApprovalStatus',
+                request_serializer=celgate_dot_v1_dot_decision__pb2.GetApprovalStatusRequest.SerializeToString,
+                response_deserializer=celgate_dot_v1_dot_decision__pb2.GetApprovalStatusResponse.FromString,
+                _registered_method=True)
 
 
 class ApprovalServiceServicer:
@@ -211,6 +216,14 @@ class ApprovalServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetApprovalStatus(self, request, context):
+        """GetApprovalStatus tells a waiting caller how its approval stands, without the request's content.
+        Any authenticated caller may ask: the approval id is the capability.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ApprovalServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -233,6 +246,11 @@ def add_ApprovalServiceServicer_to_server(servicer, server):
                     servicer.Deny,
                     request_deserializer=celgate_dot_v1_dot_decision__pb2.DenyRequest.FromString,
                     response_serializer=celgate_dot_v1_dot_decision__pb2.DenyResponse.SerializeToString,
+            ),
+            'GetApprovalStatus': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetApprovalStatus,
+                    request_deserializer=celgate_dot_v1_dot_decision__pb2.GetApprovalStatusRequest.FromString,
+                    response_serializer=celgate_dot_v1_dot_decision__pb2.GetApprovalStatusResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -345,6 +363,33 @@ class ApprovalService:
             '/celgate.v1.ApprovalService/Deny',
             celgate_dot_v1_dot_decision__pb2.DenyRequest.SerializeToString,
             celgate_dot_v1_dot_decision__pb2.DenyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetApprovalStatus(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/celgate.v1.ApprovalService/GetApprovalStatus',
+            celgate_dot_v1_dot_decision__pb2.GetApprovalStatusRequest.SerializeToString,
+            celgate_dot_v1_dot_decision__pb2.GetApprovalStatusResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -9,13 +9,14 @@ with the reason ``celgate_unreachable`` instead of raising.
 """
 
 from celgate_client.client import AsyncClient, Client
-from celgate_client.decision import Decision, DocumentDecision, Reason, Redaction, Session
+from celgate_client.decision import ApprovalStatus, Decision, DocumentDecision, Reason, Redaction, Session
 from celgate_client.errors import ApprovalRequired, CelgateError, InvalidRequest, PolicyDenied
 
 __version__ = "0.1.0"
 
 __all__ = [
     "ApprovalRequired",
+    "ApprovalStatus",
     "AsyncClient",
     "CelgateError",
     "Client",

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from celgate_client import _request as rq
-from celgate_client.decision import Decision
+from celgate_client.decision import REQUIRE_APPROVAL, Decision
 
 if TYPE_CHECKING:
     from celgate_client.client import AsyncClient, Client
@@ -31,15 +31,26 @@ _ARG_PREFIX = "tool.args."
 
 
 def guard(
-    client: Client | AsyncClient, fn: F | None, *, name: str | None, server: str | None, description: str | None
+    client: Client | AsyncClient,
+    fn: F | None,
+    *,
+    name: str | None,
+    server: str | None,
+    description: str | None,
+    wait: float | None = None,
 ) -> F | Callable[[F], F]:
+    if wait is not None and wait < 0:
+        raise ValueError("wait_for_approval must be >= 0 seconds")
+
     def decorate(f: F) -> F:
-        return _wrap(client, f, name or f.__name__, server, description)
+        return _wrap(client, f, name or f.__name__, server, description, wait)
 
     return decorate(fn) if fn is not None else decorate
 
 
-def _wrap(client: Client | AsyncClient, fn: F, name: str, server: str | None, description: str | None) -> F:
+def _wrap(
+    client: Client | AsyncClient, fn: F, name: str, server: str | None, description: str | None, wait: float | None
+) -> F:
     from celgate_client.client import AsyncClient
 
     sig = inspect.signature(fn)
@@ -83,6 +94,18 @@ def _wrap(client: Client | AsyncClient, fn: F, name: str, server: str | None, de
         async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
             bound, values = bind(args, kwargs)
             before = await _acheck(client, "check_tool_call", name, values, server=server, description=desc)
+            if before.effect == REQUIRE_APPROVAL and wait is not None and before.approval_id:
+                status = await _acheck(client, "wait_for_approval", before.approval_id, wait)
+                if status.state != "pending":  # retried with the id: allowed once, or refused saying why
+                    before = await _acheck(
+                        client,
+                        "check_tool_call",
+                        name,
+                        values,
+                        server=server,
+                        description=desc,
+                        approval_id=before.approval_id,
+                    )
             before.raise_for_effect()
             apply_args(bound, before)
             result = await fn(*bound.args, **bound.kwargs)
@@ -96,6 +119,12 @@ def _wrap(client: Client | AsyncClient, fn: F, name: str, server: str | None, de
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         bound, values = bind(args, kwargs)
         before = client.check_tool_call(name, values, server=server, description=desc)  # type: ignore[union-attr]
+        if before.effect == REQUIRE_APPROVAL and wait is not None and before.approval_id:
+            status = client.wait_for_approval(before.approval_id, wait)  # type: ignore[union-attr]
+            if status.state != "pending":  # retried with the id: allowed once, or refused saying why
+                before = client.check_tool_call(  # type: ignore[union-attr]
+                    name, values, server=server, description=desc, approval_id=before.approval_id
+                )
         before.raise_for_effect()
         apply_args(bound, before)
         result = fn(*bound.args, **bound.kwargs)

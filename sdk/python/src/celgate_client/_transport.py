@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import grpc
 import grpc.aio
@@ -147,6 +147,30 @@ def _metadata(headers: Mapping[str, str]) -> tuple[tuple[str, str], ...] | None:
     return (*headers.items(), *trace_headers().items()) or None
 
 
+def _status_result(resp: httpx.Response) -> dict[str, Any]:
+    if resp.status_code == 200:
+        try:
+            body = resp.json()
+        except ValueError as e:
+            raise Unreachable(f"celgate answered 200 with a body that is not JSON: {e}") from e
+        if not isinstance(body, dict) or "state" not in body:
+            raise Unreachable("celgate answered 200 without a state")
+        return body
+    if resp.status_code == 503 or resp.status_code >= 500:
+        raise Retryable(f"HTTP {resp.status_code}: {resp.text[:200]}")
+    message, code = resp.text[:500], ""
+    try:
+        err = resp.json().get("error", {})
+        message, code = str(err.get("message", message)), str(err.get("code", ""))
+    except (ValueError, AttributeError):
+        pass
+    raise CelgateError(message or f"HTTP {resp.status_code}", code=code, status=resp.status_code)
+
+
+def _status_path(approval_id: str) -> str:
+    return "/v1/approvals/" + quote(approval_id, safe="") + "/status"
+
+
 def _body(request: Mapping[str, Any]) -> bytes:
     return json.dumps(request, separators=(",", ":"), ensure_ascii=False).encode()
 
@@ -188,18 +212,47 @@ class SyncTransport:
         return _http_result(resp)
 
     def _check_grpc(self, request: Mapping[str, Any], timeout: float) -> dict[str, Any]:
-        if self._stub is None:
-            if self.secure:
-                self._channel = grpc.secure_channel(self.target, _grpc_credentials(self.tls))
-            else:
-                self._channel = grpc.insecure_channel(self.target)
-            self._stub = pb_grpc.DecisionServiceStub(self._channel)
+        self._check_grpc_ready()
+        assert self._stub is not None
         message = to_proto(request)
         try:
             resp = self._stub.Check(message, timeout=timeout, metadata=_metadata(self.headers))
         except grpc.RpcError as e:
             raise _grpc_error(e) from e
         return from_proto(resp)
+
+    def approval_status(self, approval_id: str, timeout: float) -> dict[str, Any]:
+        """One look at how an approval stands; raises Retryable, Unreachable or CelgateError."""
+        if self.kind == "grpc":
+            self._check_grpc_ready()
+            assert self._channel is not None
+            stub = pb_grpc.ApprovalServiceStub(self._channel)
+            try:
+                resp = stub.GetApprovalStatus(
+                    pb.GetApprovalStatusRequest(id=approval_id),
+                    timeout=timeout,
+                    metadata=_metadata(self.headers),
+                )
+            except grpc.RpcError as e:
+                raise _grpc_error(e) from e
+            return json_format.MessageToDict(resp, preserving_proto_field_name=True)
+        if self._http is None:
+            self._http = httpx.Client(headers={"content-type": "application/json", **self.headers})
+        try:
+            resp = self._http.get(self.target + _status_path(approval_id), timeout=httpx.Timeout(timeout))
+        except httpx.TimeoutException as e:
+            raise Unreachable(f"timed out: {e!r}") from e
+        except httpx.TransportError as e:
+            raise Retryable(f"connection failed: {e!r}") from e
+        return _status_result(resp)
+
+    def _check_grpc_ready(self) -> None:
+        if self._stub is None:
+            if self.secure:
+                self._channel = grpc.secure_channel(self.target, _grpc_credentials(self.tls))
+            else:
+                self._channel = grpc.insecure_channel(self.target)
+            self._stub = pb_grpc.DecisionServiceStub(self._channel)
 
     def close(self) -> None:
         if self._http is not None:
@@ -263,6 +316,42 @@ class AsyncTransport:
         except grpc.RpcError as e:
             raise _grpc_error(e) from e
         return from_proto(resp)
+
+    async def approval_status(self, approval_id: str, timeout: float) -> dict[str, Any]:
+        """One look at how an approval stands; raises Retryable, Unreachable or CelgateError."""
+        try:
+            async with asyncio.timeout(timeout):
+                if self.kind == "grpc":
+                    if self._stub is None:
+                        if self.secure:
+                            self._channel = grpc.aio.secure_channel(self.target, _grpc_credentials(self.tls))
+                        else:
+                            self._channel = grpc.aio.insecure_channel(self.target)
+                        self._stub = pb_grpc.DecisionServiceStub(self._channel)
+                    assert self._channel is not None
+                    stub = pb_grpc.ApprovalServiceStub(self._channel)
+                    try:
+                        resp = await stub.GetApprovalStatus(
+                            pb.GetApprovalStatusRequest(id=approval_id),
+                            timeout=timeout,
+                            metadata=_metadata(self.headers),
+                        )
+                    except grpc.RpcError as e:
+                        raise _grpc_error(e) from e
+                    return json_format.MessageToDict(resp, preserving_proto_field_name=True)
+                if self._http is None:
+                    self._http = httpx.AsyncClient(headers={"content-type": "application/json", **self.headers})
+                try:
+                    http_resp = await self._http.get(
+                        self.target + _status_path(approval_id), timeout=httpx.Timeout(timeout)
+                    )
+                except httpx.TimeoutException as e:
+                    raise Unreachable(f"timed out: {e!r}") from e
+                except httpx.TransportError as e:
+                    raise Retryable(f"connection failed: {e!r}") from e
+                return _status_result(http_resp)
+        except TimeoutError as e:
+            raise Unreachable("timed out") from e
 
     async def close(self) -> None:
         if self._http is not None:

@@ -25,7 +25,7 @@ from google.protobuf.message import Message as _ProtoMessage
 
 from celgate_client import _request as rq
 from celgate_client._transport import AsyncTransport, Retryable, SyncTransport, TlsFiles, Unreachable
-from celgate_client.decision import ALLOW, DENY, Decision, Reason, Session
+from celgate_client.decision import ALLOW, DENY, ApprovalStatus, Decision, Reason, Session
 
 __all__ = ["AsyncClient", "Client"]
 
@@ -98,6 +98,7 @@ class _Core:
         explain: bool = False,
         field: str | None = None,
         original: str | None = None,
+        approval_id: str | None = None,
     ) -> _Call:
         sess = rq.session(session) or self.session
         p = rq.principal(principal) or self.principal
@@ -116,6 +117,8 @@ class _Core:
             body["request_id"] = request_id
         if explain:
             body["explain"] = True
+        if approval_id:
+            body["approval_id"] = approval_id
         return _Call(body, sess, field, original)
 
     def _raw(self, request: Mapping[str, Any] | _ProtoMessage, principal: Any, session: Any) -> _Call:
@@ -237,6 +240,13 @@ class _Core:
             field=call.field,
             original=call.original,
         )
+
+    @staticmethod
+    def _wait_args(approval_id: str, timeout: float, poll_interval: float) -> None:
+        if not approval_id:
+            raise ValueError("approval_id is empty: only a require_approval decision carries one")
+        if timeout < 0 or poll_interval <= 0:
+            raise ValueError("timeout must be >= 0 and poll_interval > 0")
 
     def _backoff(self, attempt: int, remaining: float) -> float:
         # Full jitter: many agents retrying together must not hit a recovering service in lockstep.
@@ -424,8 +434,12 @@ class Client(_Core):
         context: Mapping[str, Any] | None = None,
         request_id: str | None = None,
         explain: bool = False,
+        approval_id: str | None = None,
     ) -> Decision:
-        """Decide a tool call before it runs (action ``tool_call``); `args` is a dict or JSON text."""
+        """Decide a tool call before it runs (action ``tool_call``); `args` is a dict or JSON text.
+
+        `approval_id`: retrying a call that needed a human approval; once approved, this exact call
+        (same tool, arguments, principal and session) is allowed once."""
         return self._run(
             self._tool_call(
                 name,
@@ -440,6 +454,7 @@ class Client(_Core):
                 context=context,
                 request_id=request_id,
                 explain=explain,
+                approval_id=approval_id,
             )
         )
 
@@ -506,11 +521,47 @@ class Client(_Core):
             return list(documents) if decision.allowed else []
         return _kept_documents(documents, decision)
 
+    def wait_for_approval(
+        self, approval_id: str, timeout: float = 300.0, *, poll_interval: float = 1.0
+    ) -> ApprovalStatus:
+        """Wait until a human approves or denies `approval_id`, or `timeout` seconds pass.
+
+        Returns the `ApprovalStatus` as it then stands: ``approved`` (retry the same request with
+        ``approval_id=`` and it goes through once), ``denied``, ``expired``, ``used``, or still
+        ``pending`` when the wait timed out. Asks ``GET /v1/approvals/{id}/status`` (or gRPC
+        ``ApprovalService/GetApprovalStatus``) every `poll_interval` seconds; raises `CelgateError`
+        for an unknown id or a refused credential. Connection failures are retried until `timeout`.
+        """
+        self._wait_args(approval_id, timeout, poll_interval)
+        deadline = time.monotonic() + timeout
+        last = ApprovalStatus(approval_id, "pending")
+        while True:
+            remaining = deadline - time.monotonic()
+            try:
+                last = ApprovalStatus.from_dict(
+                    self._transport.approval_status(approval_id, max(0.05, min(self.timeout, remaining)))
+                )
+                if last.state != "pending":
+                    return last
+            except (Retryable, Unreachable) as e:
+                log.debug("celgate: approval %s not read yet: %s", approval_id, e)
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return last
+            time.sleep(min(poll_interval, remaining))
+
     @overload
     def guard_tool(self, fn: F, /) -> F: ...
     @overload
     def guard_tool(
-        self, fn: None = None, /, *, name: str | None = None, server: str | None = None, description: str | None = None
+        self,
+        fn: None = None,
+        /,
+        *,
+        name: str | None = None,
+        server: str | None = None,
+        description: str | None = None,
+        wait_for_approval: float | None = None,
     ) -> Callable[[F], F]: ...
 
     def guard_tool(
@@ -521,14 +572,18 @@ class Client(_Core):
         name: str | None = None,
         server: str | None = None,
         description: str | None = None,
+        wait_for_approval: float | None = None,
     ) -> F | Callable[[F], F]:
         """Decorate a tool function (sync or async) so each call is checked before and its result after.
 
+        With `wait_for_approval` (seconds), a call that needs a human approval waits for it (see
+        `wait_for_approval`) and, once approved, is checked again with the approval id and runs; a
+        denial, expiry or timeout raises `ApprovalRequired`/`PolicyDenied` as without waiting.
         See `celgate_client.guard_tool` for the details.
         """
         from celgate_client._guard import guard
 
-        return guard(self, fn, name=name, server=server, description=description)
+        return guard(self, fn, name=name, server=server, description=description, wait=wait_for_approval)
 
 
 class AsyncClient(_Core):
@@ -650,6 +705,7 @@ class AsyncClient(_Core):
         context: Mapping[str, Any] | None = None,
         request_id: str | None = None,
         explain: bool = False,
+        approval_id: str | None = None,
     ) -> Decision:
         """See `Client.check_tool_call`."""
         return await self._run(
@@ -666,6 +722,7 @@ class AsyncClient(_Core):
                 context=context,
                 request_id=request_id,
                 explain=explain,
+                approval_id=approval_id,
             )
         )
 
@@ -724,11 +781,40 @@ class AsyncClient(_Core):
             return list(documents) if decision.allowed else []
         return _kept_documents(documents, decision)
 
+    async def wait_for_approval(
+        self, approval_id: str, timeout: float = 300.0, *, poll_interval: float = 1.0
+    ) -> ApprovalStatus:
+        """See `Client.wait_for_approval`."""
+        self._wait_args(approval_id, timeout, poll_interval)
+        deadline = time.monotonic() + timeout
+        last = ApprovalStatus(approval_id, "pending")
+        while True:
+            remaining = deadline - time.monotonic()
+            try:
+                last = ApprovalStatus.from_dict(
+                    await self._transport.approval_status(approval_id, max(0.05, min(self.timeout, remaining)))
+                )
+                if last.state != "pending":
+                    return last
+            except (Retryable, Unreachable) as e:
+                log.debug("celgate: approval %s not read yet: %s", approval_id, e)
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return last
+            await asyncio.sleep(min(poll_interval, remaining))
+
     @overload
     def guard_tool(self, fn: F, /) -> F: ...
     @overload
     def guard_tool(
-        self, fn: None = None, /, *, name: str | None = None, server: str | None = None, description: str | None = None
+        self,
+        fn: None = None,
+        /,
+        *,
+        name: str | None = None,
+        server: str | None = None,
+        description: str | None = None,
+        wait_for_approval: float | None = None,
     ) -> Callable[[F], F]: ...
 
     def guard_tool(
@@ -739,8 +825,9 @@ class AsyncClient(_Core):
         name: str | None = None,
         server: str | None = None,
         description: str | None = None,
+        wait_for_approval: float | None = None,
     ) -> F | Callable[[F], F]:
         """Decorate an async tool function; see `celgate_client.guard_tool`. Sync tools need a `Client`."""
         from celgate_client._guard import guard
 
-        return guard(self, fn, name=name, server=server, description=description)
+        return guard(self, fn, name=name, server=server, description=description, wait=wait_for_approval)

@@ -13,7 +13,7 @@ from typing import Any
 
 from celgate_client.errors import ApprovalRequired, PolicyDenied
 
-__all__ = ["Decision", "DocumentDecision", "Reason", "Redaction", "Session"]
+__all__ = ["ApprovalStatus", "Decision", "DocumentDecision", "Reason", "Redaction", "Session"]
 
 ALLOW = "allow"
 DENY = "deny"
@@ -83,6 +83,40 @@ class DocumentDecision:
             id=str(d.get("id", "")),
             effect=str(d.get("effect", "")),
             reasons=tuple(Reason.from_dict(r) for r in d.get("reasons", ())),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ApprovalStatus:
+    """How a pending approval stands (`Client.wait_for_approval`).
+
+    Attributes:
+        id: the approval id (``apr_...``).
+        state: ``pending``, ``approved``, ``denied``, ``expired`` or ``used``.
+        expires_at: RFC 3339 time it expires: the time left to decide, or to use an approval.
+        decided_by: who approved or denied it.
+        reason: the approver's reason.
+    """
+
+    id: str
+    state: str
+    expires_at: str = ""
+    decided_by: str = ""
+    reason: str = ""
+
+    @property
+    def approved(self) -> bool:
+        """True when the same request, retried with ``approval_id``, will go through (once)."""
+        return self.state == "approved"
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> ApprovalStatus:
+        return cls(
+            id=str(d.get("id", "")),
+            state=str(d.get("state", "")),
+            expires_at=str(d.get("expires_at", d.get("expiresAt", "")) or ""),
+            decided_by=str(d.get("decided_by", d.get("decidedBy", "")) or ""),
+            reason=str(d.get("reason", "") or ""),
         )
 
 

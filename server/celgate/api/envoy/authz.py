@@ -19,7 +19,7 @@ from google.protobuf import struct_pb2
 
 from celgate.api.decide import Decider
 from celgate.api.envoy import errors, handoff, mapping
-from celgate.api.envoy.door import PARTIAL_BODY_HEADER, Denial, build_request, decide, read_body
+from celgate.api.envoy.door import APPROVAL_HEADER, PARTIAL_BODY_HEADER, Denial, build_request, decide, read_body
 from celgate.api.envoy.principal import extract_principal
 from celgate.api.envoy.settings import EnvoySettings
 from celgate.envoywire.v3 import authz_pb2 as authz
@@ -58,7 +58,9 @@ class AuthorizationServicer:
                 attrs.metadata_context.filter_metadata, headers, attrs.source.principal, settings
             )
             request_id = headers.get("x-request-id", "")
-            req = build_request(mapped, principal, method, path, authority, request_id, settings)
+            req = build_request(
+                mapped, principal, method, path, authority, request_id, settings, headers.get(APPROVAL_HEADER, "")
+            )
             if req is None:
                 return _ok(settings, None)
             decision = decide(self._decider, req, headers)
@@ -171,7 +173,7 @@ def _denied(
     if status >= 500:
         denied.headers.append(_header("x-should-retry", "false"))
     if approval_id:
-        denied.headers.append(_header("x-celgate-approval-id", approval_id))
+        denied.headers.append(_header(APPROVAL_HEADER, approval_id))
     return authz.CheckResponse(
         status=core.Status(code=grpc.StatusCode.PERMISSION_DENIED.value[0], message=message),
         denied_response=denied,

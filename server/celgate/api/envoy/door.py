@@ -20,6 +20,8 @@ from celgate.engine import Decision, InvalidRequest
 
 DOOR = "envoy"
 PARTIAL_BODY_HEADER = "x-envoy-auth-partial-body"
+# On a denial that waits for a human: the approval id. On a retry: the approval it asks to use.
+APPROVAL_HEADER = "x-celgate-approval-id"
 
 # Error codes in a denial's body: `policy_denied`, `approval_required`, `invalid_request`
 # (unreadable body), `unavailable` (no policies loaded yet, or celgate could not check).
@@ -93,8 +95,12 @@ def build_request(
     authority: str,
     request_id: str,
     settings: EnvoySettings,
+    approval_id: str = "",
 ) -> dict[str, Any] | None:
-    """The engine request for a mapped HTTP request; None when the default route lets it through unjudged."""
+    """The engine request for a mapped HTTP request; None when the default route lets it through unjudged.
+
+    `approval_id` (the retry's `x-celgate-approval-id` header) asks to use that approval: the engine
+    lets the request through once if it was approved for exactly this request."""
     req = mapped.request
     if req is None:
         if mapped.dialect == mapping.MCP and settings.passes_mcp(mapped.rpc_method or ""):
@@ -113,6 +119,8 @@ def build_request(
     req["context"] = ctx
     if request_id:
         req["request_id"] = request_id
+    if approval_id:
+        req["approval_id"] = approval_id[:64]
     return _authorized(req)
 
 

@@ -22,7 +22,7 @@ import orjson
 
 from celgate.api.decide import Decider
 from celgate.api.envoy import encoding, errors, handoff, mapping
-from celgate.api.envoy.door import Denial, build_request, decide, read_body
+from celgate.api.envoy.door import APPROVAL_HEADER, Denial, build_request, decide, read_body
 from celgate.api.envoy.mcp_stream import McpSseJudge
 from celgate.api.envoy.principal import extract_principal
 from celgate.api.envoy.settings import EnvoySettings
@@ -166,6 +166,7 @@ class ExternalProcessorServicer:
             state.authority,
             state.headers.get("x-request-id", ""),
             self._settings,
+            state.headers.get(APPROVAL_HEADER, ""),
         )
         assert req is not None
         state.request = req
@@ -377,7 +378,7 @@ class ExternalProcessorServicer:
 
     def _response_request(self, state: _Stream, response: dict[str, Any] | str) -> dict[str, Any]:
         assert state.request is not None
-        req = {k: v for k, v in state.request.items() if k not in ("tools", "action")}
+        req = {k: v for k, v in state.request.items() if k not in ("tools", "action", "approval_id")}
         req["action"] = "response"
         req["response"] = {"role": "assistant", "content": response} if isinstance(response, str) else response
         return req
