@@ -15,12 +15,16 @@ import celgate
 from celgate.api.decide import Decider
 from celgate.api.http_app import create_app
 from celgate.api.state import PolicyState
+from celgate.approvals import Approvals
+from celgate.approvals.sqlite import SQLiteStore
+from celgate.stores import Stores
 from tests.e2e.conftest import write_policy_repo
 
 _REPO = write_policy_repo(Path(__import__("tempfile").mkdtemp(prefix="celgate-fuzz-")) / "policies")
 _STATE = PolicyState("fuzz")
 _STATE.activate(celgate.load(_REPO))
-app = create_app(Decider(_STATE), _STATE, max_body_bytes=1 << 20)
+_APPROVALS = Approvals(SQLiteStore(_REPO.parent / "approvals.db"))  # the approver routes are fuzzed too
+app = create_app(Decider(_STATE, stores=Stores(approvals=_APPROVALS)), _STATE, max_body_bytes=1 << 20)
 schema = schemathesis.openapi.from_asgi("/openapi.json", app)
 
 

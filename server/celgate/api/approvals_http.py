@@ -8,7 +8,8 @@
 
 Errors are the HTTP door's `{"error": {"code", "message"}}`: 401 no credential, 403 not an approver
 (or approving one's own request), 404 unknown id, 409 expired or already decided (the message
-names the state and who decided), 400 bad input, 503 store unavailable or approvals not configured.
+names the state and who decided), 400 bad input, 503 store unavailable; 404 for every route when
+the server has no approval store (an embedded app).
 """
 
 from __future__ import annotations
@@ -53,19 +54,19 @@ def _responses(ok: str, *extra: int) -> dict[int | str, dict[str, Any]]:
         400: {"description": "Invalid input: the field and what was expected", **err},
         401: {"description": "No credential: approvers must authenticate", **err},
         403: {"description": "The caller is not an approver, or made this request itself", **err},
-        503: {"description": "The approval store is unavailable or approvals are not configured", **err},
+        404: {"description": "Unknown approval id, or no approval store on this server", **err},
+        503: {"description": "The approval store is unavailable", **err},
     }
-    descriptions = {404: "Unknown approval id", 409: "Expired or already decided: the message names the state"}
-    for status in extra:
-        out[status] = {"description": descriptions[status], **err}
+    for status in extra:  # 409 only
+        out[status] = {"description": "Expired or already decided: the message names the state", **err}
     return out
 
 
 def add_routes(app: FastAPI, desk: ApproverDesk | None) -> None:
-    """Adds the approver API and the inbox to `app`; without a desk (no store) the API answers 503."""
+    """Adds the approver API and the inbox to `app`; without a desk (no store) the API answers 404."""
 
     def unavailable() -> Response:
-        return _error(503, "unavailable", "approvals are not configured on this server (no approval store)")
+        return _error(404, "not_found", "approvals are not configured on this server (no approval store)")
 
     @app.get(
         "/v1/approvals",
@@ -111,7 +112,7 @@ def add_routes(app: FastAPI, desk: ApproverDesk | None) -> None:
         "/v1/approvals/{approval_id}",
         summary="One approval: the held request (secrets masked, policy redactions applied), why, and its state",
         response_class=Response,
-        responses=_responses("Approval", 404),
+        responses=_responses("Approval"),
     )
     async def get_approval(approval_id: str, request: Request) -> Response:
         if desk is None:
@@ -125,7 +126,7 @@ def add_routes(app: FastAPI, desk: ApproverDesk | None) -> None:
         "/v1/approvals/{approval_id}/status",
         summary="How an approval stands, for the caller waiting on it (any authenticated caller; no request content)",
         response_class=Response,
-        responses=_responses("GetApprovalStatusResponse", 404),
+        responses=_responses("GetApprovalStatusResponse"),
     )
     async def approval_status(approval_id: str, request: Request) -> Response:
         if desk is None:
@@ -174,7 +175,7 @@ def add_routes(app: FastAPI, desk: ApproverDesk | None) -> None:
         "/v1/approvals/{approval_id}/approve",
         summary="Approve a pending approval: the same request, retried with its approval_id, goes through once",
         response_class=Response,
-        responses=_responses("Approval", 404, 409),
+        responses=_responses("Approval", 409),
         openapi_extra=body_doc,
     )
     async def approve(approval_id: str, request: Request) -> Response:
@@ -184,7 +185,7 @@ def add_routes(app: FastAPI, desk: ApproverDesk | None) -> None:
         "/v1/approvals/{approval_id}/deny",
         summary="Deny a pending approval: a retry with its approval_id is denied",
         response_class=Response,
-        responses=_responses("Approval", 404, 409),
+        responses=_responses("Approval", 409),
         openapi_extra=body_doc,
     )
     async def deny(approval_id: str, request: Request) -> Response:

@@ -245,4 +245,4 @@ def test_without_a_store_the_api_says_so(tmp_path: Path) -> None:
     state.activate(celgate.load(write_repo(tmp_path / "p")))
     with TestClient(WithCaller(create_app(Decider(state), state))) as c:
         r = c.get("/v1/approvals", headers=BOB)
-        assert r.status_code == 503 and "not configured" in r.json()["error"]["message"]
+        assert r.status_code == 404 and "not configured" in r.json()["error"]["message"]

@@ -75,7 +75,29 @@
       li.appendChild(code);
       reasons.appendChild(li);
     }
-    node.querySelector(".request").textContent = JSON.stringify(a.request || {}, null, 2);
+    // What is asked, at a glance: the tool's arguments, or for other actions the latest content.
+    const rows = node.querySelector("table.args tbody");
+    const request = a.request || {};
+    const shown = request.tool && request.tool.args ? request.tool.args : null;
+    const addRow = (key, value) => {
+      const tr = document.createElement("tr");
+      const th = document.createElement("th");
+      th.textContent = key;
+      const td = document.createElement("td");
+      td.textContent = typeof value === "string" ? value : JSON.stringify(value);
+      tr.append(th, td);
+      rows.appendChild(tr);
+    };
+    if (shown) {
+      for (const [key, value] of Object.entries(shown)) addRow(key, value);
+    } else {
+      const messages = request.messages || [];
+      const last = messages.length ? messages[messages.length - 1] : null;
+      if (last) addRow(last.role || "message", last.content || "");
+      if (request.response) addRow("response", request.response.content || "");
+    }
+    if (!rows.children.length) node.querySelector("table.args").hidden = true;
+    node.querySelector(".request").textContent = JSON.stringify(request, null, 2);
     node.querySelector(".decision").textContent = describeDecision(a);
     const form = node.querySelector("form.act");
     if (a.state !== "pending") form.hidden = true;
