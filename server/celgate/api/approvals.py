@@ -7,32 +7,24 @@ deny is a line in the decision log (`"event": "approval"`) and a count in
 `celgate_approval_actions_total`. Which request may then go on is the engine's business
 (`celgate.engine.approval`), not this module's.
 
-The caller comes from the doors' authentication (`current_caller`): the HTTP door puts it in the
-request's ASGI state under `celgate.caller`, the gRPC door in the call's context.
+The caller is the one the doors' authentication attached to the request (`celgate.auth`: API keys
+stored as hashes, JWTs with a role claim, client certificates); approvals never authenticates on its
+own.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
-from typing import Any, Protocol
 
 from celgate import metrics
 from celgate.approvals import Approval, ApprovalError, Approvals, Conflict, StoreError
 from celgate.audit import DecisionLog
+from celgate.auth import APPROVER, Caller
 
 log = logging.getLogger("celgate.approvals")
 
-APPROVER = "approver"
-CALLER_KEY = "celgate.caller"  # where the HTTP door's authentication leaves the caller in the ASGI state
 MAX_REASON = 1000
 MAX_LIMIT = 1000
-
-
-class Caller(Protocol):
-    id: str
-    roles: frozenset[str]
-    anonymous: bool
 
 
 class Unauthenticated(ApprovalError):
@@ -48,20 +40,6 @@ class Forbidden(ApprovalError):
 class Unavailable(ApprovalError):
     status = 503
     code = "unavailable"
-
-
-def current_caller(state: Mapping[str, Any] | None) -> Caller | None:
-    """The authenticated caller of this request, from the ASGI state the HTTP door's authentication
-    filled (None: nobody authenticated). The one place approvals reads who is asking."""
-    if state is None:
-        return None
-    caller = state.get(CALLER_KEY)
-    return caller if caller is not None and hasattr(caller, "roles") else None
-
-
-def grpc_caller(context: Any) -> Caller | None:
-    """The authenticated caller of a gRPC call (None: nobody authenticated)."""
-    return None
 
 
 def count_pending(approvals: Approvals) -> None:

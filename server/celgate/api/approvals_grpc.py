@@ -7,12 +7,11 @@ message names the state), INVALID_ARGUMENT, UNAVAILABLE (store down or approvals
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import grpc
 
-from celgate.api.approvals import ApproverDesk, Caller
+from celgate.api.approvals import ApproverDesk
 from celgate.approvals import ApprovalError
+from celgate.auth import current_caller
 from celgate.v1 import decision_pb2 as pb
 from celgate.v1 import decision_pb2_grpc as pb_grpc
 
@@ -28,9 +27,10 @@ _CODES = {
 
 
 class ApprovalService(pb_grpc.ApprovalServiceServicer):
-    def __init__(self, desk: ApproverDesk | None, caller: Callable[[grpc.ServicerContext], Caller | None]) -> None:
+    """The caller is the one `celgate.auth`'s interceptor attached to the call."""
+
+    def __init__(self, desk: ApproverDesk | None) -> None:
         self.desk = desk
-        self.caller = caller
 
     def _desk(self, context: grpc.ServicerContext) -> ApproverDesk:
         if self.desk is None:
@@ -48,7 +48,7 @@ class ApprovalService(pb_grpc.ApprovalServiceServicer):
         desk = self._desk(context)
         try:
             approvals = desk.list(
-                self.caller(context),
+                current_caller(),
                 state=request.state,
                 principal=request.principal,
                 tool=request.tool,
@@ -61,7 +61,7 @@ class ApprovalService(pb_grpc.ApprovalServiceServicer):
     def GetApproval(self, request: pb.GetApprovalRequest, context: grpc.ServicerContext) -> pb.GetApprovalResponse:
         desk = self._desk(context)
         try:
-            approval = desk.get(self.caller(context), request.id)
+            approval = desk.get(current_caller(), request.id)
         except ApprovalError as e:
             self._abort(context, e)
         return pb.GetApprovalResponse(approval=approval.to_proto())
@@ -71,7 +71,7 @@ class ApprovalService(pb_grpc.ApprovalServiceServicer):
     ) -> pb.GetApprovalStatusResponse:
         desk = self._desk(context)
         try:
-            approval = desk.status(self.caller(context), request.id)
+            approval = desk.status(current_caller(), request.id)
         except ApprovalError as e:
             self._abort(context, e)
         return pb.GetApprovalStatusResponse(**approval.status())
@@ -79,7 +79,7 @@ class ApprovalService(pb_grpc.ApprovalServiceServicer):
     def Approve(self, request: pb.ApproveRequest, context: grpc.ServicerContext) -> pb.ApproveResponse:
         desk = self._desk(context)
         try:
-            approval = desk.decide(self.caller(context), request.id, True, request.reason, "grpc")
+            approval = desk.decide(current_caller(), request.id, True, request.reason, "grpc")
         except ApprovalError as e:
             self._abort(context, e)
         return pb.ApproveResponse(approval=approval.to_proto())
@@ -87,7 +87,7 @@ class ApprovalService(pb_grpc.ApprovalServiceServicer):
     def Deny(self, request: pb.DenyRequest, context: grpc.ServicerContext) -> pb.DenyResponse:
         desk = self._desk(context)
         try:
-            approval = desk.decide(self.caller(context), request.id, False, request.reason, "grpc")
+            approval = desk.decide(current_caller(), request.id, False, request.reason, "grpc")
         except ApprovalError as e:
             self._abort(context, e)
         return pb.DenyResponse(approval=approval.to_proto())

@@ -22,8 +22,9 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
 from celgate.api import schema
-from celgate.api.approvals import ApproverDesk, current_caller
+from celgate.api.approvals import ApproverDesk
 from celgate.approvals import STATES, ApprovalError
+from celgate.auth import current_caller
 
 _JSON = "application/json"
 _MAX_BODY = 64 * 1024
@@ -57,8 +58,10 @@ def _responses(ok: str, *extra: int) -> dict[int | str, dict[str, Any]]:
         404: {"description": "Unknown approval id, or no approval store on this server", **err},
         503: {"description": "The approval store is unavailable", **err},
     }
-    for status in extra:  # 409 only
-        out[status] = {"description": "Expired or already decided: the message names the state", **err}
+    if 409 in extra:  # the POST routes
+        out[409] = {"description": "Expired or already decided: the message names the state", **err}
+        out[413] = {"description": "Body over 64 KiB", **err}
+        out[415] = {"description": "Content-Type is not application/json", **err}
     return out
 
 
@@ -98,7 +101,7 @@ def add_routes(app: FastAPI, desk: ApproverDesk | None) -> None:
             return _error(400, "invalid_argument", "expected an integer from 1 to 1000", "limit")
         try:
             approvals = desk.list(
-                current_caller(request.scope.get("state")),
+                current_caller(),
                 state=state,
                 principal=query.get("principal", ""),
                 tool=query.get("tool", ""),
@@ -118,7 +121,7 @@ def add_routes(app: FastAPI, desk: ApproverDesk | None) -> None:
         if desk is None:
             return unavailable()
         try:
-            return _ok(desk.get(current_caller(request.scope.get("state")), approval_id).to_dict())
+            return _ok(desk.get(current_caller(), approval_id).to_dict())
         except ApprovalError as e:
             return _failure(e)
 
@@ -132,7 +135,7 @@ def add_routes(app: FastAPI, desk: ApproverDesk | None) -> None:
         if desk is None:
             return unavailable()
         try:
-            return _ok(desk.status(current_caller(request.scope.get("state")), approval_id).status())
+            return _ok(desk.status(current_caller(), approval_id).status())
         except ApprovalError as e:
             return _failure(e)
 
@@ -159,14 +162,14 @@ def add_routes(app: FastAPI, desk: ApproverDesk | None) -> None:
             if not isinstance(reason, str):
                 return _error(400, "invalid_argument", "expected a string", "reason")
         try:
-            approval = desk.decide(current_caller(request.scope.get("state")), approval_id, approve, reason, "http")
+            approval = desk.decide(current_caller(), approval_id, approve, reason, "http")
         except ApprovalError as e:
             return _failure(e)
         return _ok(approval.to_dict())
 
     body_doc = {
         "requestBody": {
-            "required": False,
+            "required": True,
             "content": {_JSON: {"schema": schema.ref("DecideApprovalBody")}},
         }
     }

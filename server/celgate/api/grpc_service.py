@@ -18,7 +18,7 @@ from grpc_reflection.v1alpha import reflection
 
 from celgate import metrics
 from celgate.api import envoy
-from celgate.api.approvals import ApproverDesk, grpc_caller
+from celgate.api.approvals import ApproverDesk
 from celgate.api.approvals_grpc import SERVICE_NAME as APPROVAL_SERVICE
 from celgate.api.approvals_grpc import ApprovalService
 from celgate.api.decide import Decider, Unavailable
@@ -128,7 +128,7 @@ def build_server(
     pb_grpc.add_DecisionServiceServicer_to_server(DecisionService(decider, config.max_batch), server)
     approvals = decider.stores.approvals
     desk = ApproverDesk(approvals, decider.log) if approvals is not None else None
-    pb_grpc.add_ApprovalServiceServicer_to_server(ApprovalService(desk, grpc_caller), server)
+    pb_grpc.add_ApprovalServiceServicer_to_server(ApprovalService(desk), server)
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
 

@@ -25,7 +25,9 @@ from celgate.auth.context import set_caller
 from celgate.auth.errors import Forbidden, Unauthenticated
 from celgate.auth.tls import http_peer_names
 
-OPEN_PATHS = frozenset({"/healthz", "/readyz"})
+# Probes carry no credentials; the approvals inbox page and its script and style carry no data
+# (the page asks the approver for a key and calls the authenticated API with it).
+OPEN_PATHS = frozenset({"/healthz", "/readyz", "/ui/approvals", "/ui/approvals/inbox.js", "/ui/approvals/inbox.css"})
 RIGHT_OF_PATH = {"/v1/status": "status", "/metrics": "metrics"}
 PEER_KEY = "celgate.peer"
 CALLER_KEY = "celgate.caller"

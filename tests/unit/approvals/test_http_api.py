@@ -1,13 +1,12 @@
 """The approver API on HTTP, in process: the pinned paths, who may use them, and every error shape.
 
-The caller is put where the HTTP door's authentication puts it (the ASGI state); the end-to-end
-tests authenticate for real."""
+Callers authenticate with API keys through the HTTP door's real authentication (`celgate.auth`)."""
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -15,39 +14,35 @@ import pytest
 from starlette.testclient import TestClient
 
 import celgate
-from celgate.api.approvals import CALLER_KEY
 from celgate.api.decide import Decider
 from celgate.api.http_app import create_app
 from celgate.api.state import PolicyState
 from celgate.approvals import Approvals
 from celgate.approvals.sqlite import SQLiteStore
 from celgate.audit import DecisionLog
+from celgate.auth import Authenticator, AuthSettings
 from celgate.stores import Stores
 from tests.unit.approvals.policies import transfer, write_repo
 
 
-@dataclass(frozen=True)
-class FakeCaller:
-    id: str
-    roles: frozenset[str]
-    anonymous: bool = False
+def key(who: str) -> str:
+    return f"cg_test_{who}_key_0123456789"
 
 
-class WithCaller:
-    """Puts the caller named by `x-test-caller: id[:role,role]` where authentication would."""
+# Callers as `celgate serve` would have them from its config: API keys stored as their sha256.
+CALLERS = [
+    {"id": "bob", "key_sha256": hashlib.sha256(key("bob").encode()).hexdigest(), "roles": ["approver"]},
+    {"id": "alice", "key_sha256": hashlib.sha256(key("alice").encode()).hexdigest(), "roles": ["approver"]},
+    {"id": "carol", "key_sha256": hashlib.sha256(key("carol").encode()).hexdigest(), "roles": ["user"]},
+    *(
+        {"id": f"u{i}", "key_sha256": hashlib.sha256(key(f"u{i}").encode()).hexdigest(), "roles": ["approver"]}
+        for i in range(6)
+    ),
+]
 
-    def __init__(self, app: Any) -> None:
-        self.app = app
 
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] == "http":
-            for name, value in scope["headers"]:
-                if name == b"x-test-caller":
-                    who, _, roles = value.decode().partition(":")
-                    scope.setdefault("state", {})[CALLER_KEY] = FakeCaller(
-                        who, frozenset(filter(None, roles.split(",")))
-                    )
-        await self.app(scope, receive, send)
+def as_(who: str) -> dict[str, str]:
+    return {"authorization": f"Bearer {key(who)}"}
 
 
 class ListSink:
@@ -64,8 +59,8 @@ class ListSink:
         pass
 
 
-BOB = {"x-test-caller": "bob:approver"}
-ALICE_APPROVER = {"x-test-caller": "alice:approver"}
+BOB = as_("bob")
+ALICE_APPROVER = as_("alice")
 
 
 @pytest.fixture
@@ -79,8 +74,10 @@ def client(tmp_path: Path, sink: ListSink) -> Iterator[TestClient]:
     state = PolicyState("test")
     state.activate(celgate.load(write_repo(tmp_path / "p")))
     log = DecisionLog(sink)
-    app = create_app(Decider(state, stores=stores, log=log), state)
-    with TestClient(WithCaller(app)) as c:
+    # Anonymous callers are allowed (the loopback default) so the agent's /v1/check needs no key.
+    authenticator = Authenticator(AuthSettings.from_dict({"callers": CALLERS}), allow_anonymous=True)
+    app = create_app(Decider(state, stores=stores, log=log), state, authenticator=authenticator)
+    with TestClient(app) as c:
         yield c
     log.close()
 
@@ -137,9 +134,9 @@ def test_who_may(client: TestClient) -> None:
     approval_id = hold(client)
     assert client.get("/v1/approvals").status_code == 401
     assert client.get("/v1/approvals").headers["www-authenticate"].startswith("Bearer")
-    r = client.get("/v1/approvals", headers={"x-test-caller": "carol:user"})
+    r = client.get("/v1/approvals", headers=as_("carol"))
     assert r.status_code == 403 and "approver" in r.json()["error"]["message"]
-    r = client.post(f"/v1/approvals/{approval_id}/approve", json={}, headers={"x-test-caller": "carol"})
+    r = client.post(f"/v1/approvals/{approval_id}/approve", json={}, headers=as_("carol"))
     assert r.status_code == 403
     r = client.post(f"/v1/approvals/{approval_id}/approve", json={"reason": "mine"}, headers=ALICE_APPROVER)
     assert r.status_code == 403 and "cannot approve" in r.json()["error"]["message"]
@@ -176,8 +173,11 @@ def test_bad_bodies(client: TestClient, body: bytes, field: str) -> None:
     assert r.json()["error"].get("field", "") == field
     too_long = client.post(f"/v1/approvals/{approval_id}/approve", json={"reason": "x" * 1001}, headers=BOB)
     assert too_long.status_code == 400
-    huge = client.post(f"/v1/approvals/{approval_id}/approve", content=b" " * 70_000, headers=BOB)
+    json_type = {**BOB, "content-type": "application/json"}
+    huge = client.post(f"/v1/approvals/{approval_id}/approve", content=b" " * 70_000, headers=json_type)
     assert huge.status_code == 413
+    form = client.post(f"/v1/approvals/{approval_id}/approve", content=b"reason=x", headers=BOB)
+    assert form.status_code == 415  # only JSON: a cross-site HTML form cannot approve
     assert client.get(f"/v1/approvals/{approval_id}", headers=BOB).json()["state"] == "pending"
 
 
@@ -207,7 +207,7 @@ def test_racing_approvers_one_wins(client: TestClient) -> None:
 
     def act(verb: str, who: str) -> None:
         barrier.wait(5)
-        r = client.post(f"/v1/approvals/{approval_id}/{verb}", json={}, headers={"x-test-caller": f"{who}:approver"})
+        r = client.post(f"/v1/approvals/{approval_id}/{verb}", json={}, headers=as_(who))
         results.append((verb, r.status_code, r.json()))
 
     threads = [threading.Thread(target=act, args=("approve" if i % 2 else "deny", f"u{i}")) for i in range(6)]
@@ -243,6 +243,6 @@ def test_openapi_documents_the_api(client: TestClient) -> None:
 def test_without_a_store_the_api_says_so(tmp_path: Path) -> None:
     state = PolicyState("test")
     state.activate(celgate.load(write_repo(tmp_path / "p")))
-    with TestClient(WithCaller(create_app(Decider(state), state))) as c:
-        r = c.get("/v1/approvals", headers=BOB)
+    with TestClient(create_app(Decider(state), state)) as c:
+        r = c.get("/v1/approvals")  # an embedded app: anonymous callers, no store
         assert r.status_code == 404 and "not configured" in r.json()["error"]["message"]
