@@ -346,7 +346,7 @@ class ExternalProcessorServicer:
         part = mapping.map_tool_result(doc)
         if part is None:
             return doc, None
-        req = {k: v for k, v in state.request.items() if k != "action"}
+        req = {k: v for k, v in state.request.items() if k not in ("action", "approval_id")}
         req["action"] = "tool_result"
         req["tool"] = {**state.request["tool"], "result": part.text}
         decision = decide(self._decider, req, state.headers)
