@@ -21,8 +21,10 @@ How a check runs: the text (capped at ``limits.max_scan_chars``) is tokenized in
 ``max_tokens`` with a 32-token overlap (the tokenizer adds the model's special tokens to each),
 the windows go through the model in batches of ``batch`` (padded to the longest), and the score
 is the highest window's probability of the positive classes. Fail closed, like the other
-detectors' ``unscanned``: a text needing more than ``max_windows`` windows, a run past
-``timeout_seconds`` (ONNX Runtime's ``RunOptions.terminate``), or a runtime error scores 1.0.
+detectors' ``unscanned``: a text over the scan cap or needing more than ``max_windows`` windows
+scores 1.0; a run past ``timeout_seconds`` (ONNX Runtime's ``RunOptions.terminate``) or a
+runtime error is an evaluation error, which the engine turns into a deny. The time also counts
+toward the decision's detector budget (``detectors.budget_ms``, 250 ms by default): size both.
 
 Sessions are loaded once per worker process and shared by every bundle that names the same
 files (keyed by path, size and modification time), so a policy reload does not reload a model.
@@ -169,8 +171,11 @@ class Classifiers:
             return 1.0
         try:
             return _score(model, spec, windows)
-        except Exception:  # a terminated (timed out) run or a runtime error: fail closed
-            return 1.0
+        except Exception as exc:  # a terminated (timed out) run or a runtime error
+            # An evaluation error, not a score: the rule denies (fail closed) and, unlike a
+            # result, an error is not kept in the engine's cross-decision result cache, so a
+            # transient timeout does not stick to the text.
+            raise ValueError(f"classifier '{name}' did not finish ({type(exc).__name__})") from None
 
 
 def _score(model: _Model, spec: ClassifierSpec, windows: list[Any]) -> float:

@@ -122,27 +122,35 @@ class _Signals:
     findings, come from one search per *fired* signal."""
 
     def __init__(self, groups: list[tuple[str, list[str]]]) -> None:
-        opts = re2.Options()
-        opts.max_mem = 64 << 20
-        opts.case_sensitive = False
-        opts.log_errors = False
-        self.set = re2.Set.SearchSet(opts)
-        self.owner: list[str] = []
-        self.rx: dict[str, object] = {}
-        for name, pats in groups:
-            for p in pats:
-                self.set.Add(p)
-                self.owner.append(name)
-            if pats:
-                self.rx[name] = _alternation(pats)
-        self.set.Compile()
+        # Two DFAs beat one: DFA states multiply across patterns, and the few patterns with long
+        # bounded gaps ("if asked ... respond with", [^.\n]{0,80}) multiply them most, so they get
+        # a set of their own (bench/injection prompts: 241 -> ~100 µs/KB for the whole detector;
+        # tool results unchanged at ~75; three sets cost ordinary documents a third pass).
+        flat = [(n, p) for n, pats in groups for p in pats]
+        gappy = [(n, p) for n, p in flat if _LONG_GAP.search(p)]
+        rest = [(n, p) for n, p in flat if not _LONG_GAP.search(p)]
+        self.sets: list[tuple[re2.Set, list[str]]] = []
+        for part in (rest, gappy):
+            if not part:
+                continue
+            opts = re2.Options()
+            opts.max_mem = 32 << 20
+            opts.case_sensitive = False
+            opts.log_errors = False
+            rs = re2.Set.SearchSet(opts)
+            for _, p in part:
+                rs.Add(p)
+            rs.Compile()
+            self.sets.append((rs, [n for n, _ in part]))
+        self.rx: dict[str, object] = {n: _alternation(pats) for n, pats in groups if pats}
 
     def counts(self, data: bytes) -> dict[str, int]:
         """Signal -> number of its distinct patterns found."""
         out: dict[str, int] = {}
-        for i in self.set.Match(data) or ():
-            n = self.owner[i]
-            out[n] = out.get(n, 0) + 1
+        for rs, owner in self.sets:
+            for i in rs.Match(data) or ():
+                n = owner[i]
+                out[n] = out.get(n, 0) + 1
         return out
 
     def spans(self, name: str, data: bytes) -> list[tuple[int, int]]:
@@ -158,6 +166,7 @@ class _Signals:
         return out
 
 
+_LONG_GAP = re2.compile(r"\{0,[0-9]{2}\}")
 _MAX_FINDINGS = 64  # per signal and text: enough to point at the attack, bounded on hostile input
 # Two sets: every pattern as it can match ASCII (run on all text; one case-folded Unicode DFA of
 # all patterns is 2-3x slower), and the patterns spelled with non-ASCII letters (Cyrillic, CJK,
