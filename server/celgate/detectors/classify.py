@@ -24,7 +24,7 @@ is the highest window's probability of the positive classes. Fail closed, like t
 detectors' ``unscanned``: a text over the scan cap or needing more than ``max_windows`` windows
 scores 1.0; a run past ``timeout_seconds`` (ONNX Runtime's ``RunOptions.terminate``) or a
 runtime error is an evaluation error, which the engine turns into a deny. The time also counts
-toward the decision's detector budget (``detectors.budget_ms``, 250 ms by default): size both.
+toward the decision's detector budget (250 ms by default): size both.
 
 Sessions are loaded once per worker process and shared by every bundle that names the same
 files (keyed by path, size and modification time), so a policy reload does not reload a model.
