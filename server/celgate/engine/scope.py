@@ -79,14 +79,17 @@ class ResultCache:
     turns again, agents re-send the same tool results, retrieval returns the same chunks. A detector
     result depends on the text (and the bundle's detector settings, fixed per backend) alone, so a
     text scanned once need not be scanned again by the next request. Least recently used entries
-    leave first once the texts held exceed `max_chars`; texts longer than `max_text` are not kept.
+    leave first once the texts held exceed `max_chars` or the entries `max_entries` (an entry with
+    its result costs ~0.5 KB beside its text: 4,096 short texts are ~3 MB); texts longer than
+    `max_text` are not kept.
     """
 
-    __slots__ = ("_chars", "_entries", "_lock", "max_chars", "max_text")
+    __slots__ = ("_chars", "_entries", "_lock", "max_chars", "max_entries", "max_text")
 
-    def __init__(self, max_chars: int = 4_000_000, max_text: int = 65_536) -> None:
+    def __init__(self, max_chars: int = 4_000_000, max_text: int = 65_536, max_entries: int = 4096) -> None:
         self.max_chars = max_chars
         self.max_text = max_text
+        self.max_entries = max_entries
         self._entries: OrderedDict[tuple[Any, ...], tuple[Any, int]] = OrderedDict()
         self._chars = 0
         self._lock = threading.Lock()
@@ -107,7 +110,7 @@ class ResultCache:
                 return
             self._entries[key] = (value, size)
             self._chars += size
-            while self._chars > self.max_chars:
+            while self._chars > self.max_chars or len(self._entries) > self.max_entries:
                 _, (_, gone) = self._entries.popitem(last=False)
                 self._chars -= gone
 

@@ -21,6 +21,10 @@ def test_cache_is_bounded_by_the_text_it_holds_and_drops_the_least_recently_used
     assert cache.get(("f", "aaaa")) == 1 and cache.get(("f", "cccc")) == 3
     cache.put(("f", "x" * 7), 4, 7)  # longer than max_text: never kept
     assert len(cache) == 2
+    few = ResultCache(max_entries=2)
+    for i in range(5):
+        few.put(("f", str(i)), i, 1)
+    assert len(few) == 2 and ("f", "4") in few and ("f", "2") not in few
 
 
 def test_memoised_with_a_cache_computes_each_text_once_across_decisions() -> None:
