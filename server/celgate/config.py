@@ -44,6 +44,10 @@ class ServeConfig:
     approval_ttl: float = 3600.0  # seconds a pending approval waits, and an approved one may be used
     approval_webhook: str = ""  # http(s) URL POSTed (Slack-compatible `text`) on each new pending approval
     public_url: str = ""  # how approvers reach this service (links in webhook messages), e.g. https://celgate.example
+    session_store: str = "memory"  # memory | redis://HOST:PORT/DB: where session memory is kept
+    session_ttl: float = 3600.0  # seconds a session is remembered after its last check
+    session_max_turns: int = 1000  # sources and calls remembered per session (oldest dropped)
+    session_on_error: str = "closed"  # closed | open: a session store that cannot answer
     require_signed: bool = False
     allowed_signers: str = ""
     git_cache_dir: str = ""
@@ -190,6 +194,12 @@ def validate(config: ServeConfig) -> None:
         raise ConfigError("approval-ttl: expected a positive number of seconds")
     if config.approval_webhook and not config.approval_webhook.startswith(("http://", "https://")):
         raise ConfigError(f"approval-webhook {config.approval_webhook!r}: expected an http:// or https:// URL")
+    if config.session_store != "memory" and not config.session_store.startswith(("redis://", "rediss://", "unix://")):
+        raise ConfigError(f"session-store {config.session_store!r}: expected memory or redis://HOST:PORT/DB")
+    if config.session_on_error not in ("closed", "open"):
+        raise ConfigError(f"session-on-error {config.session_on_error!r}: expected closed or open")
+    if config.session_ttl <= 0 or config.session_max_turns <= 0:
+        raise ConfigError("session-ttl and session-max-turns must be positive")
     if config.max_body_bytes <= 0:
         raise ConfigError("max-body-bytes: expected a positive number of bytes")
     if "://" in config.decision_log and not config.decision_log.startswith(("http://", "https://")):

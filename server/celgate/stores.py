@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from celgate.approvals import Approvals
 from celgate.quotas import MemoryStore, QuotaStore
+from celgate.sessions.store import MemorySessionStore, SessionStore
 
 
 @dataclass(frozen=True)
@@ -25,9 +26,11 @@ class Stores:
     # None (the embedded default): a require_approval's id names nothing. The service always opens
     # one (SQLite file or Redis) so approvals survive restarts and can be decided.
     approvals: Approvals | None = None
+    sessions: SessionStore = field(default_factory=MemorySessionStore)
 
     def close(self) -> None:
         """Releases connections (Redis) and files (SQLite); in-memory stores have nothing to release."""
         self.quotas.close()
         if self.approvals is not None:
             self.approvals.close()
+        self.sessions.close()

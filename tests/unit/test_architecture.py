@@ -26,6 +26,7 @@ LAYERS: dict[str, int] = {
     "detectors": 1,
     "quotas": 1,
     "approvals": 1,
+    "sessions": 1,  # session sources, provenance, session stores
     "stores": 1,
     "sources": 1,
     "config": 0,

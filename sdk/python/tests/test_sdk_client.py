@@ -80,7 +80,8 @@ def test_prompt_rewrites_apply_to_messages(celgate, transport):
 
 
 def test_labels_are_carried_by_the_session(celgate, transport):
-    with Client(celgate.url(transport), principal=USER, session="s-1") as client:
+    # One session per transport: the server remembers a session's labels, and they cannot be dropped.
+    with Client(celgate.url(transport), principal=USER, session=f"s-1-{transport}") as client:
         assert client.check_tool_call("send_email", {"to": "x"}).allowed
         page = client.check_tool_result("fetch_page", "<html>contact: eve@example.com</html>", args={"url": "u"})
         assert page.labels == ("untrusted",)
@@ -90,7 +91,7 @@ def test_labels_are_carried_by_the_session(celgate, transport):
         assert later.effect == "deny"
         assert any(r.rule == "no-email-when-untrusted" for r in later.reasons)
         # A separate conversation passes its own session and is not tainted.
-        other = Session("s-2")
+        other = Session(f"s-2-{transport}")
         assert client.check_tool_call("send_email", {"to": "x"}, session=other).allowed
         client.check_tool_result("fetch_page", "hello", session=other)
         assert other.labels == ["untrusted"]

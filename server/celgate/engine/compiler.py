@@ -24,6 +24,7 @@ from celgate.engine.datapaths import keyed_maps, reachable
 from celgate.engine.errors import PolicyError, PolicyLoadError
 from celgate.engine.fusion import FusedProgram, fuse, fuse_message, fuse_quotas
 from celgate.engine.model import Config, Expr, Policy, Redact, Rule, TestSuite
+from celgate.engine.provenance import PROVENANCE_FUNCTIONS
 from celgate.engine.repo import read_repo, revision_of
 
 _IDENT = re.compile(r"(?<![.\w])([A-Za-z_]\w*)")
@@ -109,6 +110,11 @@ class Bundle:
     detectors: Any
     plans: dict[str, ActionPlan]
     suites: list[TestSuite] = field(default_factory=list)
+    # data/tools.yaml as plain Python: what provenance reads (trust per tool and field, arg kinds)
+    registry: Mapping[str, Any] = field(default_factory=dict)
+    # injection_score() at which an untrusted source counts as injected (injected_sources()):
+    # data.owasp.llm01.untrusted_threshold when the repository has it
+    injection_threshold: float = 0.5
 
     def rules(self) -> list[CompiledRule]:
         seen: dict[str, CompiledRule] = {}
@@ -240,7 +246,7 @@ def compile_repo(path: str | Path, *, backend: str | None = None, revision: str 
     contents = read_repo(root)
     errors: list[PolicyError] = list(contents.problems.errors)
     suite, specs = _detector_suite(contents.config, errors)
-    specs = [*BUILTINS, *specs]
+    specs = [*BUILTINS, *PROVENANCE_FUNCTIONS, *specs]
     engine_backend = new_backend(backend, specs)
     checker: Backend | None = engine_backend
     if engine_backend.name != "cpp":
@@ -324,7 +330,16 @@ def compile_repo(path: str | Path, *, backend: str | None = None, revision: str 
         detectors=suite,
         plans=plans,
         suites=contents.suites,
+        registry=data["tools"] if isinstance(data.get("tools"), Mapping) else {},
+        injection_threshold=_injection_threshold(data),
     )
+
+
+def _injection_threshold(data: Mapping[str, Any]) -> float:
+    owasp = data.get("owasp")
+    llm01 = owasp.get("llm01") if isinstance(owasp, Mapping) else None
+    value = llm01.get("untrusted_threshold") if isinstance(llm01, Mapping) else None
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0.5
 
 
 def _fused_messages(backend: Backend, policies: list[Policy]) -> dict[str, Any]:

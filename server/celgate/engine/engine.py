@@ -10,6 +10,7 @@ most once per request (per document for per-document policies).
 from __future__ import annotations
 
 import datetime
+import functools
 import itertools
 import time
 import uuid
@@ -24,9 +25,11 @@ from celgate.engine.compiler import ActionPlan, Bundle, CompiledPolicy, Compiled
 from celgate.engine.datapaths import select_keyed
 from celgate.engine.decision import Decision, DocumentDecision, Reason, Redaction, RuleTrace
 from celgate.engine.fusion import FusedProgram
+from celgate.engine.provenance import SessionContext
 from celgate.engine.redaction import apply_redactions
 from celgate.engine.request import parse_request
 from celgate.engine.scope import DEFAULT_BUDGET_SECONDS, Scope
+from celgate.engine.session_memory import SessionMemory
 from celgate.quotas import Charge, QuotaStoreError
 from celgate.stores import Stores
 from celgate.v1 import decision_pb2 as pb
@@ -67,6 +70,8 @@ class Engine:
         self.stores = stores if stores is not None else Stores()
         budget = bundle.config.detectors.get("budget_ms") if bundle.config.detectors else None
         self._budget = float(budget) / 1000 if isinstance(budget, int | float) else DEFAULT_BUDGET_SECONDS
+        self._registry = bundle.registry
+        self._injected = _injection_check(bundle)
 
     @property
     def revision(self) -> str:
@@ -94,7 +99,12 @@ class Engine:
         backend = bundle.backend
         plan = bundle.plans[req.action]
         trace: list[RuleTrace] | None = [] if explain else None
-        with Scope(self._budget):
+        memory = SessionMemory.open(req, stores.sessions)
+        if memory is None:
+            session = SessionContext(req, self._registry, None, self._injected)
+        else:
+            session = SessionContext(req, self._registry, memory.sources, self._injected, memory.calls)
+        with Scope(self._budget, session):
             data = plan.data
             if plan.keyed_data:
                 data = select_keyed(data, plan.keyed_data, req)
@@ -121,6 +131,8 @@ class Engine:
                         DocumentDecision(index, doc.id, _combine(per_doc, default), tuple(_reasons(per_doc)))
                     )
                     doc_matched.append((index, per_doc))
+            if memory is not None and (blocked := memory.blocks(req, self._registry)):
+                matched.append(_Matched(_SESSION_UNAVAILABLE, blocked))
             effect = _combine(matched, plan.default)
             retry_after = 0.0
             if effect != DENY and plan.quotas:
@@ -139,6 +151,11 @@ class Engine:
             )
             if matched or doc_matched:
                 self._obligations(decision, req, matched, doc_matched)
+            if memory is not None:
+                failed = memory.record(req, decision, self._registry)
+                if failed and plan.action == "tool_result" and not memory.store.fail_open and decision.effect != DENY:
+                    # Not recorded, a later call would lose where its values came from: withhold it.
+                    _withhold(decision, failed)
         if effect == REQUIRE_APPROVAL and stores.approvals is not None:
             settle(stores.approvals, decision, req, hold_reasons(decision.reasons), bundle.detectors)
         return decision
@@ -345,6 +362,36 @@ class Engine:
             redactions, rewritten = apply_redactions(self.bundle.detectors, req, redacting)
             decision.redactions = redactions
             decision.rewritten = rewritten
+
+
+def _injection_check(bundle: Bundle) -> Any:
+    """Whether a source carries injection signals, for `injected_sources()` and to withdraw the
+    endorsement `user_named_origin` gives a source the user named."""
+    suite = bundle.detectors
+    if suite is None:
+        return None
+    threshold = bundle.injection_threshold
+
+    @functools.lru_cache(maxsize=4096)
+    def injected(text: str) -> bool:
+        # Cached per bundle: a session's sources are re-sent with every check.
+        return suite.injection_score(text) >= threshold
+
+    return injected
+
+
+_SESSION_UNAVAILABLE = CompiledRule(
+    "session", "store-unavailable", "session/store-unavailable", DENY, None, "", None, None, (), True
+)
+
+
+def _withhold(decision: Decision, error: str) -> None:
+    message = f"{error}; the tool result could not be recorded in its session"
+    decision.effect = DENY
+    decision.message = message
+    decision.reasons = [*decision.reasons, Reason("session", "store-unavailable", DENY, message, True)]
+    decision.redactions = []
+    decision.rewritten = {}
 
 
 def _quota_rule(q: CompiledQuota) -> CompiledRule:

@@ -24,6 +24,8 @@ class _State(threading.local):
     memo: dict[tuple[Any, ...], Any] | None = None
     spent: float = 0.0
     budget: float = DEFAULT_BUDGET_SECONDS
+    # The decision's session context (sources, provenance index), built on first use.
+    session: Any = None
 
 
 _state = _State()
@@ -32,26 +34,35 @@ _state = _State()
 class Scope:
     """Opens a decision's scope on this thread; nests safely (a batch inside a batch)."""
 
-    __slots__ = ("_budget", "_saved")
+    __slots__ = ("_budget", "_saved", "_session")
 
-    def __init__(self, budget: float = DEFAULT_BUDGET_SECONDS) -> None:
+    def __init__(self, budget: float = DEFAULT_BUDGET_SECONDS, session: Any = None) -> None:
         self._budget = budget
+        self._session = session
         self._saved: tuple[Any, ...] = ()
 
     def __enter__(self) -> Scope:
-        self._saved = (_state.memo, _state.spent, _state.budget)
+        self._saved = (_state.memo, _state.spent, _state.budget, _state.session)
         _state.memo = {}
         _state.spent = 0.0
         _state.budget = self._budget
+        _state.session = self._session
         return self
 
     def __exit__(self, *exc: object) -> None:
-        _state.memo, _state.spent, _state.budget = self._saved
+        _state.memo, _state.spent, _state.budget, _state.session = self._saved
+
+
+def current_session() -> Any:
+    """The session context of the decision running on this thread (None outside a decision)."""
+    return _state.session
 
 
 def _freeze(arg: Any) -> Any:
     if isinstance(arg, list | tuple):
         return tuple(_freeze(a) for a in arg)
+    if isinstance(arg, dict):
+        return ("{}", *sorted((k, _freeze(v)) for k, v in arg.items()))
     return arg
 
 
@@ -150,7 +161,7 @@ def memoised(
 
     def call1(text: Any) -> Any:
         memo = _state.memo
-        key = (overload_id, text)
+        key = (overload_id, text if type(text) is str else _freeze(text))
         if memo is None:
             return compute(key, (text,))
         hit = memo.get(key, _MISS)

@@ -6,6 +6,7 @@ from celgate import quotas
 from celgate.approvals import Approvals, StoreError, open_store
 from celgate.approvals.webhook import Webhook
 from celgate.config import ServeConfig
+from celgate.sessions.store import Limits, open_session_store
 from celgate.stores import Stores
 
 
@@ -24,4 +25,7 @@ def open_approvals(config: ServeConfig) -> Approvals:
 
 def open_stores(config: ServeConfig) -> Stores:
     """Raises `celgate.approvals.StoreError` when the approval store cannot be opened and written."""
-    return Stores(quotas=quotas.open_store(config.quota_store), approvals=open_approvals(config))
+    limits = Limits(ttl_seconds=config.session_ttl, max_entries=config.session_max_turns)
+    sessions = open_session_store(config.session_store, limits)
+    sessions.fail_open = config.session_on_error == "open"
+    return Stores(quotas=quotas.open_store(config.quota_store), approvals=open_approvals(config), sessions=sessions)

@@ -151,6 +151,26 @@ class Finding(_message.Message):
     score: float
     def __init__(self, type: _Optional[str] = ..., start: _Optional[int] = ..., end: _Optional[int] = ..., score: _Optional[float] = ...) -> None: ...
 
+class Source(_message.Message):
+    __slots__ = ("kind", "trust", "tool", "turn", "field", "match", "value", "named_by_user")
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    TRUST_FIELD_NUMBER: _ClassVar[int]
+    TOOL_FIELD_NUMBER: _ClassVar[int]
+    TURN_FIELD_NUMBER: _ClassVar[int]
+    FIELD_FIELD_NUMBER: _ClassVar[int]
+    MATCH_FIELD_NUMBER: _ClassVar[int]
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    NAMED_BY_USER_FIELD_NUMBER: _ClassVar[int]
+    kind: str
+    trust: str
+    tool: str
+    turn: int
+    field: str
+    match: str
+    value: str
+    named_by_user: bool
+    def __init__(self, kind: _Optional[str] = ..., trust: _Optional[str] = ..., tool: _Optional[str] = ..., turn: _Optional[int] = ..., field: _Optional[str] = ..., match: _Optional[str] = ..., value: _Optional[str] = ..., named_by_user: _Optional[bool] = ...) -> None: ...
+
 class RuleTrace(_message.Message):
     __slots__ = ("policy", "rule", "result", "error", "duration_ns", "document")
     POLICY_FIELD_NUMBER: _ClassVar[int]

@@ -19,7 +19,15 @@ from google.protobuf import struct_pb2
 
 from celgate.api.decide import Decider
 from celgate.api.envoy import errors, handoff, mapping
-from celgate.api.envoy.door import APPROVAL_HEADER, PARTIAL_BODY_HEADER, Denial, build_request, decide, read_body
+from celgate.api.envoy.door import (
+    APPROVAL_HEADER,
+    PARTIAL_BODY_HEADER,
+    Denial,
+    build_request,
+    decide,
+    read_body,
+    session_of,
+)
 from celgate.api.envoy.principal import extract_principal
 from celgate.api.envoy.settings import EnvoySettings
 from celgate.envoywire.v3 import authz_pb2 as authz
@@ -59,7 +67,15 @@ class AuthorizationServicer:
             )
             request_id = headers.get("x-request-id", "")
             req = build_request(
-                mapped, principal, method, path, authority, request_id, settings, headers.get(APPROVAL_HEADER, "")
+                mapped,
+                principal,
+                method,
+                path,
+                authority,
+                request_id,
+                settings,
+                headers.get(APPROVAL_HEADER, ""),
+                session_of(headers, settings),
             )
             if req is None:
                 return _ok(settings, None)

@@ -96,6 +96,7 @@ def build_request(
     request_id: str,
     settings: EnvoySettings,
     approval_id: str = "",
+    session_id: str = "",
 ) -> dict[str, Any] | None:
     """The engine request for a mapped HTTP request; None when the default route lets it through unjudged.
 
@@ -121,6 +122,8 @@ def build_request(
         req["request_id"] = request_id
     if approval_id:
         req["approval_id"] = approval_id[:64]
+    if session_id:
+        req["session"] = {**(req.get("session") or {}), "id": session_id}
     return _authorized(req)
 
 
@@ -148,3 +151,12 @@ def route_message(mapped: mapping.Mapped, method: str, path: str) -> str:
         f"{route} is not a route celgate can judge, so the gateway denies it; "
         "an operator can pass it unjudged with envoy.pass_routes"
     )
+
+
+def session_of(headers: Mapping[str, str], settings: EnvoySettings) -> str:
+    """The agent session a request belongs to: the configured header, else MCP's `Mcp-Session-Id`."""
+    if settings.session_header:
+        value = headers.get(settings.session_header, "")
+        if value:
+            return value[:256]
+    return headers.get("mcp-session-id", "")[:256]

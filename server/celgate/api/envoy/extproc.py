@@ -22,7 +22,7 @@ import orjson
 
 from celgate.api.decide import Decider
 from celgate.api.envoy import encoding, errors, handoff, mapping
-from celgate.api.envoy.door import APPROVAL_HEADER, Denial, build_request, decide, read_body
+from celgate.api.envoy.door import APPROVAL_HEADER, Denial, build_request, decide, read_body, session_of
 from celgate.api.envoy.mcp_stream import McpSseJudge
 from celgate.api.envoy.principal import extract_principal
 from celgate.api.envoy.settings import EnvoySettings
@@ -167,6 +167,7 @@ class ExternalProcessorServicer:
             state.headers.get("x-request-id", ""),
             self._settings,
             state.headers.get(APPROVAL_HEADER, ""),
+            session_of(state.headers, self._settings),
         )
         assert req is not None
         state.request = req

@@ -87,6 +87,9 @@ class EnvoySettings:
     stream_holdback_chars: int = 128
     # Streamed completions longer than this are cut off with an error event (bounded work per stream).
     max_stream_chars: int = 1 << 20
+    # Header naming the agent session (server-side session memory, provenance across calls); MCP's
+    # own `Mcp-Session-Id` is used when this one is absent. "" = only Mcp-Session-Id.
+    session_header: str = "x-celgate-session"
     # Header carrying the decision id to the upstream and back to a denied client.
     decision_header: str = "x-celgate-decision-id"
     # Dynamic-metadata namespace for access logs (ext_authz puts its metadata under the filter's name).

@@ -22,11 +22,14 @@ class Kind(Enum):
 
 @dataclass(frozen=True, slots=True)
 class FunctionSpec:
-    """One overload of a member function on strings, in backend-neutral terms.
+    """One overload of a function, in backend-neutral terms.
 
-    `params` and `returns` use the detectors' closed set of kinds: string, int, double, bool,
-    list_string, findings. `pure`: the result depends on the arguments alone (not on a session, a
-    clock or a store), so backends may keep it across decisions (`scope.ResultCache`).
+    `params` and `returns` use a closed set of kinds: string, int, double, bool, list_string,
+    findings (detectors), dyn (any value, e.g. `tool.args.to`) and sources (provenance). Member
+    functions (`text.pii()`) take their receiver as the first parameter; `member=False` declares
+    a global one (`provenance(tool.args.to)`). `pure`: the result depends on the arguments alone
+    (not on a session, a clock or a store), so backends may keep it across decisions
+    (`scope.ResultCache`); provenance functions read the session and are not pure.
     """
 
     name: str
@@ -35,6 +38,7 @@ class FunctionSpec:
     returns: str
     impl: Callable[..., Any]
     pure: bool = False
+    member: bool = True
 
 
 class CelCompileError(Exception):

@@ -31,6 +31,7 @@ from celgate.v1 import decision_pb2 as pb
 
 _ERROR_LINE = re.compile(r"ERROR: <input>:(\d+):(\d+): (.*)")
 _FINDING = cel.Type("celgate.v1.Finding")
+_SOURCE = cel.Type("celgate.v1.Source")
 _ERROR = cel.Type.ERROR
 
 _TYPES: dict[str, cel.Type] = {
@@ -40,6 +41,8 @@ _TYPES: dict[str, cel.Type] = {
     "bool": cel.Type.BOOL,
     "list_string": cel.Type.List(cel.Type.STRING),
     "findings": cel.Type.List(_FINDING),
+    "dyn": cel.Type.DYN,
+    "sources": cel.Type.List(_SOURCE),
 }
 
 
@@ -54,6 +57,7 @@ _CONVERT: dict[str, Callable[[Any], Any]] = {
     "bool": bool,
     "list_string": list,
     "findings": _findings,
+    "sources": lambda result: [pb.Source(**s) for s in result],
 }
 
 
@@ -66,7 +70,7 @@ def _declare(functions: list[FunctionSpec], cache: ResultCache) -> list[cel.Func
                 spec.overload_id,
                 _TYPES[spec.returns],
                 [_TYPES[p] for p in spec.params],
-                is_member=True,
+                is_member=spec.member,
                 impl=cpp_calls.adapt(spec.overload_id, impl),
             )
         )

@@ -97,12 +97,20 @@ _CONVERT: dict[str, Callable[[Any], Any]] = {
     "bool": celtypes.BoolType,
     "list_string": lambda v: celtypes.ListType([_S(x) for x in v]),
     "findings": lambda v: celtypes.ListType([_finding(f) for f in v]),
+    "sources": lambda v: celtypes.ListType([_source(s) for s in v]),
 }
+
+
+def _source(s: dict[str, Any]) -> celtypes.MessageType:
+    """A provenance source with every field present, as the proto message shows it."""
+    return message_to_cel(pb.Source(**s))
 
 
 def _plain_arg(arg: Any) -> Any:
     if isinstance(arg, celtypes.ListType):
         return [_plain_arg(a) for a in arg]
+    if isinstance(arg, celtypes.MapType):
+        return {str(k): _plain_arg(v) for k, v in arg.items()}
     if isinstance(arg, celtypes.StringType):
         return str(arg)
     if isinstance(arg, celtypes.BoolType):

@@ -1,0 +1,195 @@
+"""CEL functions that read a tool call's provenance, and the per-decision context behind them.
+
+    provenance(tool.args.to)          list of celgate.v1.Source: every source holding a part of it
+    untrusted_origin(tool.args.to)    bool: a part of it came from untrusted content, none trusted
+    user_named_origin(tool.args.to)   bool: like untrusted_origin, but content from a source the
+                                      user's own request named (the file they asked to pay) counts
+                                      as the user's, unless it carries injection signals
+    untrusted_actions()               list of string: earlier sensitive calls of the session whose
+                                      destination, amount or selector came from untrusted content
+                                      ("send_email.recipients")
+    untrusted_args(tool.args, skip)   list of string: the argument names, sorted, whose value has an
+                                      untrusted origin, except those in `skip`
+    untrusted_entities(tool.args.body) list of string: addresses, links, accounts inside the value
+                                      that only untrusted content holds
+    model_made(tool.args.subject)     bool: no source holds any part of it
+    user_typed(tool.args.to)          bool: a user (or system) turn holds every part of it
+    injected_sources()                list of celgate.v1.Source: untrusted sources of the session
+                                      that carry injection signals (LLM01's untrusted threshold)
+
+Each takes any value (string, number, list, object) and is type-checked like every other function.
+The sources are the request's own conversation (`messages`, `documents`, a tool result) plus what
+the server recorded for `session.id`; the index over them is built once per decision, on first use.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from celgate.engine.backends import FunctionSpec
+from celgate.engine.scope import current_session
+from celgate.sessions import EMPTY, UNTRUSTED, ProvenanceIndex, Source, request_sources
+from celgate.sessions.sources import Call, arg_kind, request_calls
+
+
+class SessionContext:
+    """What a decision knows about its session; the provenance index is built lazily."""
+
+    __slots__ = ("_acted", "_endorsed", "_index", "_injected", "recorded", "recorded_calls", "registry", "request")
+
+    def __init__(
+        self,
+        request: Any,
+        registry: Mapping[str, Any],
+        recorded: list[Source] | None = None,
+        injected: Callable[[str], bool] | None = None,
+        recorded_calls: list[Call] | None = None,
+    ) -> None:
+        self.request = request
+        self.registry = registry
+        self.recorded = recorded or []
+        self.recorded_calls = recorded_calls or []
+        self._acted: list[str] | None = None
+        self._index: ProvenanceIndex | None = None
+        self._injected = injected
+        self._endorsed: frozenset[int] | None = None
+
+    @property
+    def index(self) -> ProvenanceIndex:
+        if self._index is None:
+            first = (self.recorded[-1].turn + 1) if self.recorded else 0
+            own = request_sources(self.request, self.registry, first)
+            self._index = ProvenanceIndex(_dedupe([*self.recorded, *own]))
+        return self._index
+
+    def untrusted_actions(self) -> list[str]:
+        """Earlier sensitive calls of this session whose destination, amount or selector came from
+        untrusted content (as `tool.arg`): the agent has already acted on someone else's values."""
+        if self._acted is None:
+            index = self.index
+            first = (self.recorded[-1].turn + 1) if self.recorded else 0
+            registry = self.registry if isinstance(self.registry, Mapping) else {}
+
+            def sensitive(name: str) -> bool:
+                entry = registry.get(name)
+                return isinstance(entry, Mapping) and entry.get("sensitive") is True
+
+            calls = [*self.recorded_calls, *request_calls(self.request, first, wanted=sensitive)]
+            acted: dict[str, None] = {}
+            for call in calls:
+                entry = registry.get(call.name)
+                if not sensitive(call.name):
+                    continue
+                for name, value in call.args.items():
+                    if arg_kind(entry, name) == "content":
+                        continue
+                    if index.untrusted_origin(value, before=call.turn):
+                        acted[f"{call.name}.{name}"] = None
+            self._acted = list(acted)
+        return self._acted
+
+    def injected_sources(self) -> list[dict[str, Any]]:
+        """Untrusted sources of this session that carry injection signals (LLM01's threshold)."""
+        check = self._injected
+        if check is None:
+            return []
+        index = self.index
+        return [
+            index.describe(i, "injection", "")
+            for i, s in enumerate(index.sources)
+            if s.trust == UNTRUSTED and check(s.text)
+        ]
+
+    def endorsed(self) -> frozenset[int]:
+        """Sources the user's own request named, less those carrying injection signals."""
+        if self._endorsed is None:
+            index = self.index
+            check = self._injected
+            self._endorsed = frozenset(
+                i
+                for i, s in enumerate(index.sources)
+                if s.kind == "tool" and index.named(i) and (check is None or not check(s.text))
+            )
+        return self._endorsed
+
+
+def _dedupe(sources: list[Source]) -> list[Source]:
+    """A conversation re-sent with a session the server remembers holds the same texts twice."""
+    seen: set[tuple[str, str, str, str]] = set()
+    out = []
+    for s in sources:
+        key = (s.kind, s.trust, s.field, s.text)
+        if key not in seen:
+            seen.add(key)
+            out.append(s)
+    return out
+
+
+def _index() -> ProvenanceIndex:
+    ctx = current_session()
+    return EMPTY if ctx is None else ctx.index
+
+
+def provenance(value: Any) -> list[dict[str, Any]]:
+    return _index().provenance(value)
+
+
+def untrusted_origin(value: Any) -> bool:
+    return _index().untrusted_origin(value)
+
+
+def user_named_origin(value: Any) -> bool:
+    ctx = current_session()
+    if ctx is None:
+        return False
+    return ctx.index.untrusted_origin(value, ctx.endorsed())
+
+
+def untrusted_entities(value: Any) -> list[str]:
+    return _index().untrusted_entities(value)
+
+
+def model_made(value: Any) -> bool:
+    return _index().model_made(value)
+
+
+def user_typed(value: Any) -> bool:
+    return _index().user_typed(value)
+
+
+def untrusted_args(args: Any, skip: list[str]) -> list[str]:
+    """The keys of `args` (sorted, so every backend names the same first one) whose value has an
+    untrusted origin, leaving out `skip` (the arguments that are free content)."""
+    if not isinstance(args, Mapping):
+        return []
+    index = _index()
+    skipped = set(skip)
+    return sorted(k for k, v in args.items() if k not in skipped and index.untrusted_origin(v))
+
+
+def injected_sources() -> list[dict[str, Any]]:
+    ctx = current_session()
+    return [] if ctx is None else ctx.injected_sources()
+
+
+def untrusted_actions() -> list[str]:
+    ctx = current_session()
+    return [] if ctx is None else ctx.untrusted_actions()
+
+
+PROVENANCE_FUNCTIONS: list[FunctionSpec] = [
+    FunctionSpec("provenance", "provenance_dyn", ("dyn",), "sources", provenance, member=False),
+    FunctionSpec("untrusted_origin", "untrusted_origin_dyn", ("dyn",), "bool", untrusted_origin, member=False),
+    FunctionSpec("user_named_origin", "user_named_origin_dyn", ("dyn",), "bool", user_named_origin, member=False),
+    FunctionSpec(
+        "untrusted_entities", "untrusted_entities_dyn", ("dyn",), "list_string", untrusted_entities, member=False
+    ),
+    FunctionSpec("model_made", "model_made_dyn", ("dyn",), "bool", model_made, member=False),
+    FunctionSpec("user_typed", "user_typed_dyn", ("dyn",), "bool", user_typed, member=False),
+    FunctionSpec(
+        "untrusted_args", "untrusted_args_dyn_list", ("dyn", "list_string"), "list_string", untrusted_args, member=False
+    ),
+    FunctionSpec("injected_sources", "injected_sources", (), "sources", injected_sources, member=False),
+    FunctionSpec("untrusted_actions", "untrusted_actions", (), "list_string", untrusted_actions, member=False),
+]

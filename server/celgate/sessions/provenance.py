@@ -1,0 +1,262 @@
+"""Tracing a tool call's argument values to the sources that hold them.
+
+Index (built once per set of sources; each source's analysis is cached by its text):
+  * one corpus of every source's normalised text, each padded with spaces and ended by a newline,
+    so a search for " value " finds whole-token matches that never cross two sources;
+  * entity -> sources and number -> sources maps.
+Cost: building is O(total characters) once per source text (NFKC, one RE2 pass per entity kind);
+tracing one leaf value is one `str.find` scan of the corpus (C speed, O(corpus)) plus one dict
+lookup per entity or number inside it; matches per leaf are capped. Nested values are walked to
+a bounded depth and leaf count.
+
+A value is *trusted* when a trusted source holds it whole. Otherwise it has an *untrusted origin*
+when an untrusted source holds it whole, or holds an entity inside it (an address, a link, an
+account number) that no trusted source holds. A value no source holds, whole or by its entities,
+is *model-made*.
+"""
+
+from __future__ import annotations
+
+import bisect
+import functools
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from celgate.sessions.sources import TRUSTED, UNTRUSTED, Source, arg_texts
+from celgate.sessions.text import MAX_TEXT_CHARS, canonical_number, entities, normalise, numbers
+
+MAX_LEAVES = 256  # leaves traced per value
+MAX_HITS = 64  # sources reported per leaf
+MAX_DEPTH = 16
+MIN_TEXT_CHARS = 3  # shorter non-numeric values ("a", "ok") say nothing about where they came from
+
+
+@dataclass(frozen=True, slots=True)
+class Analysis:
+    normalised: str
+    entities: tuple[str, ...]
+    numbers: tuple[str, ...]
+
+
+@functools.lru_cache(maxsize=4096)
+def analyse(text: str) -> Analysis:
+    """A source's searchable form; cached so a conversation re-sent with every check is analysed once."""
+    cut = text[:MAX_TEXT_CHARS]
+    return Analysis(normalise(cut), tuple(entities(cut)), tuple(numbers(cut)))
+
+
+def _arg_entities(text: str) -> tuple[str, ...]:
+    """Entities of an argument value (short ones cached: an agent re-sends the same values)."""
+    return _short_entities(text) if len(text) <= 4096 else tuple(entities(text))
+
+
+@functools.lru_cache(maxsize=8192)
+def _short_entities(text: str) -> tuple[str, ...]:
+    return tuple(entities(text))
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    """One traced part of a value: the whole leaf (`exact`, `normalised`, `number`) or an entity."""
+
+    value: str
+    match: str  # exact | normalised | number | entity
+    sources: tuple[int, ...]
+
+
+def leaves(value: Any, depth: int = 0) -> Iterator[Any]:
+    """Strings and numbers inside a value (list elements, nested objects), bounded."""
+    if depth > MAX_DEPTH:
+        return
+    if isinstance(value, Mapping):
+        for v in value.values():
+            yield from leaves(v, depth + 1)
+    elif isinstance(value, list | tuple):
+        for v in value:
+            yield from leaves(v, depth + 1)
+    elif isinstance(value, str | int | float) and not isinstance(value, bool):
+        yield value
+
+
+class ProvenanceIndex:
+    def __init__(self, sources: Sequence[Source]) -> None:
+        self.sources = list(sources)
+        chunks: list[str] = []
+        self._starts: list[int] = []
+        self._raw: list[str] = []
+        self._entities: dict[str, list[int]] = {}
+        self._numbers: dict[str, list[int]] = {}
+        pos = 0
+        for i, s in enumerate(self.sources):
+            a = analyse(s.text)
+            chunk = " " + a.normalised + " \n"
+            self._starts.append(pos)
+            chunks.append(chunk)
+            pos += len(chunk)
+            for e in a.entities:
+                self._entities.setdefault(e, []).append(i)
+            for n in a.numbers:
+                self._numbers.setdefault(n, []).append(i)
+        self._corpus = "".join(chunks)
+        self._named_cache: dict[int, bool] = {}
+        self._traced: dict[Any, list[Part]] = {}
+
+    def named(self, i: int) -> bool:
+        """Source `i` was named by the user's request (computed on first use: most checks never ask)."""
+        hit = self._named_cache.get(i)
+        if hit is None:
+            hit = self._named_cache[i] = self._named(self.sources[i])
+        return hit
+
+    def __len__(self) -> int:
+        return len(self.sources)
+
+    def _named(self, source: Source) -> bool:
+        """The call that produced `source` read a file, page or address the user typed: the user
+        pointed at this very source (a search query the user typed does not count)."""
+        if source.kind != "tool" or not source.call_args:
+            return False
+        for arg in arg_texts(source):
+            for key in _arg_entities(arg):
+                if any(self.sources[i].kind == "user" for i in self._entities.get(key, ())):
+                    return True
+        return False
+
+    def _find(self, needle: str) -> tuple[int, ...]:
+        corpus = self._corpus
+        hits: list[int] = []
+        start = corpus.find(needle)
+        while start >= 0 and len(hits) < MAX_HITS:
+            i = bisect.bisect_right(self._starts, start) - 1
+            hits.append(i)
+            nxt = self._starts[i + 1] if i + 1 < len(self._starts) else len(corpus)
+            start = corpus.find(needle, nxt)
+        return tuple(hits)
+
+    def trace_leaf(self, leaf: Any) -> list[Part]:
+        key = (type(leaf), leaf)
+        hit = self._traced.get(key)
+        if hit is None:
+            if len(self._traced) > 4096:
+                self._traced.clear()
+            hit = self._traced[key] = self._trace_leaf(leaf)
+        return hit
+
+    def _trace_leaf(self, leaf: Any) -> list[Part]:
+        text = leaf if isinstance(leaf, str) else (str(int(leaf)) if float(leaf).is_integer() else str(leaf))
+        text = text[:MAX_TEXT_CHARS]
+        parts: list[Part] = []
+        number = canonical_number(text)
+        if number is not None:
+            found = tuple(self._numbers.get(number, ()))
+            if found:
+                parts.append(Part(text, "number", found))
+            if sum(c.isdigit() for c in text) < 6:
+                return parts
+        norm = normalise(text)
+        if number is None and len(norm) >= MIN_TEXT_CHARS:
+            found = self._find(" " + norm + " ")
+            if found:
+                exact = tuple(i for i in found if text in self.sources[i].text)
+                rest = tuple(i for i in found if i not in exact)
+                if exact:
+                    parts.append(Part(text, "exact", exact))
+                if rest:
+                    parts.append(Part(text, "normalised", rest))
+        for key in _arg_entities(text):
+            found = tuple(self._entities.get(key, ()))
+            parts.append(Part(key.split(":", 1)[1], "entity", found))
+        return parts
+
+    def trace(self, value: Any) -> list[list[Part]]:
+        """The parts of every leaf of `value` (a leaf with no source has no found part)."""
+        out = []
+        for n, leaf in enumerate(leaves(value)):
+            if n >= MAX_LEAVES:
+                break
+            out.append(self.trace_leaf(leaf))
+        return out
+
+    # --- verdicts ---------------------------------------------------------------------------
+    def _trusted(self, indices: Sequence[int]) -> bool:
+        return any(self.sources[i].trust == TRUSTED for i in indices)
+
+    def leaf_untrusted(
+        self, parts: list[Part], endorsed: frozenset[int] = frozenset(), before: int | None = None
+    ) -> bool:
+        """`endorsed`: untrusted sources whose content counts as the user's (see `user_named_origin`);
+        `before`: only sources seen before this turn count (judging an earlier call)."""
+        if before is not None:
+            parts = [
+                Part(p.value, p.match, tuple(i for i in p.sources if self.sources[i].turn < before)) for p in parts
+            ]
+
+        def bad(indices: Sequence[int]) -> bool:
+            if not indices or self._trusted(indices):
+                return False
+            return not all(i in endorsed for i in indices)
+
+        whole = [i for p in parts if p.match != "entity" for i in p.sources]
+        if whole and self._trusted(whole):
+            return False
+        if any(bad(p.sources) for p in parts if p.match == "entity"):
+            return True
+        return bad(whole)
+
+    def untrusted_origin(self, value: Any, endorsed: frozenset[int] = frozenset(), before: int | None = None) -> bool:
+        return any(self.leaf_untrusted(parts, endorsed, before) for parts in self.trace(value))
+
+    def untrusted_entities(self, value: Any) -> list[str]:
+        out: dict[str, None] = {}
+        for parts in self.trace(value):
+            for p in parts:
+                if p.match == "entity" and p.sources and not self._trusted(p.sources):
+                    out[p.value] = None
+        return list(out)
+
+    def user_typed(self, value: Any) -> bool:
+        """True when a user or system turn holds every leaf of the value (whole or by its entities)."""
+        traced = self.trace(value)
+        if not traced:
+            return False
+        for parts in traced:
+            if not any(self.sources[i].kind in ("user", "system") for p in parts for i in p.sources):
+                return False
+        return True
+
+    def model_made(self, value: Any) -> bool:
+        """True when no source holds any leaf of the value, whole or by an entity inside it."""
+        traced = self.trace(value)
+        return bool(traced) and not any(p.sources for parts in traced for p in parts)
+
+    def provenance(self, value: Any) -> list[dict[str, Any]]:
+        """One entry per (traced part, source), deduplicated, in source order."""
+        seen: dict[tuple[int, str, str], dict[str, Any]] = {}
+        for parts in self.trace(value):
+            for p in parts:
+                for i in p.sources:
+                    key = (i, p.match, p.value)
+                    if key in seen:
+                        continue
+                    seen[key] = self.describe(i, p.match, p.value)
+        return [seen[k] for k in sorted(seen, key=lambda k: k[0])]
+
+    def describe(self, i: int, match: str, value: str) -> dict[str, Any]:
+        """Source `i` as policies see it (the fields of celgate.v1.Source)."""
+        s = self.sources[i]
+        return {
+            "kind": s.kind,
+            "trust": s.trust,
+            "tool": s.tool,
+            "turn": s.turn,
+            "field": s.field,
+            "match": match,
+            "value": value,
+            "named_by_user": self.named(i),
+        }
+
+
+EMPTY = ProvenanceIndex(())
+
+__all__ = ["EMPTY", "TRUSTED", "UNTRUSTED", "Part", "ProvenanceIndex", "analyse", "leaves"]

@@ -1,0 +1,90 @@
+"""Redis session store: one list of JSON entries and one set of labels per session, shared by
+every worker and replica.
+
+An append is one Lua script (RPUSH the entries, drop the oldest while the session holds more than
+`max_entries` or `max_bytes`, SADD the labels, refresh the TTL): Redis runs a script without
+interleaving other commands, so two replicas writing one session at once both land, in some
+order, and neither write is lost or half-applied. A read is one pipeline of LRANGE and SMEMBERS.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import redis
+from redis.exceptions import RedisError
+
+from celgate.sessions.store import Entry, Limits, Record, SessionStore, SessionStoreError, build_record, cut
+
+# KEYS: entries list, bytes counter, labels set. ARGV: ttl ms, max entries, max bytes, max labels,
+# entry count n, then n entries, then the labels.
+_APPEND = """
+local ttl, max_n, max_b, max_l, n = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+local bytes = tonumber(redis.call('GET', KEYS[2]) or '0')
+if redis.call('EXISTS', KEYS[1]) == 0 then bytes = 0 end
+for i = 1, n do
+  local e = ARGV[5 + i]
+  redis.call('RPUSH', KEYS[1], e)
+  bytes = bytes + #e
+end
+local len = redis.call('LLEN', KEYS[1])
+while len > 0 and (len > max_n or bytes > max_b) do
+  local old = redis.call('LPOP', KEYS[1])
+  bytes = bytes - #old
+  len = len - 1
+end
+redis.call('SET', KEYS[2], bytes, 'PX', ttl)
+for i = 6 + n, #ARGV do
+  if redis.call('SCARD', KEYS[3]) < max_l then redis.call('SADD', KEYS[3], ARGV[i]) end
+end
+if len > 0 then redis.call('PEXPIRE', KEYS[1], ttl) end
+redis.call('PEXPIRE', KEYS[3], ttl)
+return len
+"""
+
+
+class RedisSessionStore(SessionStore):
+    def __init__(
+        self, url: str, limits: Limits | None = None, *, prefix: str = "celgate:session:", timeout_seconds: float = 0.5
+    ) -> None:
+        self.limits = limits or Limits()
+        self._prefix = prefix
+        self._client: Any = redis.Redis.from_url(
+            url, socket_timeout=timeout_seconds, socket_connect_timeout=timeout_seconds, decode_responses=True
+        )
+        self._append = self._client.register_script(_APPEND)
+
+    def load(self, key: str, now: float) -> Record:
+        k = self._prefix + key
+        try:
+            pipe = self._client.pipeline(transaction=False)
+            pipe.lrange(k + ":e", 0, -1)
+            pipe.smembers(k + ":l")
+            raw, labels = pipe.execute()
+        except RedisError as exc:
+            raise SessionStoreError(f"session store unavailable: {type(exc).__name__}") from None
+        entries = []
+        for turn, item in enumerate(raw):
+            try:
+                entry = Entry.from_json(json.loads(item), turn)
+            except ValueError:
+                entry = None
+            if entry is not None:
+                entries.append(entry)
+        return build_record(entries, sorted(labels))
+
+    def append(self, key: str, entries: list[Entry], labels: list[str], now: float) -> None:
+        if not entries and not labels:
+            return
+        k = self._prefix + key
+        limits = self.limits
+        items = [json.dumps(cut(e, limits).to_json()) for e in entries]
+        argv = [int(limits.ttl_seconds * 1000), limits.max_entries, limits.max_bytes, limits.max_labels, len(items)]
+        try:
+            self._append(keys=[k + ":e", k + ":b", k + ":l"], args=[*argv, *items, *labels])
+        except RedisError as exc:
+            raise SessionStoreError(f"session store unavailable: {type(exc).__name__}") from None
+
+    def close(self) -> None:
+        self._client.close()

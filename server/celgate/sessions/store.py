@@ -1,0 +1,192 @@
+"""Session memory: what each session has seen, remembered server-side by `session.id`.
+
+A door that sees one call at a time (Envoy's MCP `tools/call`, the SDK's `guard_tool` without the
+history) still gets provenance: the engine records the sources of every check that carries a
+`session.id` (the latest user turn, an allowed tool result, allowed documents), the tool calls the
+model proposed, and the labels the server derived, and reads them back on the next check.
+
+Bounds (each configurable): `max_entries` per session (oldest dropped first), `max_entry_chars`
+per recorded text (longer ones are cut), `ttl_seconds` after the last write, and, in memory,
+`max_sessions` (least recently used dropped). Sessions are keyed by tenant, principal and id, so
+one principal cannot read or poison another's session by guessing its id. An unknown or expired
+id is simply an empty session.
+
+Labels only grow: the client may add labels, never remove ones the server recorded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from abc import ABC, abstractmethod
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any
+
+from celgate.sessions.sources import Call, Source, arg_texts
+
+
+class SessionStoreError(RuntimeError):
+    """The store cannot answer (e.g. Redis is down); the configured fail mode applies."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_entries: int = 1000  # turns remembered per session; the oldest go first
+    max_entry_chars: int = 64 * 1024  # one recorded text is cut here
+    max_bytes: int = 4 << 20  # of recorded entries per session; the oldest go first
+    ttl_seconds: float = 3600.0  # after the last write
+    max_sessions: int = 10_000  # in-memory store only (least recently used go first)
+    max_labels: int = 64
+
+
+@dataclass
+class Record:
+    """One session as read back: sources and calls in the order seen (turns renumbered), labels."""
+
+    sources: list[Source] = field(default_factory=list)
+    calls: list[Call] = field(default_factory=list)
+    labels: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One recorded item: a source or a call (exactly one is set)."""
+
+    source: Source | None = None
+    call: Call | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        if self.source is not None:
+            s = self.source
+            return {"s": [s.kind, s.trust, s.text, s.tool, s.field, list(arg_texts(s))]}
+        assert self.call is not None
+        return {"c": [self.call.name, self.call.args]}
+
+    @staticmethod
+    def from_json(value: Any, turn: int) -> Entry | None:
+        if not isinstance(value, dict):
+            return None
+        if isinstance(value.get("s"), list) and len(value["s"]) == 6:
+            kind, trust, text, tool, fld, args = value["s"]
+            return Entry(
+                source=Source(str(kind), str(trust), str(text), turn, str(tool), str(fld), call_args=tuple(args))
+            )
+        if isinstance(value.get("c"), list) and len(value["c"]) == 2:
+            name, args = value["c"]
+            return Entry(call=Call(turn, str(name), args if isinstance(args, dict) else {}))
+        return None
+
+
+def session_key(tenant: str, principal: str, session_id: str) -> str:
+    """Bounded, collision-free key for (tenant, principal, id); raw ids never reach logs or Redis."""
+    raw = "\x1f".join((tenant, principal, session_id)).encode("utf-8", "surrogatepass")
+    return hashlib.sha256(raw).hexdigest()
+
+
+def cut(entry: Entry, limits: Limits) -> Entry:
+    """The entry as stored: text cut to the bound, call arguments as plain text (a recorded source
+    must not keep the request it came from alive)."""
+    s = entry.source
+    if s is None:
+        return entry
+    text = s.text[: limits.max_entry_chars]
+    return Entry(source=Source(s.kind, s.trust, text, s.turn, s.tool, s.field, call_args=arg_texts(s)))
+
+
+def build_record(entries: list[Entry], labels: list[str]) -> Record:
+    record = Record(labels=labels)
+    for turn, e in enumerate(entries):
+        if e.source is not None:
+            s = e.source
+            record.sources.append(Source(s.kind, s.trust, s.text, turn, s.tool, s.field, call_args=s.call_args))
+        elif e.call is not None:
+            record.calls.append(Call(turn, e.call.name, e.call.args))
+    return record
+
+
+class SessionStore(ABC):
+    limits: Limits
+    # When the store cannot answer: False (default) denies sensitive tool calls and tool results
+    # that could not be recorded; True decides without the session's memory.
+    fail_open: bool = False
+
+    @abstractmethod
+    def load(self, key: str, now: float) -> Record:
+        """The session's record (empty when unknown or expired). Raises SessionStoreError."""
+
+    @abstractmethod
+    def append(self, key: str, entries: list[Entry], labels: list[str], now: float) -> None:
+        """Adds entries and labels atomically; concurrent appends from replicas both land."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Releases connections."""
+
+
+def entry_size(entry: Entry) -> int:
+    if entry.source is not None:
+        return len(entry.source.text) + 64
+    return 64 + sum(len(str(v)) for v in entry.call.args.values()) if entry.call is not None else 64
+
+
+class _Session:
+    __slots__ = ("bytes", "entries", "expires", "labels")
+
+    def __init__(self) -> None:
+        self.entries: list[Entry] = []
+        self.labels: dict[str, None] = {}
+        self.expires = 0.0
+        self.bytes = 0
+
+
+class MemorySessionStore(SessionStore):
+    """In-process sessions: nothing to start; per worker (use Redis when workers or replicas share)."""
+
+    def __init__(self, limits: Limits | None = None) -> None:
+        self.limits = limits or Limits()
+        self._sessions: OrderedDict[str, _Session] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def load(self, key: str, now: float) -> Record:
+        with self._lock:
+            s = self._sessions.get(key)
+            if s is None or s.expires <= now:
+                if s is not None:
+                    del self._sessions[key]
+                return Record()
+            self._sessions.move_to_end(key)
+            return build_record(list(s.entries), list(s.labels))
+
+    def append(self, key: str, entries: list[Entry], labels: list[str], now: float) -> None:
+        limits = self.limits
+        with self._lock:
+            s = self._sessions.get(key)
+            if s is None or s.expires <= now:
+                s = self._sessions[key] = _Session()
+            self._sessions.move_to_end(key)
+            for e in entries:
+                e = cut(e, limits)
+                s.entries.append(e)
+                s.bytes += entry_size(e)
+            drop = 0
+            while drop < len(s.entries) and (len(s.entries) - drop > limits.max_entries or s.bytes > limits.max_bytes):
+                s.bytes -= entry_size(s.entries[drop])
+                drop += 1
+            if drop:
+                del s.entries[:drop]
+            for label in labels:
+                if len(s.labels) < limits.max_labels:
+                    s.labels[label] = None
+            s.expires = now + limits.ttl_seconds
+            while len(self._sessions) > limits.max_sessions:
+                self._sessions.popitem(last=False)
+
+
+def open_session_store(url: str, limits: Limits | None = None) -> SessionStore:
+    if url in ("", "memory", "memory://"):
+        return MemorySessionStore(limits)
+    if url.startswith(("redis://", "rediss://", "unix://")):
+        from celgate.sessions.redis_store import RedisSessionStore
+
+        return RedisSessionStore(url, limits)
+    raise ValueError(f"unknown session store {url!r}; expected 'memory' or 'redis://host:port/db'")
