@@ -323,7 +323,7 @@ def compile_repo(path: str | Path, *, backend: str | None = None, revision: str 
             ),
             fused_messages=_fused_messages(engine_backend, [p for p in contents.policies if action in p.actions]),
         )
-    return Bundle(
+    bundle = Bundle(
         revision=revision or revision_of(root, contents.files),
         config=contents.config,
         backend=engine_backend,
@@ -333,6 +333,19 @@ def compile_repo(path: str | Path, *, backend: str | None = None, revision: str 
         registry=data["tools"] if isinstance(data.get("tools"), Mapping) else {},
         injection_threshold=_injection_threshold(data),
     )
+    if engine_backend.name == "cpp":
+        over = _over_budget(bundle, contents.policies, contents.config.limits)
+        if over:
+            raise PolicyLoadError(sorted(over, key=lambda e: (e.file, e.line, e.column)))
+    return bundle
+
+
+def _over_budget(bundle: Bundle, policies: list[Policy], limits: tuple[Any, ...]) -> list[PolicyError]:
+    """Expressions that exceed CEL's iteration budget on an ordinary request (see engine.budget)."""
+    from celgate.engine import budget
+    from celgate.engine.engine import Engine
+
+    return budget.probe(Engine(bundle), policies, limits)  # its own in-memory stores: nothing is charged
 
 
 def _injection_threshold(data: Mapping[str, Any]) -> float:

@@ -5,6 +5,12 @@ action's default; rules of `audit` policies are reported with `enforced: false` 
 the effect or add obligations; a deny/require_approval rule whose condition errors counts as
 matched (fail closed), an allow rule that errors does not; a policy's variables are evaluated at
 most once per request (per document for per-document policies).
+
+Failing closed: any error while deciding is a decision, never an exception to the door. A CEL
+run-time error (a missing key, a bad type, the runtime's iteration budget) fails its rule closed
+as above; a decision that runs past its time budget stops evaluating and fails every remaining
+deny/require_approval rule closed; anything unexpected (a bug, memory) becomes a deny from the
+reason `engine/error`, whose details go to the server log, not to the caller.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ from __future__ import annotations
 import datetime
 import functools
 import itertools
+import logging
 import time
 import uuid
 from collections.abc import Mapping
@@ -34,7 +41,13 @@ from celgate.quotas import Charge, QuotaStoreError
 from celgate.stores import Stores
 from celgate.v1 import decision_pb2 as pb
 
+log = logging.getLogger("celgate.engine")
 _UTC = datetime.UTC
+# A decision that has run this long evaluates nothing more: every remaining deny/require_approval
+# rule fails closed. One expression is bounded by the runtime's iteration budget; this bounds their sum.
+# cel-python (the portable fallback) is about a hundred times slower, so it gets proportionally longer.
+DEFAULT_DEADLINE_SECONDS = 2.0
+_SLOW_BACKEND_FACTOR = 30
 _ID_PREFIX = uuid.uuid4().hex[:16]
 _ID_COUNTER = itertools.count(1)
 
@@ -65,9 +78,12 @@ class Engine:
     the process's stores on every call instead, so a policy reload never resets them.
     """
 
-    def __init__(self, bundle: Bundle, stores: Stores | None = None) -> None:
+    def __init__(self, bundle: Bundle, stores: Stores | None = None, *, deadline_seconds: float | None = None) -> None:
         self.bundle = bundle
         self.stores = stores if stores is not None else Stores()
+        if deadline_seconds is None:
+            deadline_seconds = DEFAULT_DEADLINE_SECONDS * (1 if bundle.backend.name == "cpp" else _SLOW_BACKEND_FACTOR)
+        self._deadline = deadline_seconds
         budget = bundle.config.detectors.get("budget_ms") if bundle.config.detectors else None
         self._budget = float(budget) / 1000 if isinstance(budget, int | float) else DEFAULT_BUDGET_SECONDS
         self._registry = bundle.registry
@@ -94,7 +110,24 @@ class Engine:
         """
         req = parse_request(request)
         stores = stores if stores is not None else self.stores
-        explain = explain or req.explain
+        try:
+            return self._check(req, explain or req.explain, stores)
+        except Exception:
+            log.exception("error while deciding a %s request; denied", req.action)
+            return self._failed(req)
+
+    def _failed(self, req: pb.CheckRequest) -> Decision:
+        """The decision for a request the engine could not decide: deny, with a reason and no details."""
+        rule = _ENGINE_ERROR
+        return Decision(
+            effect=DENY,
+            reasons=[Reason(rule.policy, rule.name, DENY, rule.message, True)],
+            decision_id=next_decision_id(),
+            policy_revision=self.bundle.revision,
+            message=rule.message,
+        )
+
+    def _check(self, req: pb.CheckRequest, explain: bool, stores: Stores) -> Decision:
         bundle = self.bundle
         backend = bundle.backend
         plan = bundle.plans[req.action]
@@ -104,6 +137,7 @@ class Engine:
             session = SessionContext(req, self._registry, None, self._injected)
         else:
             session = SessionContext(req, self._registry, memory.sources, self._injected, memory.calls)
+        deadline = time.perf_counter() + self._deadline
         with Scope(self._budget, session):
             data = plan.data
             if plan.keyed_data:
@@ -112,10 +146,10 @@ class Engine:
             activation = backend.activation(bindings)
             matched: list[_Matched] = []
             doc_policies = plan.document_policies
-            fused = plan.fused if trace is None else None
+            fused = plan.fused if trace is None and not _large(req) else None
             if fused is None or not self._run_fused(plan, fused, activation, bindings, matched):
                 for policy in plan.request_policies:
-                    self._run_policy(policy, activation, bindings, matched, trace, -1)
+                    self._run_policy(policy, activation, bindings, matched, trace, -1, deadline)
             documents: list[DocumentDecision] = []
             doc_matched: list[tuple[int, list[_Matched]]] = []
             if plan.action == RETRIEVAL and doc_policies:
@@ -126,7 +160,7 @@ class Engine:
                     doc_bindings["document"] = backend.convert_document(doc)
                     doc_activation = backend.activation(doc_bindings)
                     for policy in doc_policies:
-                        self._run_policy(policy, doc_activation, doc_bindings, per_doc, trace, index)
+                        self._run_policy(policy, doc_activation, doc_bindings, per_doc, trace, index, deadline)
                     documents.append(
                         DocumentDecision(index, doc.id, _combine(per_doc, default), tuple(_reasons(per_doc)))
                     )
@@ -180,7 +214,9 @@ class Engine:
                     continue
                 if rule.message_expr is not None and policy_activation is None:
                     policy_activation = (
-                        self._with_variables(policy, activation, bindings, None, -1) if policy.variables else activation
+                        self._with_variables(policy, activation, bindings, None, -1, None)
+                        if policy.variables
+                        else activation
                     )
                 matched.append(_Matched(rule, self._message(rule, policy_activation or activation)))
         return True
@@ -193,8 +229,11 @@ class Engine:
         matched: list[_Matched],
         trace: list[RuleTrace] | None,
         document: int,
+        deadline: float,
     ) -> None:
         evaluate = self.bundle.backend.evaluate
+        if time.perf_counter() > deadline:
+            evaluate = self._late
         if policy.when is not None:
             started = time.perf_counter_ns() if trace is not None else 0
             guard = evaluate(policy.when, activation)
@@ -210,7 +249,7 @@ class Engine:
                     return
                 # A guard that errors does not switch the policy off: its rules run (and fail closed).
         if policy.variables:
-            activation = self._with_variables(policy, activation, bindings, trace, document)
+            activation = self._with_variables(policy, activation, bindings, trace, document, deadline)
         for rule in policy.rules:
             if rule.when is None:
                 result: Any = True
@@ -302,16 +341,18 @@ class Engine:
         bindings: dict[str, Any],
         trace: list[RuleTrace] | None,
         document: int,
+        deadline: float | None,
     ) -> Any:
         backend = self.bundle.backend
         values: dict[str, Any] = {}
         scoped = dict(bindings)
         for name, program, reads_vars in policy.variables:
+            evaluate = self._late if deadline is not None and time.perf_counter() > deadline else backend.evaluate
             if reads_vars:
                 scoped["vars"] = backend.variables(values)
-                value = backend.evaluate(program, backend.activation(scoped))
+                value = evaluate(program, backend.activation(scoped))
             else:
-                value = backend.evaluate(program, activation)
+                value = evaluate(program, activation)
             if isinstance(value, EvalError):
                 # Left unbound: rules that read it error, and deny rules fail closed.
                 if trace is not None:
@@ -320,6 +361,10 @@ class Engine:
             values[name] = value
         scoped["vars"] = backend.variables(values)
         return backend.activation(scoped)
+
+    def _late(self, program: Any, activation: Any) -> EvalError:
+        """What every evaluation returns once the decision has spent its time budget."""
+        return EvalError(f"decision time budget of {self._deadline * 1000:.0f} ms exceeded")
 
     def _message(self, rule: CompiledRule, activation: Any) -> str:
         if rule.message_expr is not None:
@@ -392,6 +437,25 @@ def _withhold(decision: Decision, error: str) -> None:
     decision.reasons = [*decision.reasons, Reason("session", "store-unavailable", DENY, message, True)]
     decision.redactions = []
     decision.rewritten = {}
+
+
+_ENGINE_ERROR = CompiledRule(
+    "engine", "error", "engine/error", DENY, None, "internal error while deciding; denied", None, None, (), True
+)
+
+
+# The fused program runs every rule's loops in one evaluation against one iteration budget, and
+# lists built in a loop (`filter`, `map`) cost the C++ runtime time quadratic in their length: a
+# request this long goes rule by rule, where each rule has its own budget and the deadline applies.
+_FUSED_MAX_ITEMS = 512
+
+
+def _large(req: pb.CheckRequest) -> bool:
+    return (
+        len(req.messages) > _FUSED_MAX_ITEMS
+        or len(req.documents) > _FUSED_MAX_ITEMS
+        or len(req.tools) > _FUSED_MAX_ITEMS
+    )
 
 
 def _quota_rule(q: CompiledQuota) -> CompiledRule:

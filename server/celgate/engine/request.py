@@ -290,7 +290,26 @@ def parse_request(request: Mapping[str, Any] | pb.CheckRequest) -> pb.CheckReque
     else:
         raise InvalidRequest("", f"expected a JSON object or a CheckRequest, got {_type_name(request)}")
     validate_action(msg.action)
+    _check_sizes(msg)
     return msg
+
+
+# The most items any list of a request may hold. Lists built in a CEL loop (`filter`, `map`) cost
+# the C++ runtime time quadratic in their length (a `filter` over 10,000 messages: 2 s), so this
+# bounds what one request can cost; the shipped library denies conversations far shorter.
+MAX_LIST_ITEMS = 2048
+
+
+def _check_sizes(msg: pb.CheckRequest) -> None:
+    for name in ("messages", "documents", "tools"):
+        items = getattr(msg, name)
+        if len(items) > MAX_LIST_ITEMS:
+            raise InvalidRequest(name, f"at most {MAX_LIST_ITEMS} items per request, got {len(items)}")
+    for i, m in enumerate(msg.messages):
+        if len(m.tool_calls) > MAX_LIST_ITEMS:
+            raise InvalidRequest(
+                f"messages[{i}].tool_calls", f"at most {MAX_LIST_ITEMS} items, got {len(m.tool_calls)}"
+            )
 
 
 def validate_action(action: str) -> None:

@@ -61,6 +61,13 @@ class EvalError:
         return f"EvalError({self.message!r})"
 
 
+# The C++ runtime stops an expression after this many comprehension iterations (all loops of one
+# evaluation together); a backend reports hitting it with this message, so the compile-time probe
+# (engine.budget) can tell "too expensive" from an ordinary run-time error.
+ITERATION_BUDGET = 10_000
+BUDGET_EXCEEDED = f"evaluation budget exceeded: more than {ITERATION_BUDGET:,} loop iterations in one expression"
+
+
 # The variables a policy can use and the proto type behind each.
 MESSAGE_VARIABLES: dict[str, str] = {
     "principal": "celgate.v1.Principal",

@@ -1,7 +1,10 @@
 """The default backend: cel-expr-python, Python bindings of Google's CEL C++ runtime.
 
 Compile errors arrive as one RuntimeError whose text holds lines like `<input>:L:C: message`;
-run-time errors come back as values of type ERROR whose `value()` is the message.
+run-time errors come back as values of type ERROR whose `value()` is the message, except one:
+exceeding the runtime's iteration budget (10,000 comprehension steps per evaluation, not
+configurable through the bindings) raises `RuntimeError("INTERNAL: Iteration budget exceeded")`,
+which `evaluate` turns into an `EvalError` like any other run-time error.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from google.protobuf import descriptor_pool
 
 from celgate.engine.backends import cpp_calls
 from celgate.engine.backends.base import (
+    BUDGET_EXCEEDED,
     EMPTY_DOCUMENT,
     LIST_VARIABLES,
     MESSAGE_VARIABLES,
@@ -147,6 +151,9 @@ class CppBackend(Backend):
     def evaluate(self, program: Any, activation: Any) -> Any:
         try:
             result = program.eval(activation)
+        except RuntimeError as exc:  # the runtime raises (not returns) when its iteration budget is spent
+            text = str(exc)
+            return EvalError(BUDGET_EXCEEDED if "budget" in text.lower() else text)
         finally:
             failure = cpp_calls.settle()
         value = result.value()
