@@ -37,7 +37,7 @@ from celgate.engine.redaction import apply_redactions
 from celgate.engine.request import parse_request
 from celgate.engine.scope import DEFAULT_BUDGET_SECONDS, Scope
 from celgate.engine.session_memory import SessionMemory
-from celgate.quotas import Charge, QuotaStoreError
+from celgate.quotas import Charge, Outcome, QuotaStoreError
 from celgate.stores import Stores
 from celgate.v1 import decision_pb2 as pb
 
@@ -315,21 +315,34 @@ class Engine:
             applied.append(q)
         if not charges:
             return failed, 0.0
+        # Enforced quotas are charged together, all or nothing (a request one of them denies costs
+        # none of them); audit-mode quotas each on their own, so they never deny and never stop an
+        # enforced quota, or each other, from counting.
+        now = time.time()
+        enforced = [i for i, q in enumerate(applied) if q.enforced]
+        audited = [i for i, q in enumerate(applied) if not q.enforced]
+        outcomes: dict[int, Outcome] = {}
         try:
-            outcomes = stores.quotas.consume(charges, time.time())
+            if enforced:
+                got = stores.quotas.consume([charges[i] for i in enforced], now)
+                outcomes.update(zip(enforced, got, strict=True))
+            if audited:
+                got = stores.quotas.consume([charges[i] for i in audited], now, atomic=False)
+                outcomes.update(zip(audited, got, strict=True))
         except QuotaStoreError as exc:
-            if self.bundle.config.on_error == "allow":
+            log.warning("quota store unavailable: %s", exc)
+            if self.bundle.config.on_error == "allow" or not enforced:
                 return failed, 0.0
-            rule = CompiledRule(
-                "quota", "store-unavailable", "quota/store-unavailable", DENY, None, "", None, None, (), True
-            )
-            return [*failed, _Matched(rule, f"quota store unavailable: {exc}")], 0.0
+            # The client is told the store is down, never where it is (exc names the address).
+            return [*failed, _Matched(_STORE_DOWN, "quota store unavailable; denied")], 0.0
         retry = 0.0
-        for q, outcome in zip(applied, outcomes, strict=True):
+        for i, q in enumerate(applied):
+            outcome = outcomes[i]
             if trace is not None:
                 trace.append(RuleTrace("quota", q.name, "not_matched" if outcome.allowed else "matched", "", 0, -1))
             if not outcome.allowed:
-                retry = max(retry, outcome.retry_after_seconds)
+                if q.enforced:
+                    retry = max(retry, outcome.retry_after_seconds)
                 message = q.message or f"quota {q.name} exhausted; retry in {outcome.retry_after_seconds:.0f}s"
                 failed.append(_Matched(_quota_rule(q), message))
         return failed, retry
@@ -439,6 +452,9 @@ def _withhold(decision: Decision, error: str) -> None:
     decision.rewritten = {}
 
 
+_STORE_DOWN = CompiledRule(
+    "quota", "store-unavailable", "quota/store-unavailable", DENY, None, "", None, None, (), True
+)
 _ENGINE_ERROR = CompiledRule(
     "engine", "error", "engine/error", DENY, None, "internal error while deciding; denied", None, None, (), True
 )

@@ -285,6 +285,7 @@ def parse_request(request: Mapping[str, Any] | pb.CheckRequest) -> pb.CheckReque
     """Validates and converts a request; raises `InvalidRequest` naming the field at fault."""
     if isinstance(request, pb.CheckRequest):
         msg = request
+        _check_structs(msg)
     elif isinstance(request, Mapping):
         msg = _fast(request) or _REQUEST.convert(request, "")
     else:
@@ -292,6 +293,55 @@ def parse_request(request: Mapping[str, Any] | pb.CheckRequest) -> pb.CheckReque
     validate_action(msg.action)
     _check_sizes(msg)
     return msg
+
+
+def _check_value(value: struct_pb2.Value, path: str, depth: int) -> None:
+    kind = value.WhichOneof("kind")
+    if kind == "number_value":
+        if not math.isfinite(value.number_value):
+            raise InvalidRequest(path, "expected a finite number")
+    elif kind == "struct_value":
+        _check_struct(value.struct_value, path, depth + 1)
+    elif kind == "list_value":
+        if depth >= _MAX_DEPTH:
+            raise InvalidRequest(path, f"nested deeper than {_MAX_DEPTH} levels")
+        for i, item in enumerate(value.list_value.values):
+            _check_value(item, f"{path}[{i}]", depth + 1)
+
+
+def _check_struct(struct: struct_pb2.Struct, path: str, depth: int = 0) -> None:
+    if depth > _MAX_DEPTH:
+        raise InvalidRequest(path, f"nested deeper than {_MAX_DEPTH} levels")
+    for key, value in struct.fields.items():
+        _check_value(value, f"{path}.{key}", depth)
+
+
+def _check_call(call: pb.ToolCall, path: str) -> None:
+    if call.args.fields:
+        _check_struct(call.args, f"{path}.args")
+    if call.input_schema.fields:
+        _check_struct(call.input_schema, f"{path}.input_schema")
+
+
+def _check_structs(msg: pb.CheckRequest) -> None:
+    """What JSON cannot carry, a proto can: NaN and infinities in a Struct (gRPC callers). They are
+    invalid input on every door, as they are in JSON (`double("NaN") > 1000.0` is false, so a NaN
+    amount would slip past every limit written the natural way)."""
+    if msg.context.fields:
+        _check_struct(msg.context, "context")
+    if msg.principal.attributes.fields:
+        _check_struct(msg.principal.attributes, "principal.attributes")
+    _check_call(msg.tool, "tool")
+    for i, call in enumerate(msg.response.tool_calls):
+        _check_call(call, f"response.tool_calls[{i}]")
+    for i, m in enumerate(msg.messages):
+        for j, call in enumerate(m.tool_calls):
+            _check_call(call, f"messages[{i}].tool_calls[{j}]")
+    for i, call in enumerate(msg.tools):
+        _check_call(call, f"tools[{i}]")
+    for i, d in enumerate(msg.documents):
+        if d.attributes.fields:
+            _check_struct(d.attributes, f"documents[{i}].attributes")
 
 
 # The most items any list of a request may hold. Lists built in a CEL loop (`filter`, `map`) cost

@@ -23,6 +23,10 @@ class Charge:
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
+    """One charge's answer. `allowed`: this bucket had room for the cost. In an atomic call the
+    charges are recorded only when every one is allowed, so an allowed charge may still not have
+    been recorded; the caller reports as spent only the buckets that are (`allowed` false)."""
+
     allowed: bool
     remaining: int
     retry_after_seconds: float  # 0 when allowed
@@ -34,8 +38,10 @@ class QuotaStoreError(RuntimeError):
 
 class QuotaStore(ABC):
     @abstractmethod
-    def consume(self, charges: list[Charge], now: float) -> list[Outcome]:
-        """All-or-nothing: if any charge would exceed its limit, nothing is recorded.
+    def consume(self, charges: list[Charge], now: float, *, atomic: bool = True) -> list[Outcome]:
+        """Atomic (the default): if any charge would exceed its limit, nothing is recorded.
+        Not atomic: each charge is recorded when it fits, independently of the others (audit-mode
+        quotas: counting one must never depend on another).
 
         Raises QuotaStoreError when the store is unreachable.
         """

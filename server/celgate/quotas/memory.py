@@ -27,28 +27,30 @@ class MemoryStore(QuotaStore):
         self._totals[bucket] = total
         return log, total
 
-    def consume(self, charges: list[Charge], now: float) -> list[Outcome]:
+    def consume(self, charges: list[Charge], now: float, *, atomic: bool = True) -> list[Outcome]:
         with self._lock:
             states = [self._expire(c.bucket, now, c.window_seconds) for c in charges]
-            denied = any(total + c.cost > c.limit for c, (_, total) in zip(charges, states, strict=True))
+            fits = [total + c.cost <= c.limit for c, (_, total) in zip(charges, states, strict=True)]
+            record_all = all(fits)
             outcomes = []
-            for c, (log, total) in zip(charges, states, strict=True):
-                if denied:
-                    retry = 0.0
-                    if total + c.cost > c.limit:
-                        # Earliest time enough of the window has expired to fit this cost.
-                        need = total + c.cost - c.limit
-                        freed = 0
-                        for ts, cost in log:
-                            freed += cost
-                            if freed >= need:
-                                retry = max(0.0, ts + c.window_seconds - now)
-                                break
-                        else:
-                            retry = c.window_seconds
-                    outcomes.append(Outcome(False, max(0, c.limit - total), retry))
-                else:
+            for c, (log, total), ok in zip(charges, states, fits, strict=True):
+                if not ok:
+                    outcomes.append(Outcome(False, max(0, c.limit - total), _retry_after(log, total, c, now)))
+                elif record_all or not atomic:
                     log.append((now, c.cost))
                     self._totals[c.bucket] = total + c.cost
                     outcomes.append(Outcome(True, c.limit - total - c.cost, 0.0))
+                else:  # fits, but another charge of this atomic call does not: nothing recorded
+                    outcomes.append(Outcome(True, c.limit - total, 0.0))
             return outcomes
+
+
+def _retry_after(log: deque[tuple[float, int]], total: int, c: Charge, now: float) -> float:
+    """Earliest time enough of the window has expired to fit this cost."""
+    need = total + c.cost - c.limit
+    freed = 0
+    for ts, cost in log:
+        freed += cost
+        if freed >= need:
+            return max(0.0, ts + c.window_seconds - now)
+    return c.window_seconds
