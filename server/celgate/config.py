@@ -54,6 +54,7 @@ class ServeConfig:
     backend: str = ""  # "" → the engine's default CEL backend
     run_policy_tests: bool = True
     shutdown_grace: float = 10.0
+    request_timeout: float = 30.0  # HTTP: a request's headers, and then its body, must arrive within this
     envoy: dict[str, Any] = field(default_factory=dict)  # Envoy door settings (config file only)
     auth: dict[str, Any] = field(default_factory=dict)  # callers, JWT (config file only; see celgate.auth.settings)
     tls_cert: str = ""  # server certificate (PEM) for both doors; reloaded when the file changes

@@ -28,6 +28,11 @@ class Stores:
     approvals: Approvals | None = None
     sessions: SessionStore = field(default_factory=MemorySessionStore)
 
+    @property
+    def remote(self) -> bool:
+        """Whether deciding may wait on the network (a Redis store): doors then decide off their event loop."""
+        return bool(getattr(self.quotas, "remote", False))
+
     def close(self) -> None:
         """Releases connections (Redis) and files (SQLite); in-memory stores have nothing to release."""
         self.quotas.close()

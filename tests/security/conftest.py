@@ -5,6 +5,7 @@ Probes about authentication (who may call at all) live with the auth code's test
 
 from __future__ import annotations
 
+from tests.e2e.conftest import start_celgate
 from tests.unit.engine.conftest import make_repo
 
-__all__ = ["make_repo"]
+__all__ = ["make_repo", "start_celgate"]

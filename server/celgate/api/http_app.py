@@ -13,8 +13,12 @@ gets a 4xx whose body names the field and what was expected: `{"error": {"code",
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
+import functools
 import logging
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import orjson
@@ -126,17 +130,49 @@ def _trace_carrier(headers: list[tuple[bytes, bytes]]) -> dict[str, str] | None:
     return carrier
 
 
+# Bodies up to this size are decided on the event loop (microseconds: a thread hop would cost more
+# than the decision); larger ones, every batch, and every request while a store is remote (a Redis
+# round trip) are decided on the `Offload` threads, so one large request cannot delay the others or
+# the health probes.
+INLINE_BODY_BYTES = 32 * 1024
+
+
+class Offload:
+    """A small, bounded thread pool for decisions that must not run on the event loop."""
+
+    def __init__(self, threads: int = 4) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="celgate-http-decide")
+
+    async def run(self, fn: Callable[..., Any], *args: Any) -> Any:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._pool, functools.partial(contextvars.copy_context().run, fn, *args))
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=False)
+
+
 class FastCheck:
     """The ASGI app uvicorn serves: `/v1/check` here, everything else to FastAPI (`self.app`).
 
     Attribute look-ups fall through to the FastAPI app (`openapi()`, `routes`, ...).
     """
 
-    def __init__(self, app: FastAPI, decider: Decider, max_body_bytes: int, gate: HttpGate) -> None:
+    def __init__(
+        self,
+        app: FastAPI,
+        decider: Decider,
+        max_body_bytes: int,
+        gate: HttpGate,
+        offload: Offload,
+        request_timeout: float,
+    ) -> None:
         self.app = app
         self.decider = decider
         self.limit = max_body_bytes
         self.gate = gate
+        self.offload = offload
+        self.request_timeout = request_timeout
+        self.offload_all = decider.stores.remote
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.app, name)
@@ -161,13 +197,20 @@ class FastCheck:
             await _send(send, 405, payload, [(b"allow", b"POST")])
             return
         try:
-            body = await self._body(scope, receive)
+            body = await read_with_deadline(self._body(scope, receive), self.request_timeout)
             if body is None:  # the client went away before sending its body
                 return
-            status, payload = check_answer(self.decider, body, caller, _trace_carrier(scope["headers"]))
+            carrier = _trace_carrier(scope["headers"])
+            if len(body) <= INLINE_BODY_BYTES and not self.offload_all:
+                status, payload = check_answer(self.decider, body, caller, carrier)
+            else:
+                status, payload = await self.offload.run(check_answer, self.decider, body, caller, carrier)
         except _BodyError as e:
             metrics.invalid("http")
             status, payload = e.status, _error_body(e.code, e.message, e.field)
+            if e.status == 408:  # the rest of the body may still arrive: this connection cannot be reused
+                await _send(send, status, payload, [(b"connection", b"close")])
+                return
         except Exception:  # pragma: no cover - a bug, logged; the client still gets an answer
             log.exception("internal error on /v1/check")
             status, payload = 500, _error_body("internal", "internal error; see the server log")
@@ -210,6 +253,16 @@ class FastCheck:
                 raise _BodyError(413, "payload_too_large", f"request body over the {limit} byte limit")
             chunks.append(chunk)
         return b"".join(chunks)
+
+
+async def read_with_deadline(reading: Awaitable[Any], seconds: float) -> Any:
+    """A request body that has not fully arrived `seconds` after its headers is a 408: a client
+    trickling bytes holds a connection and a task, never a decision thread."""
+    try:
+        async with asyncio.timeout(seconds):
+            return await reading
+    except TimeoutError:
+        raise _BodyError(408, "request_timeout", f"request body not received within {seconds:g} s") from None
 
 
 async def _send(send: Send, status: int, payload: bytes, headers: list[tuple[bytes, bytes]] | None = None) -> None:
@@ -259,6 +312,8 @@ def create_app(
     max_body_bytes: int = 4 << 20,
     max_batch: int = 1000,
     authenticator: Authenticator | None = None,
+    request_timeout: float = 30.0,
+    offload: Offload | None = None,
 ) -> FastCheck:
     """The HTTP door's ASGI app: `FastCheck` in front of the FastAPI app; both decide through `decider`.
 
@@ -267,6 +322,7 @@ def create_app(
     `celgate serve` always passes the configured one).
     """
     gate = HttpGate(authenticator or Authenticator(AuthSettings(), allow_anonymous=True))
+    offload = offload or Offload()
     app = FastAPI(
         title="celgate",
         version=__version__,
@@ -296,7 +352,7 @@ def create_app(
     )
     async def check_batch(request: Request) -> Response:
         try:
-            body = await _read_json(request, max_body_bytes)
+            body = await read_with_deadline(_read_json(request, max_body_bytes), request_timeout)
             if not isinstance(body, dict):
                 raise InvalidRequest("", f"expected a JSON object (a CheckBatchRequest), got {_kind(body)}")
             unknown = sorted(set(body) - {"requests"})
@@ -319,7 +375,9 @@ def create_app(
                     authorized.append(authorize(caller, item))
                 except Forbidden as e:
                     raise Forbidden(f"requests[{index}]: {e.message}", f"requests[{index}].{e.field}") from None
-            decisions = decider.decide_batch(authorized, "http", carrier=request.headers)
+            decisions = await offload.run(
+                functools.partial(decider.decide_batch, authorized, "http", carrier=dict(request.headers))
+            )
         except Forbidden as e:
             return error_response(403, "permission_denied", e.message, e.field)
         except _BodyError as e:
@@ -383,7 +441,7 @@ def create_app(
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
-    return FastCheck(app, decider, max_body_bytes, gate)
+    return FastCheck(app, decider, max_body_bytes, gate, offload, request_timeout)
 
 
 def _kind(value: Any) -> str:

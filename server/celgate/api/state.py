@@ -25,10 +25,20 @@ class PolicyState:
         self.last_attempt_at: float | None = None
         self._listeners: list[Callable[[bool], None]] = []
         self._lock = threading.Lock()
+        self.draining = False
 
     @property
     def ready(self) -> bool:
-        return self.engine is not None
+        return self.engine is not None and not self.draining
+
+    def drain(self) -> None:
+        """The process is stopping: not ready any more (probes say so), while accepted work finishes."""
+        with self._lock:
+            was_ready = self.ready
+            self.draining = True
+            listeners = list(self._listeners) if was_ready else []
+        for listener in listeners:
+            listener(False)
 
     def on_ready_change(self, listener: Callable[[bool], None]) -> None:
         """`listener(ready)` is called now and on every change (the gRPC health servicer uses it)."""
@@ -57,7 +67,8 @@ class PolicyState:
     def status(self) -> dict[str, Any]:
         engine = self.engine
         return {
-            "ready": engine is not None,
+            "ready": engine is not None and not self.draining,
+            **({"draining": True} if self.draining else {}),
             "revision": engine.revision if engine is not None else None,
             "loaded_at": _iso(self.loaded_at),
             "source": self.source,

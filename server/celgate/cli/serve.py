@@ -30,6 +30,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     a("--dry-run", action="store_const", const=True, help="decide and log as usual, but always answer allow")
     a("--config", metavar="FILE", help="YAML file with the same keys as the flags")
     a("--max-body-bytes", type=int, metavar="BYTES", help="largest request body accepted (default 4 MiB)")
+    a(
+        "--request-timeout",
+        type=float,
+        metavar="SECONDS",
+        help="HTTP: a request's headers, then its body, must arrive within this (default 30; slow clients get 408)",
+    )
     a("--require-signed", action="store_const", const=True, help="activate only ssh-signed git commits")
     a("--allowed-signers", metavar="FILE", help="ssh allowed_signers file for --require-signed")
     a("--git-cache-dir", metavar="DIR", help="where git sources are fetched (default: a temp dir)")
@@ -70,7 +76,7 @@ _KEYS = (
     "dry_run", "config", "max_body_bytes", "require_signed", "allowed_signers", "git_cache_dir", "grpc_threads",
     "quota_store", "approval_store", "approval_ttl", "approval_webhook", "tls_cert", "tls_key", "tls_client_ca",
     "tls_client_auth", "insecure_allow_anonymous",
-    "session_store", "session_ttl", "session_max_turns", "session_on_error",
+    "session_store", "session_ttl", "session_max_turns", "session_on_error", "request_timeout",
 )  # fmt: skip
 
 

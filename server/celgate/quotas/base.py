@@ -37,6 +37,8 @@ class QuotaStoreError(RuntimeError):
 
 
 class QuotaStore(ABC):
+    remote: bool = False  # True when a call waits on the network (Redis)
+
     @abstractmethod
     def consume(self, charges: list[Charge], now: float, *, atomic: bool = True) -> list[Outcome]:
         """Atomic (the default): if any charge would exceed its limit, nothing is recorded.

@@ -99,6 +99,8 @@ class RedisStore(QuotaStore):
     no address: their text can reach a client through a decision's reason.
     """
 
+    remote = True  # a call waits on the network (see Stores.remote)
+
     def __init__(
         self,
         url: str,

@@ -14,11 +14,11 @@ import signal
 import socket
 import sys
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import uvicorn
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from celgate import audit
 from celgate.api.decide import Decider
@@ -31,18 +31,13 @@ from celgate.auth.setup import AuthSetup
 from celgate.auth.tls import HttpCertificates
 from celgate.config import ServeConfig, auth_plan, parse_addr
 from celgate.service.grpc_tuning import tune_grpc_core
+from celgate.service.http_server import DrainingServer, guarded
 from celgate.service.reloader import Reloader
 from celgate.service.stores import open_stores
 from celgate.sources import SourceError, open_source
 from celgate.telemetry import start_tracing
 
 log = logging.getLogger("celgate.worker")
-
-
-class _Server(uvicorn.Server):
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:  # the worker owns signal handling
-        yield
 
 
 def bind_reuseport(addr: str) -> socket.socket:
@@ -135,12 +130,14 @@ def run_worker(config: ServeConfig, worker_index: int | None = None) -> int:
         max_body_bytes=config.max_body_bytes,
         max_batch=config.max_batch,
         authenticator=authenticator,
+        request_timeout=config.request_timeout,
     )
-    uv = _Server(
+    protocol = PeerCertProtocol if auth.tls and auth.tls.mutual else HttpToolsProtocol
+    uv = DrainingServer(
         uvicorn.Config(
             app,
             loop="uvloop",
-            http=PeerCertProtocol if auth.tls and auth.tls.mutual else "httptools",
+            http=guarded(protocol, config.request_timeout),
             ssl_context_factory=https.context_factory if https else None,
             lifespan="off",
             access_log=False,
@@ -150,13 +147,15 @@ def run_worker(config: ServeConfig, worker_index: int | None = None) -> int:
             date_header=False,
             timeout_graceful_shutdown=int(config.shutdown_grace),
             timeout_keep_alive=30,
-        )
+        ),
+        on_draining=state.drain,
     )
     grpc_stopped: list[threading.Event] = []
 
     def stop(signum: int, frame: Any) -> None:
         if not grpc_stopped:
             log.info("signal %d: draining and stopping", signum)
+            state.drain()  # probes (HTTP readyz, gRPC health) say NOT_SERVING from now on
             grpc_stopped.append(grpc_server.stop(config.shutdown_grace))
         uv.should_exit = True
 
