@@ -4,17 +4,29 @@ The `Decider` calls `DecisionLog.record(decision, request, door, latency_s)` onc
 door writes it). It only puts a tuple on a bounded queue; a background thread formats and writes.
 A slow or full sink therefore never blocks a decision: when the queue is full the entry is dropped
 and counted (`celgate_decision_log_dropped_total`). Content (prompts, replies, tool arguments and results,
-documents) is never logged raw: only its length and sha256, or, when configured, the decision's
-redacted rewrite. Reason messages and detector findings are not logged either, since a policy's
-message may quote the content it matched.
+documents) is never logged raw: only its length and a keyed hash, or, when configured, the
+decision's redacted rewrite. Reason messages and detector findings are not logged either, since a
+policy's message may quote the content it matched.
+
+Keyed, not plain, hashes (HMAC-SHA256 with the deployment's `decision_log_key`): a plain sha256 of
+low-entropy content (a card number alone, a yes/no answer) can be guessed back by hashing
+candidates. Identifiers a caller chooses and that can carry a secret — `principal.id`, tenant,
+request id — are logged as keyed hashes too (`h:` and 16 hex digits; an operator holding the key
+computes the same hash of a known id to find its decisions, see `Hasher.ident`); a tool name is
+logged as written unless it looks like a secret or personal data, then it is hashed. In `redacted`
+content mode every PII and secret finding of the rewrite is masked, not only the ones an enforced
+rule redacted (an e-mail address the policies only audit is still an e-mail address).
 """
 
 from __future__ import annotations
 
 import datetime
 import hashlib
+import hmac
 import os
 import queue
+import re
+import secrets
 import sys
 import threading
 import time
@@ -129,10 +141,59 @@ def _args(args: Any) -> str:
     return orjson.dumps(args, option=orjson.OPT_SORT_KEYS).decode()
 
 
-def content_fingerprint(request: Any) -> dict[str, Any]:
+class Hasher:
+    """The decision log's keyed hashes (HMAC-SHA256 with the deployment's key)."""
+
+    def __init__(self, key: bytes) -> None:
+        if len(key) < 16:
+            raise ValueError("the decision log key must be at least 16 bytes")
+        self._content_key = hmac.new(key, b"celgate-decision-log-content-v1", hashlib.sha256).digest()
+        self._ident_key = hmac.new(key, b"celgate-decision-log-ident-v1", hashlib.sha256).digest()
+
+    def content(self, text: str) -> str:
+        return hmac.new(self._content_key, text.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()
+
+    def ident(self, value: str) -> str:
+        """`h:` and 16 hex digits; "" stays "" (absent is not a secret)."""
+        if not value:
+            return ""
+        digest = hmac.new(self._ident_key, value.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()
+        return "h:" + digest[:16]
+
+
+def new_key() -> bytes:
+    """A random decision log key, for a deployment that configured none (hashes then compare only
+    within this run)."""
+    return secrets.token_bytes(32)
+
+
+def content_fingerprint(request: Any, hasher: Hasher) -> dict[str, Any]:
     texts = [t for t in _texts(request) if t]
     joined = "\x1e".join(texts)
-    return {"length": len(joined), "sha256": hashlib.sha256(joined.encode()).hexdigest()}
+    return {"length": len(joined), "hmac_sha256": hasher.content(joined)}
+
+
+_PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.:/-]{0,63}")
+_SCANNED = ("pii", "secrets")
+
+
+def _detectors() -> Any:
+    from celgate.detectors import build
+
+    return build(None)
+
+
+def tool_name(name: str, hasher: Hasher, detectors: Any) -> str:
+    """A tool name as written, unless it could be someone's secret or personal data: hashed then."""
+    if _PLAIN_NAME.fullmatch(name) and not detectors.find(name, _SCANNED):
+        return name
+    return hasher.ident(name)
+
+
+def mask_all(text: str, detectors: Any) -> str:
+    """`text` with every PII and secret finding replaced by its type."""
+    findings = detectors.find(text, _SCANNED)
+    return detectors.redact(text, findings, "[{type}]")[0] if findings else text
 
 
 def format_entry(
@@ -145,6 +206,8 @@ def format_entry(
     dry_run: bool,
     redacted: bool,
     trace_id: str = "",
+    hasher: Hasher,
+    detectors: Any,
 ) -> dict[str, Any]:
     principal = _get(request, "principal")
     tool = _get(request, "tool")
@@ -153,26 +216,29 @@ def format_entry(
         "time": datetime.datetime.fromtimestamp(at, datetime.UTC).isoformat(timespec="microseconds"),
         "door": door,
         "action": _get(request, "action") or "",
-        "principal": {"id": _get(principal, "id") or "", "tenant": _get(principal, "tenant") or ""},
+        "principal": {
+            "id": hasher.ident(_get(principal, "id") or ""),
+            "tenant": hasher.ident(_get(principal, "tenant") or ""),
+        },
         "effect": decision.effect,
         "matched_rules": decision.matched_rules(),
         "policy_revision": decision.policy_revision,
         "latency_s": round(latency_s, 7),
-        "content": content_fingerprint(request),
+        "content": content_fingerprint(request, hasher),
     }
     if trace_id:
         entry["trace_id"] = trace_id
     request_id = _get(request, "request_id", "requestId")
     if request_id:
-        entry["request_id"] = request_id
+        entry["request_id"] = hasher.ident(request_id)
     if tool is not None and _get(tool, "name"):
-        entry["tool"] = _get(tool, "name")
+        entry["tool"] = tool_name(_get(tool, "name"), hasher, detectors)
     if decision.labels:
         entry["labels"] = list(decision.labels)
     if decision.redactions:
         entry["redactions"] = [{"field": r.field, "type": r.type, "rule": r.rule} for r in decision.redactions]
     if redacted and decision.rewritten:
-        entry["rewritten"] = dict(decision.rewritten)
+        entry["rewritten"] = {field: mask_all(text, detectors) for field, text in decision.rewritten.items()}
     if dry_run:
         entry["dry_run"] = True
     return entry
@@ -185,8 +251,18 @@ class DecisionLog:
     it by at most one entry each, which keeps it bounded without a lock on the hot path.
     """
 
-    def __init__(self, sink: Any, *, queue_size: int = 10_000, dry_run: bool = False, redacted: bool = False) -> None:
+    def __init__(
+        self,
+        sink: Any,
+        *,
+        queue_size: int = 10_000,
+        dry_run: bool = False,
+        redacted: bool = False,
+        key: bytes | None = None,
+    ) -> None:
         self._sink = sink
+        self._hasher = Hasher(key if key is not None else new_key())
+        self._detectors: Any = None  # built on the writer thread, on first use
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._max = max(1, queue_size)
         self.dry_run = dry_run
@@ -240,11 +316,22 @@ class DecisionLog:
             when = datetime.datetime.fromtimestamp(at, datetime.UTC).isoformat(timespec="microseconds")
             return orjson.dumps({"time": when, **request}) + b"\n"
         try:
+            if self._detectors is None:
+                self._detectors = _detectors()
             entry = format_entry(
-                decision, request, door, latency_s, at, dry_run=self.dry_run, redacted=self.redacted, trace_id=trace_id
+                decision,
+                request,
+                door,
+                latency_s,
+                at,
+                dry_run=self.dry_run,
+                redacted=self.redacted,
+                trace_id=trace_id,
+                hasher=self._hasher,
+                detectors=self._detectors,
             )
-        except Exception as e:  # a log line must never take the writer down
-            entry = {"decision_id": getattr(decision, "decision_id", ""), "door": door, "log_error": str(e)}
+        except Exception as e:  # a log line must never take the writer down (nor carry content)
+            entry = {"decision_id": getattr(decision, "decision_id", ""), "door": door, "log_error": type(e).__name__}
         return orjson.dumps(entry) + b"\n"
 
     def close(self, timeout: float = 5.0) -> None:
@@ -262,6 +349,7 @@ def open_log(
     queue_size: int = 10_000,
     dry_run: bool = False,
     content: str = "hash",
+    key: bytes | None = None,
 ) -> DecisionLog | None:
     """A decision log writing to `stdout`, a file path (rotated by size), an HTTP(S) endpoint
     (NDJSON batches; `CELGATE_DECISION_LOG_TOKEN` in the environment becomes a bearer token), OTLP
@@ -282,4 +370,4 @@ def open_log(
         sink = logsinks.HttpSink(target, headers={"authorization": f"Bearer {token}"} if token else None)
     else:
         sink = RotatingSink(target, max_bytes, backups)
-    return DecisionLog(sink, queue_size=queue_size, dry_run=dry_run, redacted=content == "redacted")
+    return DecisionLog(sink, queue_size=queue_size, dry_run=dry_run, redacted=content == "redacted", key=key)

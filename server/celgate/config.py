@@ -35,6 +35,10 @@ class ServeConfig:
     decision_log_max_bytes: int = 100 * 1024 * 1024
     decision_log_backups: int = 5
     decision_log_queue: int = 10_000
+    # HMAC key of the decision log's content and identifier hashes (at least 16 characters; best
+    # from CELGATE_DECISION_LOG_KEY or a secret file). Empty: a random key per run (hashes then
+    # compare only within that run); `celgate serve` says so at start-up.
+    decision_log_key: str = ""
     dry_run: bool = False
     max_body_bytes: int = 4 * 1024 * 1024
     max_batch: int = 1000
@@ -206,6 +210,10 @@ def validate(config: ServeConfig) -> None:
     if "://" in config.decision_log and not config.decision_log.startswith(("http://", "https://")):
         scheme = config.decision_log.split("://", 1)[0]
         raise ConfigError(f"decision-log: {scheme}:// is not a sink; expected stdout, none, a path, http(s):// or otlp")
+    if config.decision_log_key and len(config.decision_log_key.encode()) < 16:
+        raise ConfigError("decision-log-key: expected at least 16 characters (e.g. openssl rand -hex 32)")
+    if config.request_timeout <= 0:
+        raise ConfigError("request-timeout: expected a positive number of seconds")
     auth_plan(config)
 
 

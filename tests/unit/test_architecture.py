@@ -30,6 +30,7 @@ LAYERS: dict[str, int] = {
     "stores": 1,
     "sources": 1,
     "config": 0,
+    "scrub": 0,  # cuts URL credentials and local paths from what status and logs show
     "auth": 0,  # who is calling: used by config (start-up rules) and the doors; imports no other layer
     "policies": 0,  # where the shipped library is
     "v1": 0,

@@ -102,13 +102,25 @@ def test_a_stuck_sink_never_blocks_and_drops_are_counted() -> None:
 @pytest.mark.parametrize("parsed", [False, True], ids=["dict", "CheckRequest"])
 def test_log_line_holds_hashes_not_content(parsed: bool) -> None:
     request = parse_request(REQUEST) if parsed else REQUEST  # the Decider logs the parsed request
-    entry = audit.format_entry(_decision(), request, "grpc", 0.002, time.time(), dry_run=False, redacted=False)
+    entry = audit.format_entry(
+        _decision(),
+        request,
+        "grpc",
+        0.002,
+        time.time(),
+        dry_run=False,
+        redacted=False,
+        hasher=audit.Hasher(b"k" * 32),
+        detectors=audit._detectors(),
+    )
     assert entry["tool"] == "x" and entry["action"] == "response"
     text = json.dumps(entry)
     for secret in ("hunter2", "ghp_abc", "msg with secret"):
         assert secret not in text
-    assert entry["principal"] == {"id": "u", "tenant": "t"} and entry["matched_rules"] == ["p/r"]
-    assert entry["content"]["length"] > 0 and len(entry["content"]["sha256"]) == 64
+    hasher = audit.Hasher(b"k" * 32)
+    assert entry["principal"] == {"id": hasher.ident("u"), "tenant": hasher.ident("t")}
+    assert entry["matched_rules"] == ["p/r"]
+    assert entry["content"]["length"] > 0 and len(entry["content"]["hmac_sha256"]) == 64
 
 
 def test_log_file_rotates_by_size(tmp_path: Path) -> None:

@@ -26,7 +26,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         metavar="stdout|none|PATH|URL|otlp",
         help="where decision log lines go: stdout (default), a file, an HTTP(S) endpoint (NDJSON), or OTLP logs",
     )
-    a("--decision-log-content", choices=["hash", "redacted"], help="log content as length+sha256 or redacted text")
+    a(
+        "--decision-log-content",
+        choices=["hash", "redacted"],
+        help="log content as length+keyed hash, or as the redacted rewrite with every PII/secret finding masked",
+    )
     a("--dry-run", action="store_const", const=True, help="decide and log as usual, but always answer allow")
     a("--config", metavar="FILE", help="YAML file with the same keys as the flags")
     a("--max-body-bytes", type=int, metavar="BYTES", help="largest request body accepted (default 4 MiB)")

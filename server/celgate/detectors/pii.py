@@ -159,6 +159,15 @@ _DIGITS = str.maketrans("", "", " -.()/+")
 _COUNTING = "0123456789012" + "  " + "0987654321098"
 
 
+_CARD_MAX_CHARS = 19 + 18  # 19 digits, a separator between each: bounds the prefix search (linear)
+
+
+def _card_ok(raw: str) -> bool:
+    d = raw.translate(_DIGITS)
+    seps = {c for c in raw if c in " -"}
+    return 13 <= len(d) <= 19 and len(seps) <= 1 and luhn_ok(d) and card_brand(d) is not None and len(set(d)) > 1
+
+
 def luhn_ok(digits: str) -> bool:
     """Luhn mod-10 check (cards)."""
     total = 0
@@ -355,10 +364,15 @@ class PiiDetector:
                 return None
             return ("email", s, e, 0.9)
         if kind == "card":
-            d = raw.translate(_DIGITS)
-            seps = {c for c in raw if c in " -"}
-            if 13 <= len(d) <= 19 and len(seps) <= 1 and luhn_ok(d) and card_brand(d) and len(set(d)) > 1:
+            if _card_ok(raw):
                 return ("credit_card", s, e, 0.95)
+            if len(raw.translate(_DIGITS)) > 13:
+                # A card followed by more digit groups ("4111 1111 1111 1111 4111"): the longest
+                # leading run of whole groups that is a card is one. Digits and separators are
+                # ASCII, so a character count is a byte count here.
+                for cut in range(min(len(raw) - 1, _CARD_MAX_CHARS), 12, -1):
+                    if raw[cut] in " -" and _card_ok(raw[:cut]):
+                        return ("credit_card", s, s + cut, 0.95)
             return None
         if kind == "iban":
             return ("iban", s, e, 0.95) if iban_ok(raw) else None

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import logging
 import threading
+from pathlib import Path
 from typing import Any
 
 import celgate
 from celgate.api.state import PolicyState
 from celgate.engine import Engine, PolicyLoadError
 from celgate.engine.testing import run_suites
+from celgate.scrub import scrub_text
 from celgate.sources import Snapshot, Source, SourceError
 
 log = logging.getLogger("celgate.reloader")
@@ -34,6 +36,16 @@ def run_policy_tests(engine: Engine) -> list[str]:
     return [str(f) for f in report.failures] or ["policy tests failed"]
 
 
+def _scrubbed(value: Any, roots: tuple[Path, ...]) -> Any:
+    if isinstance(value, str):
+        return scrub_text(value, roots)
+    if isinstance(value, dict):
+        return {k: _scrubbed(v, roots) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_scrubbed(v, roots) for v in value]
+    return value
+
+
 class Reloader:
     def __init__(self, source: Source, state: PolicyState, *, backend: str | None = None, run_tests: bool = True):
         self.source = source
@@ -41,6 +53,7 @@ class Reloader:
         self.backend = backend or None
         self.run_tests = run_tests
         self._stop = threading.Event()
+        self._roots: tuple[Path, ...] = ()
         self._thread = threading.Thread(target=self._loop, name="celgate-reloader", daemon=True)
 
     def start(self) -> None:
@@ -57,7 +70,7 @@ class Reloader:
                 self.poll_once()
             except Exception as e:  # the poller must survive anything and keep the last good revision
                 log.exception("policy reload failed")
-                self.state.reject(_error(f"internal error while reloading: {e}"))
+                self._reject(_error(f"internal error while reloading ({type(e).__name__}); see the server log"))
             self._stop.wait(self.source.interval)
 
     def poll_once(self) -> bool:
@@ -72,6 +85,7 @@ class Reloader:
         return self._try(snapshot)
 
     def _try(self, snapshot: Snapshot) -> bool:
+        self._roots = (snapshot.path,)
         try:
             engine = celgate.load(snapshot.path, backend=self.backend, revision=snapshot.revision)
         except PolicyLoadError as e:
@@ -100,6 +114,8 @@ class Reloader:
         return True
 
     def _reject(self, error: dict[str, Any]) -> None:
+        # /v1/status shows this: files relative to the repository, URLs without credentials
+        error = _scrubbed(error, self._roots)
         self.state.reject(error)
         where = f"{error['file']}:{error['line']}: " if error.get("file") else ""
         log.warning("policy revision not activated: %s%s", where, error["message"])

@@ -25,9 +25,11 @@ _MAX_RESTARTS = 5
 
 
 def run_supervisor(config: ServeConfig) -> int:
-    from celgate.service.worker import setup_logging, worker_entry
+    from celgate.service.worker import setup_logging, with_log_key, worker_entry
 
     setup_logging()
+    if not config.decision_log_key:  # one key for every worker, so their hashes compare
+        config = with_log_key(config)
     own_dir = None
     if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         own_dir = tempfile.mkdtemp(prefix="celgate-metrics-")

@@ -8,6 +8,7 @@ after a graceful shutdown, which would turn a clean stop into death by SIGTERM (
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import os
 import signal
@@ -69,17 +70,34 @@ def setup_logging() -> None:
     )
 
 
+def with_log_key(config: ServeConfig) -> ServeConfig:
+    """`config` with a random decision log key when none is configured (said once, at start-up)."""
+    log.warning(
+        "no decision log key configured (CELGATE_DECISION_LOG_KEY): using a random one, so content "
+        "and identifier hashes compare only within this run; see docs/security.md"
+    )
+    return dataclasses.replace(config, decision_log_key=audit.new_key().hex())
+
+
 def run_worker(config: ServeConfig, worker_index: int | None = None) -> int:
     tune_grpc_core()
     setup_logging()
-    decision_log = audit.open_log(
-        decision_log_target(config, worker_index),
-        max_bytes=config.decision_log_max_bytes,
-        backups=config.decision_log_backups,
-        queue_size=config.decision_log_queue,
-        dry_run=config.dry_run,
-        content=config.decision_log_content,
-    )
+    if not config.decision_log_key:
+        config = with_log_key(config)
+    target = decision_log_target(config, worker_index)
+    try:
+        decision_log = audit.open_log(
+            target,
+            max_bytes=config.decision_log_max_bytes,
+            backups=config.decision_log_backups,
+            queue_size=config.decision_log_queue,
+            dry_run=config.dry_run,
+            content=config.decision_log_content,
+            key=config.decision_log_key.encode(),
+        )
+    except OSError as e:  # exit 2: the supervisor does not restart a worker that cannot start
+        log.error("cannot start: decision log %s cannot be written: %s", target, e.strerror or e)
+        return 2
     try:
         source = open_source(
             config.policies,

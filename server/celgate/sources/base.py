@@ -28,7 +28,7 @@ class Snapshot:
 
 
 class Source(Protocol):
-    description: str
+    description: str  # shown in /v1/status and logs: no credentials, no local path
     interval: float
 
     def poll(self) -> Snapshot | None: ...

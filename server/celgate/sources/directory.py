@@ -19,7 +19,7 @@ class DirectorySource:
     def __init__(self, path: str, *, interval: float = 0.5) -> None:
         self.path = Path(path).resolve()
         self.interval = interval
-        self.description = f"directory {self.path}"
+        self.description = f"directory {self.path.name}"  # shown in /v1/status: no local path
         self._last_key: str | None = None
 
     def fingerprint(self) -> str:
@@ -40,7 +40,7 @@ class DirectorySource:
                 digest.update(f"{os.path.relpath(full, self.path)}\0{st.st_mtime_ns}\0{st.st_size}\n".encode())
                 count += 1
                 if count > _MAX_FILES:
-                    raise SourceError(f"policy directory {self.path} holds more than {_MAX_FILES} files")
+                    raise SourceError(f"{self.description} holds more than {_MAX_FILES} files")
         return digest.hexdigest()
 
     def poll(self) -> Snapshot | None:

@@ -20,6 +20,7 @@ import tarfile
 import tempfile
 from pathlib import Path
 
+from celgate.scrub import scrub_text, scrub_url
 from celgate.sources.base import Snapshot, SourceError
 
 _TIMEOUT_S = 120
@@ -30,16 +31,13 @@ def parse_spec(spec: str) -> tuple[str, str]:
     """`git+file:///srv/p.git#main` → (`file:///srv/p.git`, `main`); REF defaults to HEAD."""
     url, _, ref = spec.removeprefix("git+").partition("#")
     if not url:
-        raise SourceError(f"policy source {spec!r}: expected git+URL#REF")
+        raise SourceError(f"policy source {scrub_url(spec)!r}: expected git+URL#REF")
     return url, ref or "HEAD"
 
 
 def redact_url(url: str) -> str:
-    """Drops any user:password@ from a URL before it is logged or shown in /v1/status."""
-    scheme, sep, rest = url.partition("://")
-    if sep and "@" in rest.split("/", 1)[0]:
-        rest = rest.split("@", 1)[1]
-    return f"{scheme}{sep}{rest}"
+    """Drops user:password@ and query values from a URL before it is logged or shown in /v1/status."""
+    return scrub_url(url)
 
 
 class GitSource:
@@ -92,7 +90,9 @@ class GitSource:
             raise SourceError(f"{self.description}: cannot run git: {e}") from None
         if done.returncode != 0:
             err = done.stderr.decode(errors="replace").strip().splitlines()
-            raise SourceError(f"{self.description}: git {args[0]} failed: {err[-1] if err else done.returncode}")
+            # git repeats the URL (credentials and all) and local paths in its messages
+            detail = scrub_text(err[-1], [self._root]) if err else str(done.returncode)
+            raise SourceError(f"{self.description}: git {args[0]} failed: {detail}")
         return done.stdout
 
     def _verify(self, commit: str) -> None:
