@@ -24,7 +24,8 @@ DOC = ("The quarterly report says revenue grew in the north region; contact sale
 
 
 def retrieval(n: int) -> bytes:
-    docs = [{"id": f"d{i}", "content": DOC, "source": "kb"} for i in range(n)]
+    # Each document its own text: detector results are cached across decisions by text.
+    docs = [{"id": f"d{i}", "content": f"{i}: {DOC}", "source": "kb"} for i in range(n)]
     return orjson.dumps({"action": "retrieval", "principal": {"id": "u1"}, "documents": docs})
 
 
