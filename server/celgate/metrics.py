@@ -37,12 +37,18 @@ APPROVALS_PENDING = Gauge(
 APPROVAL_ACTIONS = Counter(
     "celgate_approval_actions", "Approvers' answers, by outcome: approved, denied, or refused (conflict).", ["outcome"]
 )
+DECISION_ERRORS = Counter(
+    "celgate_decision_errors",
+    "Decisions that failed closed because a rule, quota or store errored, by action.",
+    ["action"],
+)
 INVALID_REQUESTS = Counter("celgate_invalid_requests", "Requests rejected as invalid, by door.", ["door"])
 
 _decisions: dict[tuple[str, str], Any] = {}
 _rules: dict[tuple[str, str], Any] = {}
 _durations: dict[str, Any] = {}
 _invalid: dict[str, Any] = {}
+_errors: dict[str, Any] = {}
 
 
 def observe(decision: Any, action: str, door: str, latency_s: float) -> None:
@@ -56,6 +62,11 @@ def observe(decision: Any, action: str, door: str, latency_s: float) -> None:
     if hist is None:
         hist = _durations[action] = DURATION.labels(action)
     hist.observe(latency_s)
+    if decision.failed_closed:
+        errors = _errors.get(action)
+        if errors is None:
+            errors = _errors[action] = DECISION_ERRORS.labels(action)
+        errors.inc()
     for reason in decision.reasons:
         rkey = (reason.policy, reason.rule)
         rc = _rules.get(rkey)

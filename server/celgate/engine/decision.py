@@ -62,6 +62,9 @@ class Decision:
     approval_id: str = ""
     explanation: list[RuleTrace] | None = None
     documents: list[DocumentDecision] = field(default_factory=list)
+    # Some rule, quota or store failed and the decision failed closed because of it (counted in
+    # celgate_decision_errors_total; the reasons and the log say which).
+    failed_closed: bool = False
     message: str = ""
     retry_after_seconds: float = 0.0
 

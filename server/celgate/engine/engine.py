@@ -63,11 +63,12 @@ _FAIL_CLOSED = (DENY, REQUIRE_APPROVAL)
 class _Matched:
     """A rule that matched (or errored and counts as matched), with its rendered message."""
 
-    __slots__ = ("message", "rule")
+    __slots__ = ("error", "message", "rule")
 
-    def __init__(self, rule: CompiledRule, message: str) -> None:
+    def __init__(self, rule: CompiledRule, message: str, error: bool = False) -> None:
         self.rule = rule
         self.message = message
+        self.error = error  # matched because something failed (fail closed), not because it held
 
 
 class Engine:
@@ -125,6 +126,7 @@ class Engine:
             decision_id=next_decision_id(),
             policy_revision=self.bundle.revision,
             message=rule.message,
+            failed_closed=True,
         )
 
     def _check(self, req: pb.CheckRequest, explain: bool, stores: Stores) -> Decision:
@@ -166,7 +168,7 @@ class Engine:
                     )
                     doc_matched.append((index, per_doc))
             if memory is not None and (blocked := memory.blocks(req, self._registry)):
-                matched.append(_Matched(_SESSION_UNAVAILABLE, blocked))
+                matched.append(_Matched(_SESSION_UNAVAILABLE, blocked, error=True))
             effect = _combine(matched, plan.default)
             retry_after = 0.0
             if effect != DENY and plan.quotas:
@@ -182,6 +184,7 @@ class Engine:
                 documents=documents,
                 explanation=trace,
                 retry_after_seconds=retry_after,
+                failed_closed=any(m.error for m in matched) or any(m.error for _, ms in doc_matched for m in ms),
             )
             if matched or doc_matched:
                 self._obligations(decision, req, matched, doc_matched)
@@ -270,7 +273,7 @@ class Engine:
                 if trace is not None:
                     trace.append(RuleTrace(policy.name, rule.name, "error", error, elapsed, document))
                 if rule.effect in _FAIL_CLOSED:
-                    matched.append(_Matched(rule, f"{rule.key} failed closed: {error}"))
+                    matched.append(_Matched(rule, f"{rule.key} failed closed: {error}", error=True))
 
     def _charge_quotas(
         self, plan: ActionPlan, activation: Any, trace: list[RuleTrace] | None, stores: Stores
@@ -309,7 +312,7 @@ class Engine:
                 if trace is not None:
                     trace.append(RuleTrace("quota", q.name, "error", error, 0, -1))
                 if q.enforced:
-                    failed.append(_Matched(_quota_rule(q), f"quota {q.name} failed closed: {error}"))
+                    failed.append(_Matched(_quota_rule(q), f"quota {q.name} failed closed: {error}", error=True))
                 continue
             charges.append(Charge(f"{q.name}:{key}", max(0, int(cost)), q.limit, q.window_seconds))
             applied.append(q)
@@ -334,7 +337,7 @@ class Engine:
             if self.bundle.config.on_error == "allow" or not enforced:
                 return failed, 0.0
             # The client is told the store is down, never where it is (exc names the address).
-            return [*failed, _Matched(_STORE_DOWN, "quota store unavailable; denied")], 0.0
+            return [*failed, _Matched(_STORE_DOWN, "quota store unavailable; denied", error=True)], 0.0
         retry = 0.0
         for i, q in enumerate(applied):
             outcome = outcomes[i]
@@ -450,6 +453,7 @@ def _withhold(decision: Decision, error: str) -> None:
     decision.reasons = [*decision.reasons, Reason("session", "store-unavailable", DENY, message, True)]
     decision.redactions = []
     decision.rewritten = {}
+    decision.failed_closed = True
 
 
 _STORE_DOWN = CompiledRule(
