@@ -162,5 +162,6 @@ def test_metrics_observe_counts(monkeypatch: pytest.MonkeyPatch) -> None:
     from celgate import metrics
 
     before = metrics.DECISIONS.labels("tool_call", "deny")._value.get()
-    metrics.observe(SimpleNamespace(effect="deny", reasons=[Reason("p", "r", "deny", "", True)]), "tool_call", "x", 0.1)
+    denied = SimpleNamespace(effect="deny", reasons=[Reason("p", "r", "deny", "", True)], failed_closed=False)
+    metrics.observe(denied, "tool_call", "x", 0.1)
     assert metrics.DECISIONS.labels("tool_call", "deny")._value.get() == before + 1
