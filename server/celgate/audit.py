@@ -30,15 +30,14 @@ import secrets
 import sys
 import threading
 import time
-from collections.abc import Mapping
 from pathlib import Path
 from typing import IO, Any
 
 import orjson
-from google.protobuf import json_format
-from google.protobuf.message import Message
 
 from celgate import logsinks, metrics
+from celgate.engine import content
+from celgate.v1 import decision_pb2 as pb
 
 _STOP = object()
 
@@ -103,44 +102,6 @@ class StreamSink:
         pass
 
 
-def _get(obj: Any, name: str, camel: str | None = None) -> Any:
-    if isinstance(obj, Mapping):
-        value = obj.get(name)
-        if value is None and camel:
-            value = obj.get(camel)
-        return value
-    return getattr(obj, name, None) if obj is not None else None
-
-
-def _texts(request: Any) -> list[str]:
-    """Every content-bearing field of a request, in a fixed order."""
-    out: list[str] = []
-    for m in _get(request, "messages") or ():
-        out.append(_get(m, "content") or "")
-        for call in _get(m, "tool_calls", "toolCalls") or ():
-            out.append(_args(_get(call, "args")))
-    response = _get(request, "response")
-    if response is not None:
-        out.append(_get(response, "content") or "")
-        for call in _get(response, "tool_calls", "toolCalls") or ():
-            out.append(_args(_get(call, "args")))
-    tool = _get(request, "tool")
-    if tool is not None:
-        out.append(_args(_get(tool, "args")))
-        out.append(_get(tool, "result") or "")
-    for d in _get(request, "documents") or ():
-        out.append(_get(d, "content") or "")
-    return out
-
-
-def _args(args: Any) -> str:
-    if not args:
-        return ""
-    if isinstance(args, Message):  # a Struct is also a Mapping, but orjson cannot write it
-        args = json_format.MessageToDict(args)
-    return orjson.dumps(args, option=orjson.OPT_SORT_KEYS).decode()
-
-
 class Hasher:
     """The decision log's keyed hashes (HMAC-SHA256 with the deployment's key)."""
 
@@ -167,8 +128,9 @@ def new_key() -> bytes:
     return secrets.token_bytes(32)
 
 
-def content_fingerprint(request: Any, hasher: Hasher) -> dict[str, Any]:
-    texts = [t for t in _texts(request) if t]
+def content_fingerprint(request: pb.CheckRequest, hasher: Hasher) -> dict[str, Any]:
+    """Length and keyed hash of every content field (`content.every_text`), joined in a fixed order."""
+    texts = [t for _, t in content.every_text(request) if t]
     joined = "\x1e".join(texts)
     return {"length": len(joined), "hmac_sha256": hasher.content(joined)}
 
@@ -198,7 +160,7 @@ def mask_all(text: str, detectors: Any) -> str:
 
 def format_entry(
     decision: Any,
-    request: Any,
+    request: pb.CheckRequest,
     door: str,
     latency_s: float,
     at: float,
@@ -209,16 +171,15 @@ def format_entry(
     hasher: Hasher,
     detectors: Any,
 ) -> dict[str, Any]:
-    principal = _get(request, "principal")
-    tool = _get(request, "tool")
+    """One log line for a decision on a parsed request (the Decider logs what the engine decided on)."""
     entry: dict[str, Any] = {
         "decision_id": decision.decision_id,
         "time": datetime.datetime.fromtimestamp(at, datetime.UTC).isoformat(timespec="microseconds"),
         "door": door,
-        "action": _get(request, "action") or "",
+        "action": request.action,
         "principal": {
-            "id": hasher.ident(_get(principal, "id") or ""),
-            "tenant": hasher.ident(_get(principal, "tenant") or ""),
+            "id": hasher.ident(request.principal.id),
+            "tenant": hasher.ident(request.principal.tenant),
         },
         "effect": decision.effect,
         "matched_rules": decision.matched_rules(),
@@ -228,11 +189,10 @@ def format_entry(
     }
     if trace_id:
         entry["trace_id"] = trace_id
-    request_id = _get(request, "request_id", "requestId")
-    if request_id:
-        entry["request_id"] = hasher.ident(request_id)
-    if tool is not None and _get(tool, "name"):
-        entry["tool"] = tool_name(_get(tool, "name"), hasher, detectors)
+    if request.request_id:
+        entry["request_id"] = hasher.ident(request.request_id)
+    if request.tool.name:
+        entry["tool"] = tool_name(request.tool.name, hasher, detectors)
     if decision.labels:
         entry["labels"] = list(decision.labels)
     if decision.redactions:
@@ -271,7 +231,7 @@ class DecisionLog:
         self._thread = threading.Thread(target=self._run, name="celgate-decision-log", daemon=True)
         self._thread.start()
 
-    def record(self, decision: Any, request: Any, door: str, latency_s: float, trace_id: str = "") -> None:
+    def record(self, decision: Any, request: pb.CheckRequest, door: str, latency_s: float, trace_id: str = "") -> None:
         q = self._queue
         if q.qsize() < self._max:
             q.put((decision, request, door, latency_s, time.time(), trace_id))

@@ -27,12 +27,3 @@ DEFAULT_EFFECTS: dict[str, str] = {
     TOOL_RESULT: ALLOW,
     RETRIEVAL: ALLOW,
 }
-
-# The content fields of each action that detectors and redactions look at by default.
-CONTENT_FIELDS: dict[str, tuple[str, ...]] = {
-    PROMPT: ("messages[*].content",),
-    RESPONSE: ("response.content",),
-    TOOL_CALL: ("tool.args.*",),
-    TOOL_RESULT: ("tool.result",),
-    RETRIEVAL: ("documents[*].content",),
-}

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from celgate.engine import content
 from celgate.engine.actions import ACTIONS, DEFAULT_EFFECTS, EFFECTS
 from celgate.engine.errors import PolicyError
 from celgate.engine.yamldoc import LocDict, LocList, Pos
@@ -298,9 +299,9 @@ def _parse_rule(raw: Any, pos: Pos, file: str, problems: Problems) -> Rule | Non
             problems.add(file, rr.pos("detectors"), "'detectors' must name at least one detector")
         fields = rr.string_list("in") or ()
         for f in fields:
-            if not _FIELD_RE.match(f):
+            if not content.SPEC_RE.match(f):
                 problems.add(
-                    file, rr.pos("in"), f"unknown content field {f!r}; expected e.g. {', '.join(FIELD_EXAMPLES)}"
+                    file, rr.pos("in"), f"unknown content field {f!r}; expected e.g. {', '.join(content.EXAMPLES)}"
                 )
         redact = Redact(detectors, fields, rr.string("replacement", "[{type}]"))
     if effect is None and redact is None and not labels and "effect" not in raw:
@@ -308,13 +309,6 @@ def _parse_rule(raw: Any, pos: Pos, file: str, problems: Problems) -> Rule | Non
     if effect not in EFFECTS:
         effect = None
     return Rule(name, effect, when, message, message_expr, redact, labels, pos)
-
-
-FIELD_EXAMPLES = ("response.content", "messages.content", "tool.result", "tool.args", "documents.content")
-_FIELD_RE = re.compile(
-    r"^(response\.content|tool\.result|tool\.args(\.[A-Za-z0-9_-]+)?|"
-    r"(messages|documents)(\[\*\]|\[\d+\])?\.content|document\.content)$"
-)
 
 
 _CONFIG_KEYS = {"apiVersion", "kind", "defaults", "detectors", "quotas", "modes"}

@@ -8,55 +8,12 @@ wins for that field.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
-from google.protobuf import struct_pb2
-
-from celgate.engine.actions import CONTENT_FIELDS
+from celgate.engine import content
 from celgate.engine.compiler import CompiledRule
 from celgate.engine.decision import Redaction
 from celgate.v1 import decision_pb2 as pb
-
-
-def _struct_strings(prefix: str, struct: struct_pb2.Struct, only: str | None) -> Iterator[tuple[str, str]]:
-    for key, value in struct.fields.items():
-        if only is not None and key != only:
-            continue
-        path = f"{prefix}.{key}"
-        kind = value.WhichOneof("kind")
-        if kind == "string_value":
-            yield path, value.string_value
-        elif kind == "struct_value":
-            yield from _struct_strings(path, value.struct_value, None)
-        elif kind == "list_value":
-            for i, item in enumerate(value.list_value.values):
-                if item.WhichOneof("kind") == "string_value":
-                    yield f"{path}[{i}]", item.string_value
-
-
-def content_fields(req: pb.CheckRequest, spec: str, document: int) -> Iterator[tuple[str, str]]:
-    """Expands a field spec (`messages.content`, `tool.args.query`, ...) to (path, text) pairs."""
-    if spec == "response.content":
-        yield "response.content", req.response.content
-    elif spec == "tool.result":
-        yield "tool.result", req.tool.result
-    elif spec.startswith("tool.args"):
-        only = spec[len("tool.args.") :] if spec.startswith("tool.args.") else None
-        if only == "*":
-            only = None
-        yield from _struct_strings("tool.args", req.tool.args, only)
-    elif spec.startswith(("messages", "documents", "document")):
-        name = "documents" if spec.startswith("document") else "messages"
-        items = req.documents if name == "documents" else req.messages
-        indexes: range | list[int] = range(len(items))
-        if "[" in spec and "[*]" not in spec:
-            indexes = [int(spec[spec.index("[") + 1 : spec.index("]")])]
-        if name == "documents" and document >= 0:
-            indexes = [document]
-        for i in indexes:
-            if 0 <= i < len(items):
-                yield f"{name}[{i}].content", items[i].content
 
 
 def apply_redactions(
@@ -67,9 +24,9 @@ def apply_redactions(
     for rule, document in rules:
         redact = rule.redact
         assert redact is not None
-        specs = redact.fields or CONTENT_FIELDS[req.action]
+        specs = redact.fields or content.DEFAULT[req.action]
         for spec in specs:
-            for path, text in content_fields(req, spec, document):
+            for path, text in content.texts(req, spec, document):
                 if not text:
                     continue
                 texts[path] = text
