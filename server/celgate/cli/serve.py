@@ -86,10 +86,13 @@ _KEYS = (
 
 def run(args: argparse.Namespace) -> int:
     from celgate.service.grpc_tuning import tune_grpc_core
+    from celgate.service.ports import ensure_free
 
     tune_grpc_core()  # before gRPC core starts, here or in a spawned worker (which inherits it)
     try:
         config = resolve({k: getattr(args, k, None) for k in _KEYS})
+        ensure_free(config.grpc_addr, "grpc-addr")
+        ensure_free(config.http_addr, "http-addr")
     except ConfigError as e:
         print(f"celgate serve: {e}", file=sys.stderr)
         return 2
