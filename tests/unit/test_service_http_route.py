@@ -64,3 +64,8 @@ def test_other_methods_and_routes_are_fastapi(client: TestClient) -> None:
     assert client.get("/healthz").json() == {"status": "ok"}
     assert "/v1/check" in client.get("/openapi.json").json()["paths"]
     assert "/v1/check" in client.app.openapi()["paths"]  # attribute look-ups reach the FastAPI app
+
+
+def test_a_tool_call_without_a_tool_is_a_400_naming_the_field(client: TestClient) -> None:
+    r = client.post("/v1/check", content=b'{"action":"tool_call","principal":{"id":"u1"}}')
+    assert r.status_code == 400 and r.json()["error"]["field"] == "tool"

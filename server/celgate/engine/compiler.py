@@ -16,11 +16,13 @@ from pathlib import Path
 from typing import Any
 
 from celgate.detectors import build
+from celgate.engine import content
 from celgate.engine.actions import ACTIONS, ALLOW, RETRIEVAL
 from celgate.engine.backends import Backend, CelCompileError, FunctionSpec, Kind, new_backend
 from celgate.engine.backends.base import VARIABLE_NAMES
 from celgate.engine.builtins import BUILTINS
 from celgate.engine.datapaths import keyed_maps, reachable
+from celgate.engine.decision import Reason
 from celgate.engine.errors import PolicyError, PolicyLoadError
 from celgate.engine.fusion import FusedProgram, fuse, fuse_message, fuse_quotas
 from celgate.engine.model import Config, Expr, Policy, Redact, Rule, TestSuite
@@ -82,6 +84,7 @@ class ActionPlan:
 
     action: str
     default: str  # the effect when no rule matches (`defaults` in celgate.yaml)
+    default_reason: Reason  # the reason a decision from the default carries
     policies: tuple[CompiledPolicy, ...]  # every policy of the action, in file order
     request_policies: tuple[CompiledPolicy, ...]  # those evaluated once per request
     document_policies: tuple[CompiledPolicy, ...]  # those evaluated once per document (`document` bound)
@@ -145,6 +148,19 @@ def _policy_sources(policy: Policy) -> list[str]:
     for r in policy.rules:
         out += [e.source for e in (r.when, r.message_expr) if e is not None]
     return out
+
+
+def describe(rule: Rule, key: str, actions: tuple[str, ...]) -> str:
+    """The message of a rule that gives none, so every reason says what its rule did."""
+    if rule.effect is not None:
+        return f"{rule.effect.replace('_', ' ')} by {key}"
+    parts = []
+    if rule.redact is not None:
+        fields = rule.redact.fields or tuple(dict.fromkeys(f for a in actions for f in content.DEFAULT[a]))
+        parts.append(f"redacts {', '.join(rule.redact.detectors)} in {', '.join(fields)}")
+    if rule.labels:
+        parts.append(f"labels the session {', '.join(rule.labels)}")
+    return "; ".join(parts) or f"matched {key}"
 
 
 class _Compiler:
@@ -212,7 +228,7 @@ class _Compiler:
                     key=f"{policy.name}/{rule.name}",
                     effect=rule.effect,
                     when=self.expr(rule.when, Kind.BOOL),
-                    message=rule.message,
+                    message=rule.message or describe(rule, f"{policy.name}/{rule.name}", policy.actions),
                     message_expr=self.expr(rule.message_expr, Kind.STRING),
                     redact=rule.redact,
                     labels=rule.labels,
@@ -305,6 +321,7 @@ def compile_repo(path: str | Path, *, backend: str | None = None, revision: str 
         plans[action] = ActionPlan(
             action=action,
             default=contents.config.defaults[action],
+            default_reason=default_reason(action, contents.config.defaults[action]),
             policies=tuple(by_action[action]),
             request_policies=tuple(c for _, c in pairs),
             document_policies=tuple(p for p in by_action[action] if p.per_document),
@@ -353,6 +370,12 @@ def _injection_threshold(data: Mapping[str, Any]) -> float:
     llm01 = owasp.get("llm01") if isinstance(owasp, Mapping) else None
     value = llm01.get("untrusted_threshold") if isinstance(llm01, Mapping) else None
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0.5
+
+
+def default_reason(action: str, effect: str) -> Reason:
+    """Names the default when no rule decided: `defaults/<action>`, from celgate.yaml."""
+    message = f"no rule decided this {action}; the default for {action} in celgate.yaml is {effect}"
+    return Reason("defaults", action, effect, message, True)
 
 
 def _fused_messages(backend: Backend, policies: list[Policy]) -> dict[str, Any]:

@@ -163,9 +163,11 @@ class Engine:
                     doc_activation = backend.activation(doc_bindings)
                     for policy in doc_policies:
                         self._run_policy(policy, doc_activation, doc_bindings, per_doc, trace, index, deadline)
-                    documents.append(
-                        DocumentDecision(index, doc.id, _combine(per_doc, default), tuple(_reasons(per_doc)))
-                    )
+                    doc_effect = _combine(per_doc, default)
+                    doc_reasons = _reasons(per_doc)
+                    if not _decided(per_doc):
+                        doc_reasons.append(plan.default_reason)
+                    documents.append(DocumentDecision(index, doc.id, doc_effect, tuple(doc_reasons)))
                     doc_matched.append((index, per_doc))
             if memory is not None and (blocked := memory.blocks(req, self._registry)):
                 matched.append(_Matched(_SESSION_UNAVAILABLE, blocked, error=True))
@@ -176,9 +178,13 @@ class Engine:
                 if quota_reasons:
                     matched.extend(quota_reasons)
                     effect = _combine(matched, effect)
+            reasons = _reasons(matched)
+            from_default = not _decided(matched)
+            if from_default:
+                reasons.append(plan.default_reason)
             decision = Decision(
                 effect=effect,
-                reasons=_reasons(matched),
+                reasons=reasons,
                 decision_id=next_decision_id(),
                 policy_revision=bundle.revision,
                 documents=documents,
@@ -186,6 +192,8 @@ class Engine:
                 retry_after_seconds=retry_after,
                 failed_closed=any(m.error for m in matched) or any(m.error for _, ms in doc_matched for m in ms),
             )
+            if from_default and effect != ALLOW:
+                decision.message = plan.default_reason.message
             if matched or doc_matched:
                 self._obligations(decision, req, matched, doc_matched)
             if memory is not None:
@@ -497,8 +505,14 @@ def _combine(matched: list[_Matched], default: str) -> str:
     return default if effect is None else effect
 
 
+def _decided(matched: list[_Matched]) -> bool:
+    """Whether an enforced rule with an effect matched (else the effect is the action's default)."""
+    return any(m.rule.effect is not None and m.rule.enforced for m in matched)
+
+
 def _reasons(matched: list[_Matched]) -> list[Reason]:
-    return [Reason(m.rule.policy, m.rule.name, m.rule.effect or "", m.message, m.rule.enforced) for m in matched]
+    # A rule with only obligations (redact, labels) lets the request through, rewritten or labelled.
+    return [Reason(m.rule.policy, m.rule.name, m.rule.effect or ALLOW, m.message, m.rule.enforced) for m in matched]
 
 
 def load(

@@ -17,7 +17,7 @@ from google.protobuf import struct_pb2
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
 
-from celgate.engine.actions import ACTIONS
+from celgate.engine.actions import ACTIONS, TOOL_CALL, TOOL_RESULT
 from celgate.engine.errors import InvalidRequest
 from celgate.v1 import decision_pb2 as pb
 
@@ -291,6 +291,9 @@ def parse_request(request: Mapping[str, Any] | pb.CheckRequest) -> pb.CheckReque
     else:
         raise InvalidRequest("", f"expected a JSON object or a CheckRequest, got {_type_name(request)}")
     validate_action(msg.action)
+    if msg.action in (TOOL_CALL, TOOL_RESULT) and not msg.tool.name:
+        field = "tool.name" if msg.HasField("tool") else "tool"
+        raise InvalidRequest(field, f"required for action {msg.action}: the tool's name (and its args)")
     _check_sizes(msg)
     return msg
 

@@ -115,7 +115,10 @@ def test_audit_mode_is_reported_never_enforced(make_repo, backend: str) -> None:
     engine = celgate.load(repo, backend=backend)
     decision = engine.check({"action": "prompt", "messages": [{"role": "user", "content": "HELLO"}]})
     assert decision.effect == "allow"
-    assert [(r.key, r.enforced) for r in decision.reasons] == [("audit-only/no-shouting", False)]
+    assert [(r.key, r.enforced) for r in decision.reasons] == [
+        ("audit-only/no-shouting", False),
+        ("defaults/prompt", True),
+    ]
     assert decision.labels == []  # audit rules add no obligations
 
 
