@@ -14,7 +14,7 @@ lint:  ## ruff, generated code up to date, buf lint, policy library checks
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
 	scripts/check-generated
-	.venv/bin/celgate check policies
+	.venv/bin/celgate check --strict policies
 	.venv/bin/celgate test policies --coverage --strict
 
 bench-engine:  ## engine latency table (docs/performance.md)

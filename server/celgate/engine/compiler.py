@@ -25,6 +25,7 @@ from celgate.engine.datapaths import keyed_maps, reachable
 from celgate.engine.decision import Reason
 from celgate.engine.errors import PolicyError, PolicyLoadError
 from celgate.engine.fusion import FusedProgram, fuse, fuse_message, fuse_quotas
+from celgate.engine.lint import never_fire
 from celgate.engine.model import Config, Expr, Policy, Redact, Rule, TestSuite
 from celgate.engine.provenance import PROVENANCE_FUNCTIONS
 from celgate.engine.repo import read_repo, revision_of
@@ -118,6 +119,7 @@ class Bundle:
     # injection_score() at which an untrusted source counts as injected (injected_sources()):
     # data.owasp.llm01.untrusted_threshold when the repository has it
     injection_threshold: float = 0.5
+    warnings: list[PolicyError] = field(default_factory=list)  # rules that can never fire (engine/lint.py)
 
     def rules(self) -> list[CompiledRule]:
         seen: dict[str, CompiledRule] = {}
@@ -349,6 +351,7 @@ def compile_repo(path: str | Path, *, backend: str | None = None, revision: str 
         suites=contents.suites,
         registry=data["tools"] if isinstance(data.get("tools"), Mapping) else {},
         injection_threshold=_injection_threshold(data),
+        warnings=never_fire(contents.policies),
     )
     if engine_backend.name == "cpp":
         over = _over_budget(bundle, contents.policies, contents.config.limits)
