@@ -14,8 +14,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p = sub.add_parser(
         "test",
         help="run the policy repository's test suites",
-        description="Run every tests/*.yaml suite. Exits 1 on any failure (or, with --coverage --strict, on any "
-        "rule no case matched).",
+        description="Run every test suite of the repository: each *.yaml in any directory named tests/ (tests/, "
+        "owasp/tests/, ...). Exits 1 on any failure, or when there is no case at all (or, with --coverage "
+        "--strict, on any rule no case matched).",
     )
     p.add_argument("path", help="the policy repository (the directory holding celgate.yaml)")
     p.add_argument("--coverage", action="store_true", help="list the rules no test case matched")
@@ -48,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
     print(red(summary) if failed else green(summary))
     status = 1 if failed or not total else 0
     if not total:
-        print(yellow("no test cases found (tests/*.yaml)"))
+        print(yellow("no test cases found: suites are *.yaml files (kind: TestSuite) in any tests/ directory"))
     if args.coverage:
         uncovered = report.uncovered()
         covered = len(report.rules) - len(uncovered)

@@ -192,15 +192,24 @@ def _suggest(key: str, allowed: set[str]) -> str:
     return f"; expected one of: {', '.join(sorted(allowed))}"
 
 
+MINIMAL_CONFIG = f"apiVersion: {API_VERSION}\nkind: Config"
+CONFIG_HINT = (
+    "; the smallest celgate.yaml is the two lines `apiVersion: celgate/v1` and `kind: Config` "
+    "(tool calls then denied unless a rule allows them, everything else allowed; see docs/policies.md)"
+)
+
+
 def check_header(doc: Any, file: str, kind: str, problems: Problems) -> bool:
+    hint = CONFIG_HINT if kind == "Config" else ""
     if not isinstance(doc, LocDict):
-        problems.add(file, getattr(doc, "pos", None), f"expected a {kind} document (a mapping)")
+        what = "empty" if doc is None else "not a mapping"
+        problems.add(file, getattr(doc, "pos", None), f"expected a {kind} document, got {what}{hint}")
         return False
     if doc.get("apiVersion") != API_VERSION:
-        problems.add(file, doc.at.get("apiVersion", doc.pos), f"apiVersion must be {API_VERSION!r}")
+        problems.add(file, doc.at.get("apiVersion", doc.pos), f"apiVersion must be {API_VERSION!r}{hint}")
         return False
     if doc.get("kind") != kind:
-        problems.add(file, doc.at.get("kind", doc.pos), f"kind must be {kind!r} here, got {doc.get('kind')!r}")
+        problems.add(file, doc.at.get("kind", doc.pos), f"kind must be {kind!r} here, got {doc.get('kind')!r}{hint}")
         return False
     return True
 

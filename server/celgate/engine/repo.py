@@ -15,6 +15,7 @@ from typing import Any
 
 from celgate.engine.errors import PolicyLoadError
 from celgate.engine.model import (
+    CONFIG_HINT,
     Config,
     Policy,
     Problems,
@@ -67,7 +68,7 @@ def read_repo(root: str | Path) -> RepoContents:
     config_path = root / CONFIG_FILE
     files: dict[str, bytes] = {}
     if not config_path.is_file():
-        problems.add(str(config_path), None, f"missing: a policy repository needs a {CONFIG_FILE} (kind: Config)")
+        problems.add(str(config_path), None, f"missing: a policy repository needs a {CONFIG_FILE}{CONFIG_HINT}")
         config = parse_config(None, str(config_path), Problems())
     else:
         raw = config_path.read_bytes()
