@@ -37,8 +37,11 @@ class Counts:
         if effect != "allow":
             self.blocked[kind] += 1
         for r in reasons:
+            if r.policy == "defaults":  # no rule decided: nothing fired
+                continue
             key = f"{r.policy}/{r.rule}"
-            bucket = self.rewrites if not r.effect else self.enforced if r.enforced else self.audit
+            stops = r.effect in ("deny", "require_approval")
+            bucket = self.rewrites if not stops else self.enforced if r.enforced else self.audit
             bucket[key] += 1
             self.examples.setdefault(key, text[:70])
 
