@@ -1,4 +1,4 @@
-"""The `celgate` command: `check`, `test`, `eval`, `serve` and `keygen`, each a module of its own."""
+"""The `celgate` command: `init`, `check`, `test`, `eval`, `serve` and `keygen`, each a module of its own."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from celgate import __version__
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from celgate.cli import check, eval_cmd, keygen, serve, test
+    from celgate.cli import check, eval_cmd, init, keygen, serve, test
 
     parser = argparse.ArgumentParser(
         prog="celgate",
@@ -17,7 +17,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"celgate {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in (serve, check, test, eval_cmd, keygen):
+    for module in (init, serve, check, test, eval_cmd, keygen):
         module.add_parser(sub)
     return parser
 
