@@ -24,6 +24,7 @@ from typing import Any
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
+from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
@@ -323,7 +324,8 @@ def create_app(
     """
     gate = HttpGate(authenticator or Authenticator(AuthSettings(), allow_anonymous=True))
     offload = offload or Offload()
-    app = FastAPI(
+    # /docs works offline: Swagger UI's assets are served from the fastapi-offline package, not a CDN.
+    app = FastAPIOffline(
         title="celgate",
         version=__version__,
         description="Policy decision point for LLM workloads. Request and response bodies are the proto3 JSON "
