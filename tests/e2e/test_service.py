@@ -189,7 +189,7 @@ def test_decision_log_has_no_raw_content(server) -> None:
     assert entry["principal"]["id"].startswith("h:") and entry["principal"]["tenant"] == ""  # keyed hashes
     assert entry["content"]["length"] == len(SECRET_TEXT) and len(entry["content"]["hmac_sha256"]) == 64
     assert entry["policy_revision"] == r["policy_revision"] and entry["latency_s"] >= 0
-    assert entry["matched_rules"] == ["replies/mask-email"]
+    assert entry["matched_rules"] == ["replies/mask-email", "defaults/response"]  # no rule decided the effect
     grpc_entry = next(x for x in lines if x["door"] == "grpc")
     assert grpc_entry["matched_rules"] == ["tools/shell-needs-admin"] and grpc_entry["effect"] == "deny"
 

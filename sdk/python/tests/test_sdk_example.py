@@ -27,12 +27,12 @@ def test_example_agent(tmp_path, transport):
         server.stop()
     assert out.returncode == 0, out.stderr
     lines = out.stdout.splitlines()
-    assert lines[0] == "tool search_docs: Refunds within 30 days. Questions: [email]"
-    assert lines[2].startswith("tool send_email: DENIED") and "agent/no-email-after-web" in lines[2]
+    assert lines[0] == "tool get_balance: balance 1200 EUR. Questions: [email]"
+    assert lines[2].startswith("tool transfer_funds: DENIED") and "agent/no-transfer-after-web" in lines[2]
     assert lines[-1] == "session labels: ['untrusted']"
 
 
 def test_example_agent_starts_its_own_celgate():
     out = subprocess.run([sys.executable, str(RUN)], capture_output=True, text=True, timeout=120, check=False)
     assert out.returncode == 0, out.stderr
-    assert "DENIED" in out.stdout and "thief@example.net" not in out.stdout
+    assert "DENIED" in out.stdout and "billing@example.com" not in out.stdout
