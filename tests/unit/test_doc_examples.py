@@ -7,6 +7,8 @@ The convention (docs/architecture.md, "Examples are tests"), per fenced block:
 - ```yaml with `kind: Config` — compiled as celgate.yaml of that repository.
 - ```yaml whose top-level keys are Config keys (`detectors:`, `quotas:`, ...) — a fragment of
   celgate.yaml: compiled as one.
+- ```yaml whose top-level keys are `celgate serve` settings (`auth:`, `grpc-addr:`, ...) — a
+  `--config` file: it must resolve (known keys, values of the right type).
 - ```yaml with `kind: TestSuite` — run against that repository; every case must pass.
 - ```yaml with `request:` and `decision:` — decided against that repository, or the shipped
   library when the file has no policy; `decision` lists what must hold (effect, reasons that
@@ -22,7 +24,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +32,7 @@ import pytest
 import yaml
 
 import celgate
+from celgate.config import ServeConfig, resolve
 from celgate.engine import compile_repo
 from celgate.engine.request import parse_request
 from celgate.engine.testing import run_suites
@@ -38,6 +41,7 @@ ROOT = Path(__file__).resolve().parents[2]
 FILES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 MINIMAL_CONFIG = "apiVersion: celgate/v1\nkind: Config\n"
 CONFIG_KEYS = {"defaults", "detectors", "quotas", "modes"}
+SERVE_KEYS = {f.name for f in fields(ServeConfig)} | {f.name.replace("_", "-") for f in fields(ServeConfig)}
 LOG_KEYS = {
     "decision_id", "time", "door", "action", "principal", "effect", "matched_rules", "policy_revision",
     "latency_s", "content", "request_id", "tool", "labels", "redactions", "rewritten", "dry_run",
@@ -80,6 +84,7 @@ class Examples:
         self.policies: list[Block] = []
         self.configs: list[Block] = []
         self.fragments: list[Block] = []
+        self.serve_configs: list[Block] = []
         self.suites: list[Block] = []
         self.decisions: list[tuple[Block, dict[str, Any]]] = []
         self.requests: list[tuple[Block, dict[str, Any]]] = []
@@ -108,6 +113,8 @@ class Examples:
             self.decisions += [(block, d) for d in docs]
         elif docs and isinstance(docs[0], dict) and set(docs[0]) <= CONFIG_KEYS:
             self.fragments.append(block)
+        elif docs and isinstance(docs[0], dict) and set(docs[0]) <= SERVE_KEYS:
+            self.serve_configs.append(block)
         else:
             raise AssertionError(f"{block}: a YAML example the docs test cannot classify (see its docstring)")
 
@@ -144,6 +151,14 @@ def test_configs_compile(examples: Examples, block: Block, tmp_path: Path, monke
     monkeypatch.setenv("CELGATE_REDACTION_KEY", "a-documentation-example-key")  # docs/detectors.md names it
     text = block.text if block in examples.configs else MINIMAL_CONFIG + block.text
     compile_repo(examples.repo(tmp_path / "repo", text))
+
+
+@pytest.mark.parametrize(("examples", "block"), _ids("serve_configs"))
+def test_serve_config_files_resolve(examples: Examples, block: Block, tmp_path: Path) -> None:
+    """A `celgate serve --config FILE` example: every key known, every value of the right type."""
+    path = tmp_path / "serve.yaml"
+    path.write_text(block.text)
+    resolve({"config": str(path)}, {})
 
 
 @pytest.mark.parametrize(("examples", "block"), _ids("suites"))
