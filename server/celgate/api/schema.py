@@ -10,7 +10,7 @@ from typing import Any
 
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 
-from celgate.engine.actions import ACTIONS
+from celgate.engine.actions import ACTIONS, TOOL_CALL, TOOL_RESULT
 from celgate.v1 import decision_pb2 as pb
 
 _SCALARS = {
@@ -66,6 +66,17 @@ def components() -> dict[str, Any]:
         pb.CheckBatchRequest.DESCRIPTOR.fields_by_name["requests"], defs, True
     )
     defs["CheckRequest"]["required"] = ["action"]
+    # A tool call or tool result is about a named tool (engine/request.py: a 400 on field `tool`).
+    defs["CheckRequest"]["if"] = {
+        "properties": {"action": {"enum": [TOOL_CALL, TOOL_RESULT]}},
+        "required": ["action"],
+    }
+    defs["CheckRequest"]["then"] = {
+        "required": ["tool"],
+        "properties": {
+            "tool": {"type": "object", "required": ["name"], "properties": {"name": {"type": "string", "minLength": 1}}}
+        },
+    }
     for desc in (
         pb.CheckResponse.DESCRIPTOR,
         pb.CheckBatchResponse.DESCRIPTOR,
