@@ -104,6 +104,7 @@ def test_request_sources_names_tool_turns_by_call_id() -> None:
                 {"role": "tool", "tool_call_id": "c1", "content": "text"},
             ],
             "documents": [{"id": "d1", "content": "doc", "labels": ["trusted"]}],
+            "tool": {"name": "summarise"},  # a tool_call request names its tool
         }
     )
     sources = request_sources(req, REGISTRY)
