@@ -19,14 +19,8 @@ from redis.exceptions import RedisError
 
 from celgate.approvals.base import ApprovalStore
 from celgate.approvals.model import (
-    APPROVED,
-    DENIED,
-    PENDING,
     RETENTION_SECONDS,
-    USED,
     Approval,
-    Conflict,
-    NotFound,
     StoreError,
 )
 
@@ -148,37 +142,6 @@ class RedisStore(ApprovalStore):
         except RedisError as e:
             raise self._error(e) from None
         return bool(int(won))
-
-    def decide(self, approval_id: str, approve: bool, by: str, reason: str, now: float, ttl_seconds: float) -> Approval:
-        wanted = "approved" if approve else "denied"
-        current = self.get(approval_id, now)
-        if current is None:
-            raise NotFound(approval_id)
-        if current.state != PENDING:
-            raise Conflict(current, wanted)
-        new = dataclasses.replace(
-            current,
-            state=APPROVED if approve else DENIED,
-            decided_at=now,
-            decided_by=by,
-            reason=reason,
-            expires_at=now + ttl_seconds if approve else current.expires_at,
-        )
-        if self._transition(approval_id, PENDING, new, now):
-            return new
-        after = self.get(approval_id, now)
-        if after is None:
-            raise NotFound(approval_id)
-        raise Conflict(after, wanted)
-
-    def use(self, approval_id: str, now: float) -> tuple[bool, Approval | None]:
-        current = self.get(approval_id, now)
-        if current is None or current.state != APPROVED:
-            return False, current
-        new = dataclasses.replace(current, state=USED, used_at=now)
-        if self._transition(approval_id, APPROVED, new, now):
-            return True, new
-        return False, self.get(approval_id, now)
 
     def count_pending(self, now: float) -> int:
         try:

@@ -8,7 +8,6 @@ hosts (use Redis): SQLite over a network file system does not lock reliably.
 
 from __future__ import annotations
 
-import dataclasses
 import sqlite3
 import threading
 from pathlib import Path
@@ -19,14 +18,10 @@ import orjson
 from celgate.approvals.base import ApprovalStore
 from celgate.approvals.model import (
     APPROVED,
-    DENIED,
     EXPIRED,
     PENDING,
     RETENTION_SECONDS,
-    USED,
     Approval,
-    Conflict,
-    NotFound,
     StoreError,
 )
 
@@ -134,37 +129,6 @@ class SQLiteStore(ApprovalStore):
             (to.state, to.expires_at, orjson.dumps(to.to_record()), approval_id, from_state, now),
         )
         return cur.rowcount == 1
-
-    def decide(self, approval_id: str, approve: bool, by: str, reason: str, now: float, ttl_seconds: float) -> Approval:
-        current = self.get(approval_id, now)
-        if current is None:
-            raise NotFound(approval_id)
-        wanted = "approved" if approve else "denied"
-        if current.state != PENDING:
-            raise Conflict(current, wanted)
-        new = dataclasses.replace(
-            current,
-            state=APPROVED if approve else DENIED,
-            decided_at=now,
-            decided_by=by,
-            reason=reason,
-            expires_at=now + ttl_seconds if approve else current.expires_at,
-        )
-        if self._transition(approval_id, PENDING, new, now):
-            return new
-        after = self.get(approval_id, now)
-        if after is None:
-            raise NotFound(approval_id)
-        raise Conflict(after, wanted)
-
-    def use(self, approval_id: str, now: float) -> tuple[bool, Approval | None]:
-        current = self.get(approval_id, now)
-        if current is None or current.state != APPROVED:
-            return False, current
-        new = dataclasses.replace(current, state=USED, used_at=now)
-        if self._transition(approval_id, APPROVED, new, now):
-            return True, new
-        return False, self.get(approval_id, now)
 
     def count_pending(self, now: float) -> int:
         row = self._run("SELECT COUNT(*) FROM approvals WHERE state = ? AND expires_at > ?", (PENDING, now)).fetchone()

@@ -145,6 +145,9 @@ class Broken(ApprovalStore):
     def count_pending(self, now):  # type: ignore[no-untyped-def]
         raise StoreError("disk full")
 
+    def _transition(self, *a):  # type: ignore[no-untyped-def]
+        raise StoreError("disk full")
+
 
 def test_store_down_fails_closed(tmp_path: Path) -> None:
     engine = celgate.load(write_repo(tmp_path / "p"), stores=Stores(approvals=Approvals(Broken())))
