@@ -7,15 +7,22 @@
                                       as the user's, unless it carries injection signals
     untrusted_actions()               list of string: earlier sensitive calls of the session whose
                                       destination, amount or selector came from untrusted content
-                                      ("send_email.recipients")
+                                      ("send_email.recipients"), a source the user named and that
+                                      carries no injection signals counting as the user's
     untrusted_args(tool.args, skip)   list of string: the argument names, sorted, whose value has an
                                       untrusted origin, except those in `skip`
+    user_named_args(tool.args, skip)  the same, with user_named_origin: values from a source the
+                                      user named (without injection signals) count as the user's
     untrusted_entities(tool.args.body) list of string: addresses, links, accounts inside the value
                                       that only untrusted content holds
     model_made(tool.args.subject)     bool: no source holds any part of it
     user_typed(tool.args.to)          bool: a user (or system) turn holds every part of it
-    injected_sources()                list of celgate.v1.Source: untrusted sources of the session
-                                      that carry injection signals (LLM01's untrusted threshold)
+    injected_sources()                list of celgate.v1.Source: tool results and documents of the
+                                      session that carry injection signals (LLM01's untrusted
+                                      threshold), whatever the registry's trust
+    injected_args(tool.args, skip)    list of string: the argument names, sorted, whose value came
+                                      from such a source (and from no clean trusted one), except
+                                      those in `skip`
 
 Each takes any value (string, number, list, object) and is type-checked like every other function.
 The sources are the request's own conversation (`messages`, `documents`, a tool result) plus what
@@ -29,14 +36,24 @@ from typing import Any
 
 from celgate.engine.backends import FunctionSpec
 from celgate.engine.scope import current_session
-from celgate.sessions import EMPTY, UNTRUSTED, ProvenanceIndex, Source, request_sources
+from celgate.sessions import EMPTY, ProvenanceIndex, Source, request_sources
 from celgate.sessions.sources import Call, arg_kind, request_calls
 
 
 class SessionContext:
     """What a decision knows about its session; the provenance index is built lazily."""
 
-    __slots__ = ("_acted", "_endorsed", "_index", "_injected", "recorded", "recorded_calls", "registry", "request")
+    __slots__ = (
+        "_acted",
+        "_endorsed",
+        "_index",
+        "_injected",
+        "_injected_set",
+        "recorded",
+        "recorded_calls",
+        "registry",
+        "request",
+    )
 
     def __init__(
         self,
@@ -54,6 +71,7 @@ class SessionContext:
         self._index: ProvenanceIndex | None = None
         self._injected = injected
         self._endorsed: frozenset[int] | None = None
+        self._injected_set: frozenset[int] | None = None
 
     @property
     def index(self) -> ProvenanceIndex:
@@ -84,22 +102,30 @@ class SessionContext:
                 for name, value in call.args.items():
                     if arg_kind(entry, name) == "content":
                         continue
-                    if index.untrusted_origin(value, before=call.turn):
+                    if index.untrusted_origin(value, self.endorsed(), before=call.turn):
                         acted[f"{call.name}.{name}"] = None
             self._acted = list(acted)
         return self._acted
 
+    def injected(self) -> frozenset[int]:
+        """Sources (tool results, documents) that carry injection signals (LLM01's threshold),
+        whatever trust the registry gives them: like LLM01, which scores every tool result, this
+        does not take the registry's word that a text addressed to the model is the service's own
+        (a channel name, a file name, an event title: people other than the user write those too)."""
+        if self._injected_set is None:
+            check = self._injected
+            index = self.index
+            self._injected_set = (
+                frozenset()
+                if check is None
+                else frozenset(i for i, s in enumerate(index.sources) if s.kind in _THIRD_PARTY and check(s.text))
+            )
+        return self._injected_set
+
     def injected_sources(self) -> list[dict[str, Any]]:
-        """Untrusted sources of this session that carry injection signals (LLM01's threshold)."""
-        check = self._injected
-        if check is None:
-            return []
+        """Sources of this session that carry injection signals, in session order."""
         index = self.index
-        return [
-            index.describe(i, "injection", "")
-            for i, s in enumerate(index.sources)
-            if s.trust == UNTRUSTED and check(s.text)
-        ]
+        return [index.describe(i, "injection", "") for i in sorted(self.injected())]
 
     def endorsed(self) -> frozenset[int]:
         """Sources the user's own request named, less those carrying injection signals."""
@@ -112,6 +138,9 @@ class SessionContext:
                 if s.kind == "tool" and index.named(i) and (check is None or not check(s.text))
             )
         return self._endorsed
+
+
+_THIRD_PARTY = ("tool", "document")
 
 
 def _dedupe(sources: list[Source]) -> list[Source]:
@@ -168,6 +197,33 @@ def untrusted_args(args: Any, skip: list[str]) -> list[str]:
     return sorted(k for k, v in args.items() if k not in skipped and index.untrusted_origin(v))
 
 
+def user_named_args(args: Any, skip: list[str]) -> list[str]:
+    """Like `untrusted_args`, but a value from a source the user's own request named (and that
+    carries no injection signals) counts as the user's: `user_named_origin` per argument."""
+    ctx = current_session()
+    if ctx is None or not isinstance(args, Mapping):
+        return []
+    index = ctx.index
+    endorsed = ctx.endorsed()
+    skipped = set(skip)
+    return sorted(k for k, v in args.items() if k not in skipped and index.untrusted_origin(v, endorsed))
+
+
+def injected_args(args: Any, skip: list[str]) -> list[str]:
+    """The keys of `args` (sorted), other than `skip`, whose value (or an address, link or account
+    in it) a source carrying injection signals holds and no clean trusted source holds whole: the
+    model is using a value from text that gives it instructions."""
+    ctx = current_session()
+    if ctx is None or not isinstance(args, Mapping):
+        return []
+    bad = ctx.injected()
+    if not bad:
+        return []
+    index = ctx.index
+    skipped = set(skip)
+    return sorted(k for k, v in args.items() if k not in skipped and index.held_by(v, bad))
+
+
 def injected_sources() -> list[dict[str, Any]]:
     ctx = current_session()
     return [] if ctx is None else ctx.injected_sources()
@@ -189,6 +245,12 @@ PROVENANCE_FUNCTIONS: list[FunctionSpec] = [
     FunctionSpec("user_typed", "user_typed_dyn", ("dyn",), "bool", user_typed, member=False),
     FunctionSpec(
         "untrusted_args", "untrusted_args_dyn_list", ("dyn", "list_string"), "list_string", untrusted_args, member=False
+    ),
+    FunctionSpec(
+        "user_named_args", "user_named_args_dyn_list", ("dyn", "list_string"), "list_string", user_named_args, member=False
+    ),
+    FunctionSpec(
+        "injected_args", "injected_args_dyn_list", ("dyn", "list_string"), "list_string", injected_args, member=False
     ),
     FunctionSpec("injected_sources", "injected_sources", (), "sources", injected_sources, member=False),
     FunctionSpec("untrusted_actions", "untrusted_actions", (), "list_string", untrusted_actions, member=False),

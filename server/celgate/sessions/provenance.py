@@ -207,6 +207,21 @@ class ProvenanceIndex:
     def untrusted_origin(self, value: Any, endorsed: frozenset[int] = frozenset(), before: int | None = None) -> bool:
         return any(self.leaf_untrusted(parts, endorsed, before) for parts in self.trace(value))
 
+    def held_by(self, value: Any, bad: frozenset[int]) -> bool:
+        """Some leaf of `value`, whole or by an entity in it, is held by a source in `bad`, and no
+        trusted source outside `bad` holds that leaf whole (or that entity)."""
+        for parts in self.trace(value):
+            whole = [i for p in parts if p.match != "entity" for i in p.sources]
+            if any(self.sources[i].trust == TRUSTED and i not in bad for i in whole):
+                continue
+            for p in parts:
+                if not any(i in bad for i in p.sources):
+                    continue
+                if p.match == "entity" and any(self.sources[i].trust == TRUSTED and i not in bad for i in p.sources):
+                    continue
+                return True
+        return False
+
     def untrusted_entities(self, value: Any) -> list[str]:
         out: dict[str, None] = {}
         for parts in self.trace(value):

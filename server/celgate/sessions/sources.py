@@ -20,6 +20,8 @@ from typing import Any
 
 import yaml
 
+from celgate.sessions.text import normalise
+
 TRUSTED = "trusted"
 UNTRUSTED = "untrusted"
 MAX_STRUCTURED_CHARS = 256 * 1024  # larger results are judged as one text (parsing stays cheap)
@@ -84,8 +86,10 @@ def tool_sources(tool: str, text: str, turn: int, registry: Mapping[str, Any], *
         return [Source("tool", UNTRUSTED, text, turn, tool, call_args=call_args)]
     if entry.get("sensitive") is True and not entry.get("untrusted_output"):
         # A tool that acts (sends, pays, books) answers with what it was sent: an echo of the
-        # model's own arguments is no evidence of where they came from.
-        return []
+        # model's own arguments is no evidence of where they came from. What the service adds
+        # (the id of the file it created, a timestamp) is its own: kept as a trusted source.
+        minted = _minted(text, _echoed(call_args))
+        return [Source("tool", TRUSTED, minted, turn, tool, call_args=call_args)] if minted else []
     whole = UNTRUSTED if entry.get("untrusted_output") is True else TRUSTED
     bad = tuple(str(f) for f in entry.get("untrusted_fields") or ())
     good = tuple(str(f) for f in entry.get("trusted_fields") or ())
@@ -95,6 +99,35 @@ def tool_sources(tool: str, text: str, turn: int, registry: Mapping[str, Any], *
         Source("tool", trust, part, turn, tool, fld, call_args=call_args)
         for trust, fld, part in _split(text, whole, bad, good)
     ]
+
+
+def _echoed(call_args: Any) -> tuple[str, ...]:
+    """The producing call's argument values as text (a tuple already, or a protobuf Struct)."""
+    if isinstance(call_args, tuple):
+        return call_args
+    if isinstance(call_args, Mapping):
+        return _args_text(call_args)
+    return _args_text(struct_to_dict(call_args))
+
+
+@functools.lru_cache(maxsize=1024)
+def _minted(text: str, echoed: tuple[str, ...]) -> str:
+    """The leaves of a sensitive tool's structured result that are not a part of its arguments
+    (compared normalised, whole tokens; keys count as leaves), one per line; "" for a result that
+    is not structured. Conservative: a leaf any argument holds is dropped, so the echo of an
+    untrusted value never becomes trusted."""
+    parsed = _parse(text)
+    if parsed is None:
+        return ""
+    said = " \n ".join(" " + normalise(a) + " " for a in echoed)
+    kept: list[str] = []
+    for n, (_key, leaf) in enumerate(_walk(parsed, "")):
+        if n >= MAX_WALK:
+            break
+        norm = normalise(leaf)
+        if norm and (" " + norm + " ") not in said:
+            kept.append(leaf)
+    return "\n".join(kept)
 
 
 @functools.lru_cache(maxsize=2048)
