@@ -247,7 +247,12 @@ PROVENANCE_FUNCTIONS: list[FunctionSpec] = [
         "untrusted_args", "untrusted_args_dyn_list", ("dyn", "list_string"), "list_string", untrusted_args, member=False
     ),
     FunctionSpec(
-        "user_named_args", "user_named_args_dyn_list", ("dyn", "list_string"), "list_string", user_named_args, member=False
+        "user_named_args",
+        "user_named_args_dyn_list",
+        ("dyn", "list_string"),
+        "list_string",
+        user_named_args,
+        member=False,
     ),
     FunctionSpec(
         "injected_args", "injected_args_dyn_list", ("dyn", "list_string"), "list_string", injected_args, member=False
