@@ -5,13 +5,15 @@ loopback addresses and free ports for the listener, admin and clusters, an inlin
 test time) in place of the issuer's remote one, and plaintext to celgate on loopback (the recipe's
 mutual TLS is tests/e2e/envoy/test_envoy_mtls.py's subject). So what these tests prove is what an operator gets.
 celgate runs with deploy/envoy/celgate.yaml's `envoy:` section and the test policies in
-tests/e2e/clients/policies. One stack serves the whole package (about 3 s to start); the outage test
+tests/e2e/clients/policies, plus the shipped LLM03 policy (policies/owasp) itself, so the MCP pin
+tests prove the rule an operator gets. One stack serves the whole package (about 3 s to start); the outage test
 starts its own.
 """
 
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -118,11 +120,20 @@ class Stack:
         return {"authorization": f"Bearer {self.token(roles=roles)}"}
 
 
+def policies(workdir: Path) -> Path:
+    """The test policies with the shipped LLM03 supply-chain policy beside them (its data: the pins
+    in policies/data/tools.yaml, every test model in policies/data/models.yaml)."""
+    out = workdir / "policies"
+    shutil.copytree(POLICIES, out)
+    shutil.copy(ROOT / "policies/owasp/llm03-supply-chain.yaml", out)
+    return out
+
+
 def start_stack(keys: Keys, workdir: Path, settings: dict[str, Any] | None = None) -> Iterator[Stack]:
     upstream, tools = model.start(), mcp_server.McpStandIn()
     cg = envoy = None
     try:
-        cg = Celgate(settings or celgate_settings(), workdir, POLICIES)
+        cg = Celgate(settings or celgate_settings(), workdir, policies(workdir))
         config, port, admin = render_envoy(cg.port, upstream.port, tools.port, keys.jwks)
         envoy = Envoy(config, port, admin, workdir)
         yield Stack(envoy.url, upstream, tools, cg, keys)

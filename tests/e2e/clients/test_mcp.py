@@ -17,17 +17,26 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 
 from tests.e2e.clients.conftest import Stack, leaves
-from tests.e2e.clients.mcp_server import CARD
+from tests.e2e.clients.mcp_server import CARD, ORDERS_DESCRIPTION
 
 pytestmark = pytest.mark.e2e
 
 MODES = ["json", "sse"]
 
 
-def run(stack: Stack, mode: str, body: Callable[[Client], Awaitable[Any]], roles: list[str] | None = None) -> Any:
+def run(
+    stack: Stack,
+    mode: str,
+    body: Callable[[Client], Awaitable[Any]],
+    roles: list[str] | None = None,
+    host: str = "",
+) -> Any:
+    """`body` with a connected client of /mcp/<mode>; `host`: the authority the client names."""
+    headers = {**stack.auth(roles), **({"host": host} if host else {})}
+
     async def main() -> Any:
         async with (
-            httpx2.AsyncClient(headers=stack.auth(roles), timeout=15) as http,
+            httpx2.AsyncClient(headers=headers, timeout=15) as http,
             Client(streamable_http_client(f"{stack.url}/mcp/{mode}", http_client=http)) as client,
         ):
             return await body(client)
@@ -127,3 +136,50 @@ def test_methods_celgate_cannot_judge_are_refused_naming_them(stack: Stack, mode
     assert "'resources/read'" in err.error.message
     assert err.error.data["code"] == "route_not_judged"
     assert err.error.data["decision_id"]
+
+
+# ---- tools/list judged: pins keyed by server and tool (LLM03, the shipped policy) ---------------------
+
+PINNED = "tools.acme.internal"  # the authority data/tools.yaml pins lookup_order to
+
+
+def refused(stack: Stack, mode: str, body: Callable[[Client], Awaitable[Any]], host: str) -> MCPError:
+    errors: list[BaseException] = []
+    try:
+        run(stack, mode, body, host=host)
+    except* MCPError as group:  # raised inside the client's task group, or by the call itself
+        errors = leaves(group)
+    (err,) = errors
+    assert isinstance(err, MCPError)
+    return err
+
+
+def test_reviewed_tool_list_from_its_server_passes_and_the_tool_runs(stack: Stack) -> None:
+    async def body(c: Client) -> Any:
+        return await c.list_tools(), await c.call_tool("lookup_order", {"order_id": "42"})
+
+    listing, result = run(stack, "orders/reviewed", body, host=PINNED)
+    (tool,) = listing.tools
+    assert tool.name == "lookup_order" and tool.description == ORDERS_DESCRIPTION
+    assert not result.is_error and result.content[0].text == "order 42: shipped"
+
+
+@pytest.mark.parametrize("variant", ["description", "schema"])  # SSE and JSON answers respectively
+def test_rug_pulled_tool_list_is_refused(stack: Stack, variant: str) -> None:
+    err = refused(stack, f"orders/{variant}", lambda c: c.list_tools(), PINNED)
+    assert err.error.data["code"] == "policy_denied"
+    assert "possible rug pull" in err.error.message
+    assert err.error.data["decision_id"]
+    assert "id_rsa" not in str(err.error)  # the poisoned description never reaches the client
+
+
+def test_shadowing_server_is_refused_for_the_list_and_the_call(stack: Stack) -> None:
+    # The reviewed definition, byte for byte, offered by a server the pin does not name.
+    err = refused(stack, "orders/reviewed", lambda c: c.list_tools(), "tools.evil.example")
+    assert err.error.data["code"] == "policy_denied" and "rug pull" in err.error.message
+    before = len(stack.mcp.calls)
+    r = run(
+        stack, "orders/reviewed", lambda c: c.call_tool("lookup_order", {"order_id": "42"}), host="tools.evil.example"
+    )
+    assert r.is_error and "changed since it was reviewed" in r.content[0].text
+    assert len(stack.mcp.calls) == before

@@ -141,7 +141,10 @@ def test_approval_required_carries_approval_id(gateway: Gateway) -> None:
 def test_other_mcp_methods_pass(gateway: Gateway) -> None:
     with gateway.client() as c:
         r = c.post("/mcp", json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"})
-    assert r.status_code == 200
+        p = c.post("/mcp", json={"jsonrpc": "2.0", "id": 2, "method": "prompts/list"})
+    assert r.status_code == 200 and r.json()["result"] == {"tools": []}
+    assert r.headers["x-celgate-decision-id"]  # the listing's result was judged
+    assert p.status_code == 200 and p.json()["result"] == {}
 
 
 def test_mcp_methods_celgate_cannot_judge_are_denied(gateway: Gateway) -> None:

@@ -83,6 +83,8 @@ class _Handler(BaseHTTPRequestHandler):
             args = doc["params"].get("arguments", {})
             result = {"content": [{"type": "text", "text": f"ran {name} with {json.dumps(args)}"}]}
             self._send(200, {"jsonrpc": "2.0", "id": doc.get("id"), "result": result})
+        elif doc.get("method") == "tools/list":  # a listing without tools: judged (and passed) as such
+            self._send(200, {"jsonrpc": "2.0", "id": doc.get("id"), "result": {"tools": []}})
         else:
             self._send(200, {"jsonrpc": "2.0", "id": doc.get("id"), "result": {}})
 

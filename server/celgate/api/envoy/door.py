@@ -113,6 +113,32 @@ def build_request(
         req = {"action": settings.default_route}
     else:
         req = dict(req)
+    return _authorized(_framed(req, principal, method, path, authority, request_id, approval_id, session_id))
+
+
+def listing_request(
+    principal: dict[str, Any], method: str, path: str, authority: str, request_id: str, session_id: str = ""
+) -> dict[str, Any]:
+    """The request an MCP `tools/list` result is judged as, without its tools yet (ext_proc adds
+    them from the result): a `prompt` offering those tools, since that is what the agent does with
+    them next, and the one action whose policies already judge offered tools (LLM03 pins).
+    `context.mcp.method` tells a policy it is a listing and not a model call. Authorized now,
+    while the gRPC call's caller is known."""
+    req = {"action": "prompt", "context": {"mcp": {"method": mapping.TOOLS_LIST}}}
+    return _authorized(_framed(req, principal, method, path, authority, request_id, "", session_id))
+
+
+def _framed(
+    req: dict[str, Any],
+    principal: dict[str, Any],
+    method: str,
+    path: str,
+    authority: str,
+    request_id: str,
+    approval_id: str,
+    session_id: str,
+) -> dict[str, Any]:
+    """`req` with what every request through the Envoy door carries: who, where, which session."""
     if principal:
         req["principal"] = principal
     ctx = dict(req.get("context") or {})
@@ -124,7 +150,7 @@ def build_request(
         req["approval_id"] = approval_id[:64]
     if session_id:
         req["session"] = {**(req.get("session") or {}), "id": session_id}
-    return _authorized(req)
+    return req
 
 
 def _authorized(req: dict[str, Any]) -> dict[str, Any]:

@@ -22,7 +22,15 @@ import orjson
 
 from celgate.api.decide import Decider
 from celgate.api.envoy import encoding, errors, handoff, mapping
-from celgate.api.envoy.door import APPROVAL_HEADER, Denial, build_request, decide, read_body, session_of
+from celgate.api.envoy.door import (
+    APPROVAL_HEADER,
+    Denial,
+    build_request,
+    decide,
+    listing_request,
+    read_body,
+    session_of,
+)
 from celgate.api.envoy.mcp_stream import McpSseJudge
 from celgate.api.envoy.principal import extract_principal
 from celgate.api.envoy.settings import EnvoySettings
@@ -48,6 +56,9 @@ _REQUEST_BODY_ONLY = ep.ProcessingMode(
 )
 _STREAM_RESPONSE_BODY = ep.ProcessingMode(response_body_mode=ep.ProcessingMode.STREAMED)
 _LLM = (mapping.OPENAI, mapping.OPENAI_RESPONSES, mapping.ANTHROPIC)
+# What an MCP server's answers are judged as: tools/call results, and tools/list results (the tools
+# offered to the agent, judged as a `prompt` carrying them).
+_MCP_REPLIES = ("tool_result", "prompt")
 _COULD_NOT_CHECK = Denial(403, "unavailable", "celgate could not check this request; denying")
 
 
@@ -143,7 +154,7 @@ class ExternalProcessorServicer:
         json_body = "json" in h.get("content-type", "")
         if state.dialect == mapping.OTHER and not (state.method == "POST" and json_body):
             resp.mode_override.CopyFrom(_SKIP_ALL)
-        elif not self._decider.judges("response" if state.dialect in _LLM else "tool_result"):
+        elif not any(self._decider.judges(a) for a in (("response",) if state.dialect in _LLM else _MCP_REPLIES)):
             resp.mode_override.CopyFrom(_REQUEST_BODY_ONLY)
         return resp
 
@@ -155,6 +166,17 @@ class ExternalProcessorServicer:
             raise Denial(400, "invalid_request", str(exc)) from None
         state.dialect, state.rpc_id, state.stream = mapped.dialect, mapped.rpc_id, mapped.stream
         state.rpc_method = mapped.rpc_method
+        if mapped.request is None and mapped.dialect == mapping.MCP and mapped.rpc_method == mapping.TOOLS_LIST:
+            # Nothing to judge on the way out; the tools in the server's answer are judged on the way back.
+            state.request = listing_request(
+                state.principal,
+                state.method,
+                state.path,
+                state.authority,
+                state.headers.get("x-request-id", ""),
+                session_of(state.headers, self._settings),
+            )
+            return ep.ProcessingResponse(request_body=ep.BodyResponse(response=_CONTINUE))
         if mapped.request is None:
             state.dialect = None  # nothing to judge on the way back either
             return ep.ProcessingResponse(request_body=ep.BodyResponse(response=_CONTINUE))
@@ -199,20 +221,21 @@ class ExternalProcessorServicer:
         status = headers.get(":status", "")
         ok = status.startswith("2") and not h.end_of_stream
         if state.dialect == mapping.MCP and state.request is not None and ok:
-            # A tools/call result, judged as `tool_result`: one JSON body, or one event of an SSE stream.
+            # A tools/call result, judged as `tool_result`, or a tools/list result, judged as the
+            # `prompt` offering its tools: one JSON body, or one event of an SSE stream.
             ctype = headers.get("content-type", "")
-            if not self._decider.judges("tool_result"):
+            if not self._decider.judges(state.request["action"] if self._listing(state) else "tool_result"):
                 resp.mode_override.CopyFrom(_SKIP_RESPONSE_BODY)
             elif "text/event-stream" in ctype:
                 if encoding.encoding_of(headers):
-                    raise Denial(502, "unavailable", "compressed tool result streams cannot be checked")
+                    raise Denial(502, "unavailable", "compressed MCP answer streams cannot be checked")
                 state.mcp_sse = McpSseJudge(
-                    state.rpc_id, lambda doc: self._judge_tool_result(state, doc)[0], self._settings.max_body_bytes
+                    state.rpc_id, lambda doc: self._judge_mcp(state, doc)[0], self._settings.max_body_bytes
                 )
                 resp.mode_override.CopyFrom(_STREAM_RESPONSE_BODY)
                 resp.response_headers.response.header_mutation.remove_headers.append("content-length")
             elif "json" not in ctype:
-                raise Denial(502, "invalid_request", f"a tool result of type {ctype or 'unknown'} cannot be checked")
+                raise Denial(502, "invalid_request", f"an MCP answer of type {ctype or 'unknown'} cannot be checked")
             else:
                 state.encoding = self._buffered_encoding(headers)
             return resp
@@ -271,7 +294,7 @@ class ExternalProcessorServicer:
             try:
                 out = state.mcp_sse.feed(body.body, body.end_of_stream)
             except ValueError as exc:
-                raise Denial(502, "invalid_request", f"the tool result cannot be checked: {exc}") from None
+                raise Denial(502, "invalid_request", f"the MCP answer cannot be checked: {exc}") from None
             if body.end_of_stream and not state.mcp_sse.answered:
                 # The stream ended without the call's answer: the client gets a denial rather than silence.
                 out += (
@@ -280,7 +303,7 @@ class ExternalProcessorServicer:
                         self._mcp_denial(
                             state,
                             "invalid_request",
-                            "the tool's answer ended without a result celgate could check",
+                            "the server's answer ended without a result celgate could check",
                             None,
                         )
                     )
@@ -324,21 +347,47 @@ class ExternalProcessorServicer:
         return self._reply(state, new, decision.decision_id if decision is not None else "")
 
     def _tool_result(self, state: _Stream, body: ep.HttpBody) -> ep.ProcessingResponse:
-        """An MCP tools/call result in one JSON body: judged, and masked or replaced by a denial."""
+        """An MCP answer in one JSON body (a tools/call or tools/list result): judged, and masked or
+        replaced by a denial."""
         raw = self._plain(state, body.body)
         try:
             doc = mapping.parse_json(raw) if raw else None
         except mapping.BodyError:
-            raise Denial(502, "invalid_request", "the tool result is not valid JSON; withheld") from None
-        out, decision = self._judge_tool_result(state, doc)
+            what = "tool list" if self._listing(state) else "tool result"
+            raise Denial(502, "invalid_request", f"the {what} is not valid JSON; withheld") from None
+        try:
+            out, decision = self._judge_mcp(state, doc)
+        except mapping.BodyError as exc:
+            raise Denial(502, "invalid_request", f"the tool list cannot be checked: {exc}; withheld") from None
         if decision is None:
             return self._reply(state, raw if state.encoding else None, "")
-        if out is not doc and out.get("error") and self._settings.mcp_denials == "error":
+        if out is not doc and out.get("error") and (self._listing(state) or self._settings.mcp_denials == "error"):
             # A JSON-RPC error, as the 403 the SDKs already read as one.
             raise Denial(403, out["error"]["data"]["code"], out["error"]["message"], decision)
         changed = out is not doc or bool(decision.rewritten)
         new = orjson.dumps(out) if changed else (raw if state.encoding else None)
         return self._reply(state, new, decision.decision_id)
+
+    @staticmethod
+    def _listing(state: _Stream) -> bool:
+        return state.rpc_method == mapping.TOOLS_LIST
+
+    def _judge_mcp(self, state: _Stream, doc: Any) -> tuple[Any, Any]:
+        return self._judge_tool_list(state, doc) if self._listing(state) else self._judge_tool_result(state, doc)
+
+    def _judge_tool_list(self, state: _Stream, doc: Any) -> tuple[Any, Any]:
+        """(what the client gets, the decision) for a tools/list answer: the offered tools judged
+        together as one `prompt`; a denial replaces the whole list with a JSON-RPC error (see
+        docs/envoy.md for why not drop the offending tools). Errors pass as they are, undecided."""
+        assert state.request is not None
+        tools = mapping.map_tool_list(doc, state.authority)
+        if tools is None:
+            return doc, None
+        decision = decide(self._decider, {**state.request, "tools": tools}, state.headers)
+        if decision.effect != "allow":
+            d = Denial.of(decision)
+            return self._mcp_denial(state, d.code, d.message, decision), decision
+        return doc, decision
 
     def _judge_tool_result(self, state: _Stream, doc: Any) -> tuple[Any, Any]:
         """(what the client gets, the decision) for a tools/call answer; JSON-RPC errors and bodies
@@ -372,7 +421,7 @@ class ExternalProcessorServicer:
             message=message,
             decision_id=decision_id,
             approval_id=decision.approval_id if decision is not None else "",
-            as_result=self._settings.mcp_denials == "tool_result",
+            as_result=state.rpc_method == "tools/call" and self._settings.mcp_denials == "tool_result",
         )
 
     # ---- helpers --------------------------------------------------------------------------------

@@ -23,7 +23,8 @@ import orjson
 OPENAI = "openai"  # /v1/chat/completions
 OPENAI_RESPONSES = "openai_responses"  # /v1/responses
 ANTHROPIC = "anthropic"  # /v1/messages
-MCP = "mcp"  # JSON-RPC tools/call
+MCP = "mcp"  # JSON-RPC tools/call (and the results of tools/list)
+TOOLS_LIST = "tools/list"
 OTHER = "other"
 
 JsonPath = tuple[str | int, ...]
@@ -489,6 +490,35 @@ def map_tool_result(doc: Any) -> ToolResultPart | None:
     text = "\n".join(texts)
     extra = [s for s in dict.fromkeys(_strings(doc["result"].get("structuredContent"))) if s and s not in text]
     return ToolResultPart("\n".join([text, *extra]) if extra else text, where)
+
+
+def map_tool_list(doc: Any, authority: str) -> list[dict[str, Any]] | None:
+    """The tools a JSON-RPC `tools/list` result offers, as celgate's offered `tools` (each with
+    `server` = the MCP server's authority, so a pin that names its server can tell a shadowing
+    server's tool from the reviewed one); None when the body is an error or has no `result`.
+
+    Raises `BodyError` for a result whose tools cannot be read: a list celgate cannot judge is not
+    passed. A tool's `title`, `annotations` and `outputSchema` are not part of the request (the
+    schema has no place for them); name, description and input schema are what the pins cover.
+    """
+    if not isinstance(doc, dict) or not isinstance(doc.get("result"), dict):
+        return None
+    tools = doc["result"].get("tools")
+    if not isinstance(tools, list):
+        raise BodyError("a tools/list result needs a `tools` list")
+    out = []
+    for i, t in enumerate(tools):
+        if not isinstance(t, dict) or not isinstance(t.get("name"), str):
+            raise BodyError(f"tools[{i}] of a tools/list result needs a name")
+        description, schema = t.get("description"), t.get("inputSchema")
+        if description is not None and not isinstance(description, str):
+            raise BodyError(f"tools[{i}].description must be a string")
+        if schema is not None and not isinstance(schema, dict):
+            raise BodyError(f"tools[{i}].inputSchema must be an object")
+        out.append(
+            {"name": t["name"], "description": description or "", "input_schema": schema or {}, "server": authority}
+        )
+    return out
 
 
 def replacements(original: str, rewritten: str, spans: list[tuple[int, int]]) -> list[tuple[str, str]] | None:
