@@ -65,3 +65,30 @@ def test_deploy_celgate_envoy_settings_parse() -> None:
         for d in docs:
             if d["kind"] == "ConfigMap":
                 EnvoySettings.from_dict(yaml.safe_load(d["data"]["celgate.yaml"])["envoy"])
+
+
+def test_istio_outage_body_is_the_envoy_recipes() -> None:
+    """Istio had no outage body (a bare 503): deploy/istio/outage.yaml merges the recipe's
+    local_reply_config into the gateway's inbound HTTP connection manager. It must stay equal to
+    the one Envoy validates (test_deploy_envoy_config_validates) and tests/e2e/clients/test_outage.py
+    proves with every SDK; and it must match the status the Istio providers answer an outage with."""
+    envoy = yaml.safe_load((ROOT / "deploy/envoy/envoy.yaml").read_text())
+    hcm = envoy["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]["typed_config"]
+    (doc,) = [d for d in yaml.safe_load_all((ROOT / "deploy/istio/outage.yaml").read_text()) if d]
+    assert (doc["apiVersion"], doc["kind"]) == ("networking.istio.io/v1alpha3", "EnvoyFilter")
+    assert doc["spec"]["workloadSelector"] == {"labels": {"app": "llm-gateway"}}  # the gateway, as ext-proc.yaml
+    (patch,) = doc["spec"]["configPatches"]
+    assert patch["applyTo"] == "NETWORK_FILTER" and patch["patch"]["operation"] == "MERGE"
+    assert patch["match"]["context"] == "SIDECAR_INBOUND"
+    hcm_name = patch["match"]["listener"]["filterChain"]["filter"]["name"]
+    assert hcm_name == "envoy.filters.network.http_connection_manager"
+    value = patch["patch"]["value"]["typed_config"]
+    assert value["@type"] == hcm["@type"]
+    assert value["local_reply_config"] == hcm["local_reply_config"]
+    # The mappers match ext_authz/ext_proc error replies; both Istio filters must answer those with 503.
+    mesh = yaml.safe_load((ROOT / "deploy/istio/mesh-config.yaml").read_text())
+    (provider,) = mesh["spec"]["meshConfig"]["extensionProviders"]
+    assert provider["envoyExtAuthzGrpc"]["statusOnError"] == "503" and not provider["envoyExtAuthzGrpc"]["failOpen"]
+    (ext_proc,) = [d for d in yaml.safe_load_all((ROOT / "deploy/istio/ext-proc.yaml").read_text()) if d]
+    proc = ext_proc["spec"]["configPatches"][0]["patch"]["value"]["typed_config"]
+    assert proc["status_on_error"] == {"code": "ServiceUnavailable"} and not proc["failure_mode_allow"]
