@@ -4,7 +4,8 @@
 SSE stream (the SDK's default), sending a progress notification before the result. The tools are
 plain Python functions as a user would write them: `search` has a return annotation, so the SDK
 generates an output schema and sends `structuredContent` beside the text; `fetch` has none.
-Every call is recorded (`calls`) so a test sees what reached the tool after celgate.
+Every call is recorded (`calls`), and the `Mcp-Param-*` headers of every request (`param_headers`),
+so a test sees what reached the tool after celgate.
 
 `/mcp/orders/<variant>` serves one pinned tool, `lookup_order`, as reviewed (`reviewed`) or rug-pulled
 after review: its description changed (`description`) or its input schema grown (`schema`). The
@@ -18,13 +19,13 @@ import contextlib
 import threading
 import time
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Annotated, Any
 
 import uvicorn
 from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
 from mcp.server.transport_security import TransportSecuritySettings
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from starlette.applications import Starlette
 
 CARD = "4111 1111 1111 1111"
@@ -62,6 +63,12 @@ def build(calls: list[dict[str, Any]]) -> MCPServer:
         """Fetches a URL (no return annotation, so no structured output)."""
         calls.append({"tool": "fetch", "args": {"url": url}})
         return f"page at {url}: call {CARD} for help"
+
+    @server.tool()
+    def pay(card: Annotated[str, Field(json_schema_extra={"x-mcp-header": "Card"})], amount: int) -> str:
+        """Pays with a card; `card` is mirrored into the Mcp-Param-Card header (MCP 2026-07-28)."""
+        calls.append({"tool": "pay", "args": {"card": card, "amount": amount}})
+        return f"paid {amount}"
 
     @server.tool()
     def shell(cmd: str) -> str:
@@ -136,6 +143,21 @@ class McpStandIn:
                 yield
 
         app = Starlette(routes=[r for a in apps for r in a.routes], lifespan=lifespan)
+        self.param_headers: list[dict[str, str]] = []  # the Mcp-Param-* headers of every request
+        recorded = self.param_headers
+
+        class Record:
+            def __init__(self, inner: Any) -> None:
+                self.inner = inner
+
+            async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+                if scope["type"] == "http":
+                    params = {k.decode(): v.decode() for k, v in scope["headers"] if k.startswith(b"mcp-param-")}
+                    if params:
+                        recorded.append(params)
+                await self.inner(scope, receive, send)
+
+        app.add_middleware(Record)
         self._server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on"))
         self._thread = threading.Thread(target=self._server.run, name="stand-in-mcp", daemon=True)
         self._thread.start()

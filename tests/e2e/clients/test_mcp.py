@@ -138,6 +138,23 @@ def test_methods_celgate_cannot_judge_are_refused_naming_them(stack: Stack, mode
     assert err.error.data["decision_id"]
 
 
+@pytest.mark.parametrize("mode", MODES)
+def test_masked_argument_is_masked_in_its_mcp_param_header_too(stack: Stack, mode: str) -> None:
+    """MCP 2026-07-28 clients mirror `x-mcp-header` arguments into `Mcp-Param-*` headers and servers
+    refuse a call whose headers and body disagree: the header follows the masked argument."""
+
+    async def body(c: Client) -> Any:
+        await c.list_tools()  # the client learns from the schema which arguments it mirrors
+        return await c.call_tool("pay", {"card": CARD, "amount": 5})
+
+    before = len(stack.mcp.param_headers)
+    r = run(stack, mode, body)
+    assert not r.is_error, r.content  # the server's header/body consistency check passed
+    assert stack.mcp.calls[-1] == {"tool": "pay", "args": {"card": "[credit_card]", "amount": 5}}
+    sent = stack.mcp.param_headers[before:]
+    assert sent == [{"mcp-param-card": "[credit_card]"}]
+
+
 # ---- tools/list judged: pins keyed by server and tool (LLM03, the shipped policy) ---------------------
 
 PINNED = "tools.acme.internal"  # the authority data/tools.yaml pins lookup_order to

@@ -21,7 +21,7 @@ import grpc
 import orjson
 
 from celgate.api.decide import Decider
-from celgate.api.envoy import encoding, errors, handoff, mapping
+from celgate.api.envoy import encoding, errors, handoff, mapping, mcp_headers
 from celgate.api.envoy.door import (
     APPROVAL_HEADER,
     Denial,
@@ -204,16 +204,27 @@ class ExternalProcessorServicer:
         state.decision_id = decision.decision_id
         if not decision.rewritten:
             return ep.ProcessingResponse(request_body=ep.BodyResponse(response=_CONTINUE))
+        originals = _string_args(mapped, decision) if mapped.dialect == mapping.MCP else {}
         new = mapping.apply_rewrites(mapped, decision.rewritten)
         if new is None:
             raise Denial(403, "policy_denied", "a redaction could not be applied to the request body; denying")
+        common = _replace_body(new)
+        if originals:
+            # The call's Mcp-Param-* headers mirror its arguments: masked with them, never raw upstream.
+            to_set, to_remove = mcp_headers.mutation(
+                state.headers,
+                {originals[f]: decision.rewritten[f] for f in originals},
+                [originals[r.field][r.start : r.end] for r in decision.redactions if r.field in originals],
+            )
+            common.header_mutation.set_headers.extend(_set(k, v) for k, v in to_set.items())
+            common.header_mutation.remove_headers.extend(to_remove)
         # The response check sees the prompt as the model saw it.
         if "messages" in req:
             req["messages"] = [
                 {**m, "content": decision.rewritten.get(f"messages[{i}].content", m["content"])}
                 for i, m in enumerate(req["messages"])
             ]
-        return ep.ProcessingResponse(request_body=ep.BodyResponse(response=_replace_body(new)))
+        return ep.ProcessingResponse(request_body=ep.BodyResponse(response=common))
 
     def _response_headers(self, state: _Stream, h: ep.HttpHeaders) -> ep.ProcessingResponse:
         resp = ep.ProcessingResponse(response_headers=ep.HeadersResponse(response=_CONTINUE))
@@ -493,6 +504,17 @@ class ExternalProcessorServicer:
                 status=core.HttpStatus(code=status), headers=headers, body=body, details=code
             )
         )
+
+
+def _string_args(mapped: mapping.Mapped, decision: Decision) -> dict[str, str]:
+    """The original values of a tools/call's rewritten string arguments, by field (`tool.args.x`)."""
+    out = {}
+    for field in decision.rewritten:
+        where = mapping.tool_arg_path(field)
+        value = mapping.get_path(mapped.body, where) if where is not None else None
+        if isinstance(value, str):
+            out[field] = value
+    return out
 
 
 def _peer(msg: ep.ProcessingRequest) -> str:

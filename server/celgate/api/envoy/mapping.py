@@ -361,6 +361,17 @@ def set_path(doc: Any, path: JsonPath, value: Any) -> bool:
     return True
 
 
+def get_path(doc: Any, path: JsonPath) -> Any:
+    """doc[path], or None when the path does not exist."""
+    node = doc
+    for key in path:
+        try:
+            node = node[key]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return node
+
+
 def apply_rewrites(mapped: Mapped, rewritten: dict[str, str]) -> bytes | None:
     """Writes the decision's rewritten fields into the body; None when a field has no place in it."""
     for field_path, text in rewritten.items():
