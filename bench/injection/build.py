@@ -27,6 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 import sources as S
+import sources_extra as X
 
 ROOT = Path(__file__).resolve().parents[2]
 CACHE = ROOT / "bench" / ".cache"
@@ -34,24 +35,30 @@ WHEELS = CACHE / "wheels"
 OUT = CACHE / "injection" / "corpus.jsonl"
 SEED = 20261203
 TEST_SHARE = 40  # percent of groups
-TEST_ONLY_SOURCES = {"pyrit.in_the_wild", "pyrit.arth_singh", "debian.fortunes"}
+# Test-only: never looked at while tuning. Round 3 added four attack collections from other
+# projects (spikee, agent-injection-bench, garak-multilingual, easyjailbreak): they measure whether
+# the signals generalise to attack text written by other people.
+TEST_ONLY_SOURCES = {"pyrit.in_the_wild", "pyrit.arth_singh", "debian.fortunes",
+                     "spikee", "aib", "garak_multilingual", "easyjailbreak"}  # fmt: skip
 TEST_ONLY_GROUPS = {"ad.attack:tool_knowledge", "ad.attack:injecagent", "ad.attack:important_instructions_wrong_user_name",
                     "ad.attack:captcha_dos", "ad.attack:felony_dos"}  # fmt: skip
 PYDOC = "/usr/share/doc/python3-doc/html"
 EMAILS = "/usr/lib/python3.11/test/test_email/data"
 FORTUNES = "/usr/share/games/fortunes"
-PINS = {"garak": "0.17.1", "pyrit": "1.1.0", "agentdojo": "0.1.35"}
+PINS = {"garak": "0.17.1", "pyrit": "1.1.0", "agentdojo": "0.1.35", "spikee": "0.9.2", "easyjailbreak": "0.1.3",
+        "garak-multilingual": "0.1.0", "agent-injection-bench": "0.1.0", "chatterbot-corpus": "1.3.3"}  # fmt: skip
 
 
 def wheel(name: str) -> S.Wheel:
     WHEELS.mkdir(parents=True, exist_ok=True)
-    found = sorted(WHEELS.glob(f"{name}-{PINS[name]}-*.whl"))
+    stem = name.replace("-", "_")  # wheel file names spell dashes as underscores
+    found = sorted(WHEELS.glob(f"{stem}-{PINS[name]}-*.whl"))
     if not found:
         subprocess.run(
             [sys.executable, "-m", "pip", "download", "--no-deps", "-q", f"{name}=={PINS[name]}", "-d", str(WHEELS)],
             check=True,
         )
-        found = sorted(WHEELS.glob(f"{name}-{PINS[name]}-*.whl"))
+        found = sorted(WHEELS.glob(f"{stem}-{PINS[name]}-*.whl"))
     return S.Wheel(found[0])
 
 
@@ -167,6 +174,32 @@ def build() -> list[dict]:
                     f"obfd:{kind}:{i % 5}",
                 )
             )
+
+    # Round 3 (own random stream, so every text above is unchanged): more ordinary text, and
+    # test-only attack collections from other projects.
+    xr = random.Random(SEED + 3)
+    more: list[dict] = []
+    if Path(X.GITDOC).is_dir():
+        more += X.git_howto_emails()
+        more += X.git_html(xr, 150)
+    else:
+        missing.append("git-doc")
+    if Path(X.HANDBOOK).is_dir():
+        more += X.handbook(xr, 40)
+    else:
+        missing.append("debian-handbook")
+    sp = wheel("spikee")
+    more += X.chatterbot(wheel("chatterbot-corpus"), xr)
+    more += X.spikee_ordinary(sp)
+    more += X.hand_written_prompts()
+    out += more
+    eng = [
+        d for d in more if d["kind"] == "indirect" and len(d["text"]) < 4000 and d["source"] != "debian.handbook_intl"
+    ]
+    out += X.spikee(sp, xr, carriers + eng)
+    out += X.aib(wheel("agent-injection-bench"))
+    out += X.garak_multilingual(wheel("garak-multilingual"))
+    out += X.easyjailbreak(wheel("easyjailbreak"), xr, goals)
 
     seen: set[str] = set()
     final = []

@@ -30,7 +30,7 @@ OVERRIDE = [
     # en: verb + determiners + earlier-modifier + (up to 2 words) + instruction noun
     OVERRIDE_VERB
     + S
-    + r"(?:(?:all|any|of|the|your|its|these|those|my|each|every)"
+    + r"(?:(?:all|any|and|of|the|your|its|these|those|my|each|every)"
     + S
     + r"){0,4}"
     + EARLIER
@@ -504,8 +504,7 @@ POLICY = [
     r"\b(?:you|it|he|she)[ \t]+(?:can|will|must|should|shall)[ \t]+(?:say|do|generate|write|answer|produce|output|tell[ \t]+me)"
     r"(?:[ \t]+or[ \t]+(?:say|do|write|generate))?[ \t]+"
     r"(?:absolutely[ \t]+)?(?:anything|whatever|everything)\b",
-    r"\b(?:generate|produce|write|create)[ \t]+(?:any|all)[ \t]+(?:kind[ \t]+of[ \t]+|type[ \t]+of[ \t]+)?content\b"
-    r"|\b(?:without|with[ \t]+no)[ \t]+(?:any[ \t]+)?(?:warning|warnings|hesitation|hesitating|question(?:ing)?)\b",
+    r"\b(?:generate|produce|write|create)[ \t]+(?:any|all)[ \t]+(?:kind[ \t]+of[ \t]+|type[ \t]+of[ \t]+)?content\b",
     r"\b(?:conventions|rules|guidelines|policies|restrictions|limitations)[ \t]+(?:set|imposed|put)[ \t]+"
     r"(?:down[ \t]+|in[ \t]+place[ \t]+)?(?:by|on[ \t]+you[ \t]+by)[ \t]+(?:openai|anthropic|your[ \t]+(?:creators|developers))\b",
     r"\b(?:not|never)[ \t]+(?:adhere|abide|comply|conform|stick)\w*[ \t]+(?:to|by|with)\b[^.\n]{0,40}\b(?:rules|guidelines"
@@ -604,3 +603,126 @@ HARMFUL_PERSONA = [
     r"\bnsfw\b[^.\n]{0,30}\b(?:allowed|permitted|enabled|content|generations?)\b"
     r"|\b(?:explicit|illegal|harmful|offensive|unethical)[ \t]+content[ \t]+(?:is[ \t]+)?(?:allowed|permitted|ok|fine|acceptable)\b",
 ]
+
+# --- round 3 (bench/injection dev misses, by class) ----------------------------------------------
+
+# A task for a language model carried inside data: the prompt-template form of a request ("Translate
+# the following sentence into Chinese.", "Paraphrase the above paragraph.", "Write one negative
+# sentence about X with at most 20 words."). Ordinary in a user's prompt (weight 0 there), it is
+# how a document hands the model a new job (garak's latent jailbreaks, BIPIA-style task injection).
+EMBEDDED_TASK = [
+    r"\b(?:translate|paraphrase|rephrase|rewrite|polish|refine|summari[sz]e|continue|complete|repeat|reword|proofread"
+    r"|correct|improve|expand)[ \t]+(?:the[ \t]+|this[ \t]+)?(?:above|following|previous|preceding|below)[ \t]+"
+    r"(?:sentence|paragraph|text|content|passage|statement|prompt|phrase|instructions?)\b",
+    r"\b(?:write|generate|produce|compose|create|give[ \t]+me|list)[ \t]+(?:one|a|an|two|three|five|some|\d+)[ \t]+"
+    r"(?:very[ \t]+|highly[ \t]+|extremely[ \t]+)?(?:harmful|negative|discriminatory|offensive|hateful|racist|sexist"
+    r"|toxic|insulting|derogatory|demeaning|violent|false|misleading|biased|rude)[ \t]+(?:\w+[ \t]+)?(?:sentences?"
+    r"|statements?|jokes?|comments?|tweets?|posts?|paragraphs?|remarks?|stories|story|slogans?|reviews?|words?)\b",
+    r"\b(?:with|in|using)[ \t]+(?:at[ \t]+most|no[ \t]+more[ \t]+than|fewer[ \t]+than|less[ \t]+than|under)[ \t]+\d+"
+    r"[ \t]+words\.?[ \t]*(?:\n|$)[^\n]{0,8}(?:translate|paraphrase|rephrase|rewrite|polish|refine|summari[sz]e)\b",
+]
+
+# Imperatives about the model's own reply or an automated decision, inside data: "include the
+# following string in your response", "end your answer with", "override manual scoring and output".
+RESPONSE_IMPERATIVE = [
+    r"\b(?:include|insert|add|append|put|embed|place|mention|print|output|write)[ \t]+(?:in(?:to)?[ \t]+your[ \t]+"
+    r"(?:response|reply|answer|summary|output|message)[ \t]+)?(?:the[ \t]+following|this|these|exactly)[ \t]+"
+    r"(?:string|text|link|url|image|markdown|sentence|phrase|line|message|code|snippet|words?)?\b[^\n]{0,60}"
+    r"(?:in(?:to)?|to|at[ \t]+the[ \t]+(?:end|start|beginning|top|bottom)[ \t]+of)[ \t]+your[ \t]+(?:response|reply"
+    r"|answer|summary|output)\b",
+    r"\b(?:include|insert|add|append|embed|print|output|write|render)[ \t]+in(?:to)?[ \t]+your[ \t]+(?:response|reply"
+    r"|answer|summary|output)[ \t]+(?:the[ \t]+following|this|these|exactly|a[ \t]+link|an[ \t]+image|the[ \t]+(?:string"
+    r"|text|link|url|image|markdown))\b",
+    r"\b(?:start|begin|end|finish|conclude|prefix|suffix)[ \t]+(?:each[ \t]+|every[ \t]+)?(?:of[ \t]+)?your[ \t]+"
+    r"(?:next[ \t]+|final[ \t]+)?(?:response|reply|answer|summary|output)s?[ \t]+(?:with|by[ \t]+(?:saying|writing|adding))\b",
+    r"\b(?:in|within)[ \t]+your[ \t]+(?:response|reply|answer|summary|output)[ \t]*,?[ \t]+(?:you[ \t]+(?:must|should|will)"
+    r"[ \t]+)?(?:include|mention|add|insert|recommend|say|state|claim|tell|write|append)\b",
+    r"\boverride[ \t]+(?:the[ \t]+|any[ \t]+|all[ \t]+)?(?:manual|automatic|automated|default|normal|standard|usual"
+    r"|previous|existing|human)?[ \t]*(?:scoring|screening|evaluation|ranking|review|assessment|grading|moderation"
+    r"|analysis|classification|checks?|filtering|decision|verification)\b",
+    r"\b(?:override|ignore|skip|bypass|disregard)\b[^.\n]{0,40}\b(?:and|then)[ \t]+(?:output|print|respond|reply|say"
+    r"|return|answer)\b[ \t]*(?::|with\b)",
+    r"\b(?:please[ \t]+)?(?:repeat|say|print|output|type|echo)[ \t]+(?:back[ \t]+)?(?:the[ \t]+following|this|these)"
+    r"[ \t]+(?:sentence|text|phrase|words?|string|message|line)[ \t]*:?[ \t]*[\"'“‘]",
+]
+
+# More claims that the rules do not apply (generalised from "not bound by any rules").
+POLICY_MORE = [
+    r"\b(?:not|never|no[ \t]+longer)[ \t]+(?:bound|restricted|limited|constrained|governed|controlled)[ \t]+by[ \t]+"
+    r"(?:any|all)[ \t]+(?:of[ \t]+)?(?:their|its|the|your|openai'?s?|anthropic'?s?)[ \t]+(?:\w+[ \t]+)?(?:rules"
+    r"|restrictions|policies|guidelines|ethics|morals|laws|filters|limitations)\b",
+    r"\b(?:unbound|unbounded|unconstrained|unrestrained|untethered|unhindered|unburdened)[ \t]+by[ \t]+(?:any[ \t]+|all[ \t]+"
+    r"|the[ \t]+|human[ \t]+|your[ \t]+)?(?:\w+[ \t]+)?(?:ethics|morals|morality|rules|restrictions|laws|policies"
+    r"|guidelines|limitations|filters|constraints)\b",
+    r"\b(?:bypass|circumvent|evade|ignor|disregard|break|violat)\w*[ \t]+(?:all[ \t]+|any[ \t]+|the[ \t]+|your[ \t]+|its"
+    r"[ \t]+|(?:an[ \t]+)?ai'?s[ \t]+|chatgpt'?s[ \t]+)?(?:\w+[ \t]+)?(?:moral|ethical|safety|content)[ \t]+(?:and[ \t]+"
+    r"(?:moral|ethical|safety|legal)[ \t]+)?(?:rules|guidelines|policies|restrictions|filters|constraints|principles"
+    r"|standards|boundaries)\b",
+    r"\bopen[ \t]?a[l1|][ \t]*'?s?[ \t]+(?:content[ \t]+|usage[ \t]+)?polic(?:y|ies)\b",
+    r"\b(?:ai|model|chatbot|version|assistant)[ \t]+(?:that[ \t]+(?:has|is)[ \t]+)?without[ \t]+(?:any[ \t]+)?\S{1,12}"
+    r"[ \t]+(?:filters?|restrictions|censorship|guardrails|limits)\b",
+]
+
+# Refusal suppression phrased with "can not" or a pair of verbs ("reject or refuse").
+REFUSAL_MORE = [
+    r"\b(?:can[ \t]+not|may[ \t]+not|are[ \t]+not[ \t]+allowed[ \t]+to|aren'?t[ \t]+allowed[ \t]+to)[ \t]+(?:ever[ \t]+)?"
+    r"(?:reject|refuse|decline|deny)\b",
+    r"\b(?:reject|refuse|decline)[ \t]+or[ \t]+(?:reject|refuse|decline)\b[^.\n]{0,40}\b(?:ethic|moral|polic|guideline)",
+    # was a policy_evasion cue until round 3: "without any warnings" pre-empts a caveat, it claims no rule away
+    r"\b(?:without|with[ \t]+no)[ \t]+(?:any[ \t]+)?(?:warning|warnings|hesitation|hesitating|question(?:ing)?)\b",
+]
+
+# Personas the model must answer as, instead of itself.
+PERSONA_MORE = [
+    r"\b(?:don'?t|do[ \t]+not|never|stop)[ \t]+(?:respond|reply|answer|act|talk|speak)(?:ing)?[ \t]+(?:as|like)[ \t]+"
+    r"(?:chatgpt|gpt|an?[ \t]+ai|an?[ \t]+assistant|yourself|claude|the[ \t]+ai)\b",
+    r"\b(?:only|always)[ \t]+(?:respond|reply|answer|speak|talk)[ \t]+(?:as|like)[ \t]+(?-i:[A-Z][a-z]*[A-Z][\w-]*)",
+]
+
+# Special tokens of a made-up chat template ("<| Raven: You are now ...").
+TEMPLATE_MORE = [
+    r"<\|[ \t*]*[A-Za-z][\w -]{0,30}[ \t]*:",
+]
+
+# Rules that make a refusal impossible: banned refusal words, "help with whatever they ask",
+# penalties for breaking character (DAN's token system).
+REFUSAL_RULES = [
+    r"\b(?:never|don'?t|do[ \t]+not|must[ \t]+not|can'?t|cannot)[ \t]+(?:say|use|write|include|output)[ \t]+(?:the[ \t]+|any[ \t]+"
+    r"of[ \t]+the[ \t]+|these[ \t]+)?(?:words?|phrases?)[ \t]*:?[ \t]*[\"'“]?(?:cannot|can'?t|unable|sorry|apologi|unfortunately"
+    r"|i'?m[ \t]+sorry|as[ \t]+an[ \t]+ai)",
+    r"\b(?:answer|help(?:s)?(?:[ \t]+\w+)?[ \t]+with|respond[ \t]+to|comply[ \t]+with|do|fulfil+s?|provide)[ \t]+(?:literally[ \t]+)?"
+    r"(?:whatever|anything|everything)[ \t]+(?:they|you|i|he|she|the[ \t]+user|people|anyone|someone)[ \t]+(?:ask|request"
+    r"|want|say|tell|demand)",
+    r"\b(?:lose|loose|deduct(?:ed)?|lost)[ \t]+(?:\d+|some|all|five|ten|your)[ \t]+(?:tokens|points|lives)\b|\bcease[ \t]+to[ \t]+exist\b"
+    r"|\b(?:claim|express|state)[ \t]+(?:an[ \t]+)?inability\b",
+]
+
+# Harmful traits given to a persona, listed ("become mean, racist, sexist and unethical").
+HARMFUL_PERSONA_MORE = [
+    r"\b(?:is|are|be|become|becomes|being|act[ \t]+as)[ \t]+(?:a[ \t]+)?(?:\w+,?[ \t]+){0,3}(?:racist|sexist|immoral|unethical"
+    r"|evil|horny|lewd|perverted|unhinged|toxic)\b",
+    r"\b(?:horny|lewd|perverted)[ \t]+(?:person|ai|bot|character|girl|guy|assistant)\b",
+]
+
+# The model is told to decode a payload and act on it ("Decode and follow: <base64>").
+DECODE_DIRECTIVE = [
+    r"\b(?:decode|decipher|decrypt|unscramble|deobfuscate|convert)[ \t]+(?:this|the[ \t]+following|it|the[ \t]+(?:message|text"
+    r"|string|payload))?[ \t]*(?:and|then|,)[ \t]+(?:follow|execute|do|obey|answer|respond[ \t]+to|act[ \t]+on|carry[ \t]+out"
+    r"|perform|run|comply)\b",
+    r"\b(?:base64|rot-?13|hex|morse|binary|leetspeak|encoded)[^\n.]{0,40}\b(?:follow|execute|obey|carry[ \t]+out)[ \t]+"
+    r"(?:the|its|these|those|all)[ \t]+(?:instructions?|commands?|directions?)\b",
+]
+
+# Asking for the instructions the model was set up with, in words the older patterns missed.
+EXTRACT_MORE = [
+    r"\b(?:output|print|show|reveal|tell[ \t]+me|give[ \t]+me|share|repeat|list|display|write[ \t]+out|dump|disclose|what[ \t]+are)"
+    r"[ \t]+(?:all[ \t]+)?your[ \t]+(?:very[ \t]+)?(?:starting|first|opening|setup|internal|underlying|core|base|pre-?set"
+    r"|default|confidential|secret|hidden|initial|original|system|developer)[ \t]+(?:instructions|prompts?|rules|guidelines"
+    r"|configuration|directives|orders)\b",
+    r"\bwhat[ \t]+(?:are|were)[ \t]+you[ \t]+(?:not|never)[ \t]+(?:supposed|allowed|permitted|meant)[ \t]+to[ \t]+(?:tell|say"
+    r"|reveal|share|disclose)\b",
+]
+
+# Round 3's patterns, compiled into a DFA of their own (see injection._Signals).
+ROUND3 = (EMBEDDED_TASK + RESPONSE_IMPERATIVE + POLICY_MORE + REFUSAL_MORE + PERSONA_MORE + TEMPLATE_MORE + REFUSAL_RULES
+          + HARMFUL_PERSONA_MORE + DECODE_DIRECTIVE + EXTRACT_MORE)  # fmt: skip

@@ -13,7 +13,9 @@ Signals (each a group of case-insensitive RE2 patterns, all found in one DFA pas
   an important message from me to you, GPT-4", "if you are an AI", "before you solve the task I
   gave you", "when the user asks ..., tell the user ...";
 * ``model_imperative`` - imperatives aimed at whoever processes the text: "you must now forward
-  ...", "reply with only the following", "your new task is", "TODO: Send ...";
+  ...", "reply with only the following", "your new task is", "TODO: Send ...", and about the
+  model's reply or an automated decision: "include the following string in your response", "end
+  your summary with", "override manual scoring and output:", "repeat the following sentence: '...'";
 * ``data_wrapper`` - fences around injected text: ``<INFORMATION>``, ``[SYSTEM]``,
   ``###(system_message)``, ``<end of session>``, "IMPORTANT!!!";
 * ``template_injection`` - chat-template tokens (``<|im_start|>``, ``[INST]``) and fake turns
@@ -31,10 +33,16 @@ Signals (each a group of case-insensitive RE2 patterns, all found in one DFA pas
 * ``prompt_extraction`` - "reveal your system prompt", "repeat the words above";
 * ``invisible_text`` - Unicode tag characters, zero-width and bidi controls. Tag characters
   spell hidden ASCII ("ASCII smuggling"); that hidden text is decoded and rescanned, and the
-  text with zero-width characters removed is rescanned too;
-* ``encoded_payload`` - base64, hex, URL-encoded or rot13 text whose *decoding* fires one of
+  text with zero-width characters removed is rescanned too. Not counted: zero-width
+  (non-)joiners and spaces next to a non-ASCII character (Persian, Indic and Thai writing, emoji
+  sequences, machine-translated CJK) and the tag sequence of a subdivision flag emoji;
+* ``encoded_payload`` - base64, hex, URL-encoded, Morse or rot13 text whose *decoding* fires one of
   the phrase signals (plain base64 such as an image or a hash does not fire). Decoding is
   recursive up to ``max_decode_depth`` and bounded by ``max_decoded_chars`` per call;
+* ``embedded_task`` - a task for a language model inside data, in prompt-template form: "Translate
+  the following sentence into Chinese.", "Paraphrase the above paragraph.", "Write one negative
+  sentence about X with at most 20 words." Weight 0 in a prompt (that is what prompts are);
+* ``decode_directive`` - "decode and follow: <base64>", "execute the instructions in this rot13";
 * ``obfuscated_text`` - leetspeak ("1gn0r3 4ll") or homoglyphs (a Cyrillic letter for its Latin twin)
   hiding a phrase signal: the text is folded back (one ``str.translate``, linear) and rescanned
   only when it mixes letters with digits or scripts inside a word.
@@ -78,20 +86,24 @@ WEIGHTS: dict[str, tuple[float, float]] = {
     "invisible_text": (0.5, 0.5),
     "encoded_payload": (0.85, 0.9),
     "obfuscated_text": (0.7, 0.8),
+    "embedded_task": (0.0, 0.45),
+    "decode_directive": (0.5, 0.6),
 }
 SIGNALS = tuple(WEIGHTS)
 _PHRASE_GROUPS: dict[str, list[str]] = {
     "instruction_override": P.OVERRIDE + P.OVERRIDE_MORE,
     "addressed_to_model": P.ADDRESSED,
-    "model_imperative": P.IMPERATIVE,
+    "model_imperative": P.IMPERATIVE + P.RESPONSE_IMPERATIVE,
     "data_wrapper": P.WRAPPER,
-    "template_injection": P.TEMPLATE + P.FAKE_TURN,
-    "role_hijack": P.ROLE + P.JAILBREAK[:1] + P.JAILBREAK[4:] + P.PERSONA,
-    "policy_evasion": P.JAILBREAK[1:4] + P.POLICY,
-    "refusal_suppression": P.REFUSAL,
+    "template_injection": P.TEMPLATE + P.FAKE_TURN + P.TEMPLATE_MORE,
+    "role_hijack": P.ROLE + P.JAILBREAK[:1] + P.JAILBREAK[4:] + P.PERSONA + P.PERSONA_MORE,
+    "policy_evasion": P.JAILBREAK[1:4] + P.POLICY + P.POLICY_MORE,
+    "refusal_suppression": P.REFUSAL + P.REFUSAL_MORE + P.REFUSAL_RULES,
     "hypothetical_framing": P.HYPOTHETICAL,
-    "harmful_persona": P.HARMFUL_PERSONA,
-    "prompt_extraction": P.EXTRACT,
+    "harmful_persona": P.HARMFUL_PERSONA + P.HARMFUL_PERSONA_MORE,
+    "prompt_extraction": P.EXTRACT + P.EXTRACT_MORE,
+    "embedded_task": P.EMBEDDED_TASK,
+    "decode_directive": P.DECODE_DIRECTIVE,
 }
 
 
@@ -121,16 +133,20 @@ class _Signals:
     big alternation cost ~30 µs per match on long jailbreaks). Offsets, needed only for
     findings, come from one search per *fired* signal."""
 
-    def __init__(self, groups: list[tuple[str, list[str]]]) -> None:
-        # Two DFAs beat one: DFA states multiply across patterns, and the few patterns with long
+    def __init__(self, groups: list[tuple[str, list[str]]], late: frozenset[str] = frozenset()) -> None:
+        # Several DFAs beat one: DFA states multiply across patterns, and the few patterns with long
         # bounded gaps ("if asked ... respond with", [^.\n]{0,80}) multiply them most, so they get
         # a set of their own (bench/injection prompts: 241 -> ~100 µs/KB for the whole detector;
         # tool results unchanged at ~75; three sets cost ordinary documents a third pass).
+        # Round 3's patterns (``late``) are a third set: in the first one they pushed its DFA past
+        # its 32 MB budget, and a DFA that keeps resetting its cache is 9x slower (phrase pass on
+        # prompts 17 -> 149 µs/KB; as a third set, 18).
         flat = [(n, p) for n, pats in groups for p in pats]
-        gappy = [(n, p) for n, p in flat if _LONG_GAP.search(p)]
-        rest = [(n, p) for n, p in flat if not _LONG_GAP.search(p)]
+        gappy = [(n, p) for n, p in flat if _LONG_GAP.search(p) and p not in late]
+        rest = [(n, p) for n, p in flat if not _LONG_GAP.search(p) and p not in late]
+        third = [(n, p) for n, p in flat if p in late]
         self.sets: list[tuple[re2.Set, list[str]]] = []
-        for part in (rest, gappy):
+        for part in (rest, gappy, third):
             if not part:
                 continue
             opts = re2.Options()
@@ -171,7 +187,11 @@ _MAX_FINDINGS = 64  # per signal and text: enough to point at the attack, bounde
 # Two sets: every pattern as it can match ASCII (run on all text; one case-folded Unicode DFA of
 # all patterns is 2-3x slower), and the patterns spelled with non-ASCII letters (Cyrillic, CJK,
 # accented Latin), run only on text that has non-ASCII characters.
-_PHRASES = _Signals([(n, [_ascii_only(p) for p in pats if not _non_latin(p)]) for n, pats in _PHRASE_GROUPS.items()])
+_LATE = frozenset(P.ROUND3)
+_PHRASES = _Signals(
+    [(n, [_ascii_only(p) for p in pats if not _non_latin(p)]) for n, pats in _PHRASE_GROUPS.items()],
+    frozenset(_ascii_only(p) for p in _LATE),
+)
 _PHRASES_INTL = _Signals([(n, [p for p in pats if _non_ascii(p)]) for n, pats in _PHRASE_GROUPS.items()])
 _DASHES_UTF8 = tuple(
     (a.encode(), b.encode())
@@ -199,11 +219,34 @@ _STRIP_ZW = dict.fromkeys(
 )
 
 _STRIP_ZW_UTF8 = tuple(chr(c).encode() for c in _STRIP_ZW)
+# Zero-width (non-)joiners and spaces are part of ordinary writing in Persian, Arabic, Indic and
+# Thai script, machine-translated CJK and emoji sequences (a family, a rainbow flag): there a
+# neighbour is non-ASCII. Smuggling splits *ASCII* words ("i\u200bg\u200bn\u200bo\u200br\u200be").
+_SCRIPT_JOINERS = frozenset(c.encode() for c in ("\u200b", "\u200c", "\u200d"))
+_BLACK_FLAG = "\U0001f3f4".encode()
+_CANCEL_TAG = "\U000e007f".encode()
+
+
+def _joiner_in_script(data: bytes, s: int, e: int) -> bool:
+    """A run of ZWSP/ZWNJ/ZWJ (3 UTF-8 bytes each) next to a non-ASCII character (Persian puts a
+    ZWNJ after a letter and before a space; hiding a phrase needs them between ASCII letters)."""
+    before = s > 0 and data[s - 1] >= 0x80
+    after = e < len(data) and data[e] >= 0x80
+    if not (before or after):
+        return False
+    return all(data[i : i + 3] in _SCRIPT_JOINERS for i in range(s, e, 3))
+
+
+def _emoji_flag(data: bytes, s: int, e: int) -> bool:
+    """U+1F3F4, up to 6 tag letters, U+E007F: how England/Scotland/Wales flags are spelled."""
+    return data[max(0, s - 4) : s] == _BLACK_FLAG and data[e - 4 : e] == _CANCEL_TAG and e - s <= 7 * 4
+
 
 _ENCODED = compile_re(
     r"(?P<b64>[A-Za-z0-9+/]{16,}={0,2}|[A-Za-z0-9_-]{16,}={0,2})"
     r"|(?P<hex>\b(?:[0-9a-fA-F]{2}[ :]?){12,}|(?:\\x[0-9a-fA-F]{2}){8,})"
     r"|(?P<url>[^\s%]*(?:%[0-9A-Fa-f]{2}[^\s%]{0,24}){3,})"
+    r"|(?P<morse>(?:[.-]{1,7}(?:[ \t]{1,3}|[ \t]*/[ \t]*)){11,}[.-]{1,7})"
 )
 _ENC_NAMES = group_names(_ENCODED)
 _HEXONLY = compile_re(r"[0-9a-fA-F]+")
@@ -265,8 +308,75 @@ def _printable(s: str) -> bool:
     return good / len(s) >= 0.9
 
 
+_MORSE = {
+    ".-": "A",
+    "-...": "B",
+    "-.-.": "C",
+    "-..": "D",
+    ".": "E",
+    "..-.": "F",
+    "--.": "G",
+    "....": "H",
+    "..": "I",
+    ".---": "J",
+    "-.-": "K",
+    ".-..": "L",
+    "--": "M",
+    "-.": "N",
+    "---": "O",
+    ".--.": "P",
+    "--.-": "Q",
+    ".-.": "R",
+    "...": "S",
+    "-": "T",
+    "..-": "U",
+    "...-": "V",
+    ".--": "W",
+    "-..-": "X",
+    "-.--": "Y",
+    "--..": "Z",
+    "-----": "0",
+    ".----": "1",
+    "..---": "2",
+    "...--": "3",
+    "....-": "4",
+    ".....": "5",
+    "-....": "6",
+    "--...": "7",
+    "---..": "8",
+    "----.": "9",
+    ".-.-.-": ".",
+    "--..--": ",",
+    "..--..": "?",
+    ".----.": "'",
+    "-.-.--": "!",
+    "-..-.": "/",
+    "-.--.": "(",
+    "-.--.-": ")",
+    "---...": ":",
+    "-....-": "-",
+    ".-..-.": '"',
+}
+
+
+def _morse(raw: str) -> str | None:
+    """Morse code (letters by one space, words by '/' or two or more spaces) to text; ``None``
+    if a code is not Morse or the result has fewer than three distinct letters (dashed rules)."""
+    words = []
+    for w in raw.replace("/", "  ").replace("\t", " ").split("  "):
+        letters = [_MORSE.get(c) for c in w.split()]
+        if None in letters:
+            return None
+        if letters:
+            words.append("".join(letters))  # type: ignore[arg-type]
+    text = " ".join(words)
+    return text if len(set(text) - set(" .,-")) >= 3 else None
+
+
 def _decode(kind: str, raw: str) -> str | None:
     """Best-effort decode to printable text; ``None`` if it is not text."""
+    if kind == "morse":
+        return _morse(raw)
     try:
         if kind == "b64":
             s = raw.rstrip("=")
@@ -281,6 +391,48 @@ def _decode(kind: str, raw: str) -> str | None:
     except (ValueError, UnicodeDecodeError, binascii.Error):
         return None
     return text if _printable(text) else None
+
+
+# Words strong payloads carry, rot13-encoded ("you", "ignore", "instructions", "system",
+# "prompt", "rules", "pretend", "act as", "never", "refuse", "forget", "disregard", "reveal",
+# "previous", "restrictions", "from now on", "todo", "send", ...). A rotated rescan is a full phrase pass; only text
+# that has one of these (a few substring searches) pays for it.
+_ROT13_STEMS = compile_re(
+    "|".join(
+        w.translate(_ROT13)
+        for w in (
+            "you",
+            "ignore",
+            "instruct",
+            "system",
+            "prompt",
+            "rules",
+            "pretend",
+            "act as",
+            "never",
+            "refuse",
+            "forget",
+            "disregard",
+            "reveal",
+            "previous",
+            "restrict",
+            "from now on",
+            "jailbr",
+            "persona",
+            "todo",
+            "send",
+            "transfer",
+            "forward",
+            "important",
+            "password",
+        )  # fmt: skip
+    ),
+    case_insensitive=True,
+)
+
+
+def _rot13_words(data: bytes) -> bool:
+    return next(spans(_ROT13_STEMS, data), None) is not None
 
 
 def _merge(a: dict[str, int], b: dict[str, int]) -> dict[str, int]:
@@ -378,6 +530,10 @@ class InjectionDetector:
             kind = next(_INV_NAMES[i] for i in range(1, len(sp)) if sp[i][0] >= 0)
             if kind == "zw" and s == 0 and t.data[s:e] == "\ufeff".encode():
                 continue  # a leading byte-order mark is not hidden text
+            if kind == "zw" and _joiner_in_script(t.data, s, e):
+                continue  # ZWNJ/ZWJ/ZWSP inside Persian, Indic, Thai or CJK words and emoji sequences
+            if kind == "tags" and _emoji_flag(t.data, s, e):
+                continue  # the tag sequence of a subdivision flag (England, Scotland, Wales)
             any_inv = True
             if outer:
                 findings.append(Finding("invisible_text", t.cp(s), t.cp(e), WEIGHTS["invisible_text"][1]))
@@ -428,7 +584,7 @@ class InjectionDetector:
                 hits["encoded_payload"] = hits.get("encoded_payload", 0) + 1
                 if outer:
                     findings.append(Finding("encoded_payload", t.cp(s), t.cp(e), WEIGHTS["encoded_payload"][1]))
-        if depth == 0 and budget[0] > 0 and any(c.isalpha() for c in t.text[:4096]):
+        if depth == 0 and budget[0] > 0 and _rot13_words(t.data):
             # rot13 has no surface form to find, so rescan the whole rotated text once (linear).
             rot = t.data.translate(_ROT13)  # ASCII letters only: safe on UTF-8 bytes
             # Only strong signals the rotation revealed (a pattern without letters matches both).
