@@ -397,37 +397,10 @@ def _decode(kind: str, raw: str) -> str | None:
 # "prompt", "rules", "pretend", "act as", "never", "refuse", "forget", "disregard", "reveal",
 # "previous", "restrictions", "from now on", "todo", "send", ...). A rotated rescan is a full phrase pass; only text
 # that has one of these (a few substring searches) pays for it.
+_STEM_WORDS = ("you ignore instruct system prompt rules pretend never refuse forget disregard reveal previous restrict "
+               "jailbr persona todo send transfer forward important password")  # fmt: skip
 _ROT13_STEMS = compile_re(
-    "|".join(
-        w.translate(_ROT13)
-        for w in (
-            "you",
-            "ignore",
-            "instruct",
-            "system",
-            "prompt",
-            "rules",
-            "pretend",
-            "act as",
-            "never",
-            "refuse",
-            "forget",
-            "disregard",
-            "reveal",
-            "previous",
-            "restrict",
-            "from now on",
-            "jailbr",
-            "persona",
-            "todo",
-            "send",
-            "transfer",
-            "forward",
-            "important",
-            "password",
-        )  # fmt: skip
-    ),
-    case_insensitive=True,
+    "|".join(w.translate(_ROT13) for w in [*_STEM_WORDS.split(), "act as", "from now on"]), case_insensitive=True
 )
 
 
