@@ -70,6 +70,7 @@ def _run(
     ctype: str = "application/json",
     authority: str = SERVER,
     method: str = "tools/list",
+    headers: dict[str, str] | None = None,
 ) -> list[ep.ProcessingResponse]:
     chunks = answer if isinstance(answer, list) else [answer]
     body = json.dumps({"jsonrpc": "2.0", "id": 7, "method": method, "params": {}}).encode()
@@ -82,6 +83,7 @@ def _run(
                     ":authority": authority,
                     "content-type": "application/json",
                     "x-celgate-principal": "alice",
+                    **(headers or {}),
                 }
             )
         ),
@@ -181,3 +183,28 @@ def test_other_listings_are_not_judged_as_tools(servicer: ExternalProcessorServi
     prompts = {"jsonrpc": "2.0", "id": 7, "result": {"prompts": [{"name": "lookup_order"}]}}
     out = _run(servicer, json.dumps(prompts).encode(), method="prompts/list")
     assert all(not r.HasField("immediate_response") for r in out)
+
+
+def test_the_listing_carries_its_caller_session_and_approval(
+    servicer: ExternalProcessorServicer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the policies see: a prompt offering the listed tools, marked as a listing, with the
+    principal, the MCP session and (on a retry after a human approved) the approval id."""
+    seen: list[dict[str, Any]] = []
+    decide = servicer._decider.decide
+
+    def recording(request: Any, door: str, **kw: Any) -> Any:
+        seen.append(dict(request))
+        return decide(request, door, **kw)
+
+    monkeypatch.setattr(servicer._decider, "decide", recording)
+    extra = {"mcp-session-id": "s-1", "x-celgate-approval-id": "apr_1"}
+    _run(servicer, json.dumps(_listing(_tool())).encode(), headers=extra)
+    (req,) = seen
+    assert req["action"] == "prompt" and "messages" not in req
+    assert req["context"]["mcp"] == {"method": "tools/list"}
+    assert req["principal"]["id"] == "alice"
+    assert req["session"] == {"id": "s-1"} and req["approval_id"] == "apr_1"
+    assert req["tools"] == [
+        {"name": "lookup_order", "description": DESCRIPTION, "input_schema": SCHEMA, "server": SERVER}
+    ]

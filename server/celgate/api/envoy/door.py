@@ -117,15 +117,22 @@ def build_request(
 
 
 def listing_request(
-    principal: dict[str, Any], method: str, path: str, authority: str, request_id: str, session_id: str = ""
+    principal: dict[str, Any],
+    method: str,
+    path: str,
+    authority: str,
+    request_id: str,
+    approval_id: str = "",
+    session_id: str = "",
 ) -> dict[str, Any]:
     """The request an MCP `tools/list` result is judged as, without its tools yet (ext_proc adds
     them from the result): a `prompt` offering those tools, since that is what the agent does with
     them next, and the one action whose policies already judge offered tools (LLM03 pins).
     `context.mcp.method` tells a policy it is a listing and not a model call. Authorized now,
-    while the gRPC call's caller is known."""
+    while the gRPC call's caller is known. `approval_id`, as for any request: a listing a policy held
+    for a human is let through once when retried with the approved id."""
     req = {"action": "prompt", "context": {"mcp": {"method": mapping.TOOLS_LIST}}}
-    return _authorized(_framed(req, principal, method, path, authority, request_id, "", session_id))
+    return _authorized(_framed(req, principal, method, path, authority, request_id, approval_id, session_id))
 
 
 def _framed(

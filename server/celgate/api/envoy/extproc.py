@@ -174,6 +174,7 @@ class ExternalProcessorServicer:
                 state.path,
                 state.authority,
                 state.headers.get("x-request-id", ""),
+                state.headers.get(APPROVAL_HEADER, ""),
                 session_of(state.headers, self._settings),
             )
             return ep.ProcessingResponse(request_body=ep.BodyResponse(response=_CONTINUE))
