@@ -122,35 +122,47 @@ def _row(name: str, st: dict[str, int]) -> None:
     print(f"{name:<10} {a:>18} {fp:>20} {st['tasks_hit']:>7}/{st['tasks']:<8}")
 
 
-def _p50(engine: Any, req: dict[str, Any], rounds: int) -> float:
-    times = []
-    for _ in range(rounds):
-        started = time.perf_counter()
-        engine.check(req)
-        times.append((time.perf_counter() - started) * 1e6)
-    return statistics.median(times)
+def _turn(t: int) -> list[dict[str, Any]]:
+    cid = f"c{t}"
+    call = {"id": cid, "name": "read_file", "args": {"file_path": f"f{t}.txt"}}
+    body = f"Note {t}: meeting with member {t} about invoice {1000 + t}, contact person{t}@example.com. " * 4
+    return [
+        {"role": "assistant", "content": "", "tool_calls": [call]},
+        {"role": "tool", "tool_call_id": cid, "content": body},
+    ]
 
 
 def cost(engine: Any) -> None:
-    """Per-check time against N turns of history: a sensitive call (provenance traced) and a
-    read-only call (no provenance function runs), so the difference is what provenance costs."""
+    """Per-check CPU time against N turns of history, as a session grows: each timed check re-sends
+    the history with one new turn (a call and its result of ~350 bytes), as a gateway does. A
+    sensitive call runs every provenance rule, a read-only call without arguments none, so the
+    difference is what provenance costs; the read-only column is mostly parsing the 2N-message
+    request. The two are timed in turns, and in CPU time (other processes on a shared machine do
+    not count)."""
     print(f"\n{'turns':>6} {'history KB':>11} {'sensitive p50 µs':>17} {'read-only p50 µs':>17} {'provenance µs':>14}")
+    principal = {"id": "emma", "roles": ["user"]}
+    args = {"recipient": "person7@example.com", "amount": 1007, "subject": "rent", "date": "2024-01-01"}
+    tools = {"sensitive": {"name": "send_money", "args": args}, "read_only": {"name": "get_balance"}}
     for turns in (10, 100, 1000):
         messages: list[dict[str, Any]] = [{"role": "user", "content": "Pay my rent to UK12345678901234567890 please."}]
         for t in range(turns):
-            cid = f"c{t}"
-            call = {"id": cid, "name": "read_file", "args": {"file_path": f"f{t}.txt"}}
-            messages.append({"role": "assistant", "content": "", "tool_calls": [call]})
-            body = f"Note {t}: meeting with member {t} about invoice {1000 + t}, contact person{t}@example.com. " * 4
-            messages.append({"role": "tool", "tool_call_id": cid, "content": body})
-        base = {"action": "tool_call", "principal": {"id": "emma", "roles": ["user"]}, "messages": messages}
-        args = {"recipient": "person7@example.com", "amount": 1007, "subject": "rent", "date": "2024-01-01"}
-        sensitive = {**base, "tool": {"name": "send_money", "args": args}}
-        read_only = {**base, "tool": {"name": "get_balance", "args": {}}}
+            messages.extend(_turn(t))
         size = sum(len(m.get("content", "")) for m in messages) // 1024
-        rounds = 20 if turns < 1000 else 7
-        engine.check(sensitive)  # first sight of the texts: analysis cached from here on
-        a, b = _p50(engine, sensitive, rounds), _p50(engine, read_only, rounds)
+        histories = {name: list(messages) for name in tools}
+        times: dict[str, list[float]] = {name: [] for name in tools}
+        for name, tool in tools.items():
+            # First sight of the history (texts analysed, the session indexed), not timed; twice, as
+            # the very first check of a long history can run out of the detector budget.
+            for _ in range(2):
+                engine.check({"action": "tool_call", "principal": principal, "messages": histories[name], "tool": tool})
+        for r in range(21 if turns < 1000 else 11):
+            for name, tool in tools.items():
+                histories[name].extend(_turn(turns + r))
+                req = {"action": "tool_call", "principal": principal, "messages": list(histories[name]), "tool": tool}
+                started = time.process_time()
+                engine.check(req)
+                times[name].append((time.process_time() - started) * 1e6)
+        a, b = statistics.median(times["sensitive"]), statistics.median(times["read_only"])
         print(f"{turns:>6} {size:>11} {a:>17.0f} {b:>17.0f} {a - b:>14.0f}")
 
 

@@ -38,6 +38,7 @@ from celgate.engine.request import parse_request
 from celgate.engine.scope import DEFAULT_BUDGET_SECONDS, Scope
 from celgate.engine.session_memory import SessionMemory
 from celgate.quotas import Charge, Outcome, QuotaStoreError
+from celgate.sessions.cache import ProvenanceCache
 from celgate.stores import Stores
 from celgate.v1 import decision_pb2 as pb
 
@@ -89,6 +90,8 @@ class Engine:
         self._budget = float(budget) / 1000 if isinstance(budget, int | float) else DEFAULT_BUDGET_SECONDS
         self._registry = bundle.registry
         self._injected = _injection_check(bundle)
+        # Indexes of the sessions this engine has seen, so a re-sent history is indexed once.
+        self._provenance = ProvenanceCache()
 
     @property
     def revision(self) -> str:
@@ -136,9 +139,11 @@ class Engine:
         trace: list[RuleTrace] | None = [] if explain else None
         memory = SessionMemory.open(req, stores.sessions)
         if memory is None:
-            session = SessionContext(req, self._registry, None, self._injected)
+            session = SessionContext(req, self._registry, None, self._injected, cache=self._provenance)
         else:
-            session = SessionContext(req, self._registry, memory.sources, self._injected, memory.calls)
+            session = SessionContext(
+                req, self._registry, memory.sources, self._injected, memory.calls, cache=self._provenance
+            )
         deadline = time.perf_counter() + self._deadline
         with Scope(self._budget, session):
             data = plan.data

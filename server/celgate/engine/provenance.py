@@ -31,13 +31,15 @@ the server recorded for `session.id`; the index over them is built once per deci
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from celgate.engine.backends import FunctionSpec
 from celgate.engine.scope import current_session
 from celgate.sessions import EMPTY, ProvenanceIndex, Source, request_sources
-from celgate.sessions.sources import Call, arg_kind, request_calls
+from celgate.sessions.cache import Conversation, ProvenanceCache
+from celgate.sessions.sources import Call, arg_kind, extra_sources, request_calls
 
 
 class SessionContext:
@@ -45,10 +47,12 @@ class SessionContext:
 
     __slots__ = (
         "_acted",
+        "_conv",
         "_endorsed",
         "_index",
         "_injected",
         "_injected_set",
+        "cache",
         "recorded",
         "recorded_calls",
         "registry",
@@ -62,24 +66,58 @@ class SessionContext:
         recorded: list[Source] | None = None,
         injected: Callable[[str], bool] | None = None,
         recorded_calls: list[Call] | None = None,
+        cache: ProvenanceCache | None = None,
     ) -> None:
         self.request = request
+        self.cache = cache
         self.registry = registry
         self.recorded = recorded or []
         self.recorded_calls = recorded_calls or []
         self._acted: list[str] | None = None
+        self._conv: Conversation | None = None
         self._index: ProvenanceIndex | None = None
         self._injected = injected
-        self._endorsed: frozenset[int] | None = None
+        self._endorsed: Endorsed | None = None
         self._injected_set: frozenset[int] | None = None
 
     @property
     def index(self) -> ProvenanceIndex:
         if self._index is None:
-            first = (self.recorded[-1].turn + 1) if self.recorded else 0
-            own = request_sources(self.request, self.registry, first)
-            self._index = ProvenanceIndex(_dedupe([*self.recorded, *own]))
+            cache = self.cache
+            if cache is None:
+                first = (self.recorded[-1].turn + 1) if self.recorded else 0
+                own = request_sources(self.request, self.registry, first)
+                self._index = ProvenanceIndex(_dedupe([*self.recorded, *own]))
+            else:
+                self._index = self._cached_index(cache)
         return self._index
+
+    def _cached_index(self, cache: ProvenanceCache) -> ProvenanceIndex:
+        """The same sources as `_dedupe(recorded + request_sources(...))`, with the conversation
+        turned into sources and indexed only past what this caller sent before."""
+        req = self.request
+        scope = "\x1f".join((req.principal.tenant, req.principal.id, req.session.id))
+        conv = self._conv = cache.conversation(scope, req, self.registry)
+        extras = extra_sources(req, self.registry, conv.turn)
+        if self.recorded:
+            first = self.recorded[-1].turn + 1
+            seen = {(s.kind, s.trust, s.field, s.text) for s in self.recorded}
+            sources = list(self.recorded)
+            for s in (*conv.sources, *extras):
+                key = (s.kind, s.trust, s.field, s.text)
+                if key not in seen:
+                    seen.add(key)
+                    sources.append(dataclasses.replace(s, turn=s.turn + first))
+        else:
+            sources = list(conv.sources)
+            if extras:
+                seen = set(conv.seen)
+                for s in extras:
+                    key = (s.kind, s.trust, s.field, s.text)
+                    if key not in seen:
+                        seen.add(key)
+                        sources.append(s)
+        return cache.index(scope, sources)
 
     def untrusted_actions(self) -> list[str]:
         """Earlier sensitive calls of this session whose destination, amount or selector came from
@@ -93,7 +131,14 @@ class SessionContext:
                 entry = registry.get(name)
                 return isinstance(entry, Mapping) and entry.get("sensitive") is True
 
-            calls = [*self.recorded_calls, *request_calls(self.request, first, wanted=sensitive)]
+            conv = self._conv
+            if conv is None:
+                own = request_calls(self.request, first, wanted=sensitive)
+            else:
+                names = {n for n in registry if sensitive(n)}
+                picked = [c for c in conv.calls_made if c.name in names][-256:]
+                own = [Call(c.turn + first, c.name, c.args) for c in picked]
+            calls = [*self.recorded_calls, *own]
             acted: dict[str, None] = {}
             for call in calls:
                 entry = registry.get(call.name)
@@ -127,17 +172,35 @@ class SessionContext:
         index = self.index
         return [index.describe(i, "injection", "") for i in sorted(self.injected())]
 
-    def endorsed(self) -> frozenset[int]:
-        """Sources the user's own request named, less those carrying injection signals."""
+    def endorsed(self) -> Endorsed:
+        """Sources the user's own request named, less those carrying injection signals (decided per
+        source on first ask: only sources holding an untrusted value are ever asked about)."""
         if self._endorsed is None:
-            index = self.index
-            check = self._injected
-            self._endorsed = frozenset(
-                i
-                for i, s in enumerate(index.sources)
-                if s.kind == "tool" and index.named(i) and (check is None or not check(s.text))
-            )
+            self._endorsed = Endorsed(self.index, self._injected)
         return self._endorsed
+
+
+class Endorsed:
+    """`i in endorsed`: source `i` is a tool result the user's request named, without injection
+    signals. A lazy set: naming is checked per source asked about, not for every source."""
+
+    __slots__ = ("_check", "_index", "_seen")
+
+    def __init__(self, index: ProvenanceIndex, check: Callable[[str], bool] | None) -> None:
+        self._index = index
+        self._check = check
+        self._seen: dict[int, bool] = {}
+
+    def __contains__(self, i: object) -> bool:
+        if not isinstance(i, int):
+            return False
+        hit = self._seen.get(i)
+        if hit is None:
+            s = self._index.sources[i]
+            check = self._check
+            hit = s.kind == "tool" and self._index.named(i) and (check is None or not check(s.text))
+            self._seen[i] = hit
+        return hit
 
 
 _THIRD_PARTY = ("tool", "document")
@@ -214,7 +277,7 @@ def injected_args(args: Any, skip: list[str]) -> list[str]:
     in it) a source carrying injection signals holds and no clean trusted source holds whole: the
     model is using a value from text that gives it instructions."""
     ctx = current_session()
-    if ctx is None or not isinstance(args, Mapping):
+    if ctx is None or not isinstance(args, Mapping) or all(k in skip for k in args):
         return []
     bad = ctx.injected()
     if not bad:

@@ -7,7 +7,9 @@ Index (built once per set of sources; each source's analysis is cached by its te
 Cost: building is O(total characters) once per source text (NFKC, one RE2 pass per entity kind);
 tracing one leaf value is one `str.find` scan of the corpus (C speed, O(corpus)) plus one dict
 lookup per entity or number inside it; matches per leaf are capped. Nested values are walked to
-a bounded depth and leaf count.
+a bounded depth and leaf count. `extend` makes the index of these sources plus new ones in
+O(new) (plus a C-speed copy of the corpus), and the new index searches only the corpus added
+since for a value its base already traced (sessions/cache.py keeps them between checks).
 
 A value is *trusted* when a trusted source holds it whole. Otherwise it has an *untrusted origin*
 when an untrusted source holds it whole, or holds an entity inside it (an address, a link, an
@@ -19,7 +21,8 @@ from __future__ import annotations
 
 import bisect
 import functools
-from collections.abc import Iterator, Mapping, Sequence
+import threading
+from collections.abc import Container, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +32,7 @@ from celgate.sessions.text import MAX_TEXT_CHARS, canonical_number, entities, no
 MAX_LEAVES = 256  # leaves traced per value
 MAX_HITS = 64  # sources reported per leaf
 MAX_DEPTH = 16
+MAX_FOUND = 1024  # searches remembered per index (and handed on to an extended one)
 MIN_TEXT_CHARS = 3  # shorter non-numeric values ("a", "ok") say nothing about where they came from
 
 
@@ -79,28 +83,88 @@ def leaves(value: Any, depth: int = 0) -> Iterator[Any]:
         yield value
 
 
+class _Line:
+    """The append-only maps a line of index snapshots shares: entity or number -> the positions of
+    the sources holding it, ascending. A snapshot of n sources reads the positions below n, so
+    extending the newest snapshot never changes what an older one answers."""
+
+    __slots__ = ("entities", "lock", "numbers", "size")
+
+    def __init__(self) -> None:
+        self.entities: dict[str, list[int]] = {}
+        self.numbers: dict[str, list[int]] = {}
+        self.size = 0
+        self.lock = threading.Lock()
+
+
+def _below(positions: list[int] | None, n: int) -> tuple[int, ...]:
+    if not positions:
+        return ()
+    if positions[-1] < n:
+        return tuple(positions)
+    return tuple(positions[: bisect.bisect_left(positions, n)])
+
+
 class ProvenanceIndex:
     def __init__(self, sources: Sequence[Source]) -> None:
-        self.sources = list(sources)
-        chunks: list[str] = []
+        self.sources: list[Source] = []
         self._starts: list[int] = []
-        self._raw: list[str] = []
-        self._entities: dict[str, list[int]] = {}
-        self._numbers: dict[str, list[int]] = {}
-        pos = 0
-        for i, s in enumerate(self.sources):
+        self._corpus = ""
+        self._line = _Line()
+        self._named_cache: dict[int, bool] = {}
+        self._traced: dict[Any, list[Part]] = {}
+        self._found: dict[str, tuple[tuple[int, ...], int]] = {}  # needle -> (hits, corpus length searched)
+        self._add(list(sources))
+
+    def _add(self, more: list[Source]) -> None:
+        """Appends `more` to this snapshot, which is the newest of its line (or alone on it)."""
+        line = self._line
+        chunks: list[str] = []
+        pos = len(self._corpus)
+        for i, s in enumerate(more, len(self.sources)):
             a = analyse(s.text)
             chunk = " " + a.normalised + " \n"
             self._starts.append(pos)
             chunks.append(chunk)
             pos += len(chunk)
             for e in a.entities:
-                self._entities.setdefault(e, []).append(i)
+                line.entities.setdefault(e, []).append(i)
             for n in a.numbers:
-                self._numbers.setdefault(n, []).append(i)
-        self._corpus = "".join(chunks)
-        self._named_cache: dict[int, bool] = {}
-        self._traced: dict[Any, list[Part]] = {}
+                line.numbers.setdefault(n, []).append(i)
+        self.sources.extend(more)
+        self._corpus += "".join(chunks)
+        line.size = len(self.sources)
+
+    def extend(self, more: Sequence[Source]) -> ProvenanceIndex:
+        """An index of these sources followed by `more`; this one is unchanged. Costs O(len(more))
+        analysis and map updates plus a copy of the corpus and of the source list (C speed), when
+        this is the newest snapshot of its line; otherwise (a branch: a retry that changed the last
+        turn) the new index is built whole."""
+        more = list(more)
+        if not more:
+            return self
+        if not self.sources:
+            return ProvenanceIndex(more)
+        new = ProvenanceIndex.__new__(ProvenanceIndex)
+        new.sources = list(self.sources)
+        new._starts = list(self._starts)
+        new._corpus = self._corpus
+        new._named_cache = {}
+        new._traced = {}
+        new._found = dict(self._found)
+        line = self._line
+        with line.lock:
+            if line.size == len(self.sources):
+                new._line = line
+                new._add(more)
+                return new
+        return ProvenanceIndex([*self.sources, *more])
+
+    def _entity_hits(self, key: str) -> tuple[int, ...]:
+        return _below(self._line.entities.get(key), len(self.sources))
+
+    def _number_hits(self, key: str) -> tuple[int, ...]:
+        return _below(self._line.numbers.get(key), len(self.sources))
 
     def named(self, i: int) -> bool:
         """Source `i` was named by the user's request (computed on first use: most checks never ask)."""
@@ -112,6 +176,10 @@ class ProvenanceIndex:
     def __len__(self) -> int:
         return len(self.sources)
 
+    @property
+    def indexed_chars(self) -> int:
+        return len(self._corpus)
+
     def _named(self, source: Source) -> bool:
         """The call that produced `source` read a file, page or address the user typed: the user
         pointed at this very source (a search query the user typed does not count)."""
@@ -119,20 +187,34 @@ class ProvenanceIndex:
             return False
         for arg in arg_texts(source):
             for key in _arg_entities(arg):
-                if any(self.sources[i].kind == "user" for i in self._entities.get(key, ())):
+                if any(self.sources[i].kind == "user" for i in self._entity_hits(key)):
                     return True
         return False
 
     def _find(self, needle: str) -> tuple[int, ...]:
+        """The sources whose normalised text holds `needle` (at most MAX_HITS). An extended index
+        inherits what its base found and scans only the corpus added since: a re-sent history is
+        searched once per value, not once per check."""
         corpus = self._corpus
-        hits: list[int] = []
-        start = corpus.find(needle)
-        while start >= 0 and len(hits) < MAX_HITS:
+        known = self._found.get(needle)
+        if known is not None:
+            hits, upto = known
+            if upto == len(corpus) or len(hits) >= MAX_HITS:
+                return hits
+            found = list(hits)
+        else:
+            found, upto = [], 0
+        start = corpus.find(needle, upto)
+        while start >= 0 and len(found) < MAX_HITS:
             i = bisect.bisect_right(self._starts, start) - 1
-            hits.append(i)
+            found.append(i)
             nxt = self._starts[i + 1] if i + 1 < len(self._starts) else len(corpus)
             start = corpus.find(needle, nxt)
-        return tuple(hits)
+        result = tuple(found)
+        if len(self._found) >= MAX_FOUND:
+            self._found.clear()
+        self._found[needle] = (result, len(corpus))
+        return result
 
     def trace_leaf(self, leaf: Any) -> list[Part]:
         key = (type(leaf), leaf)
@@ -149,7 +231,7 @@ class ProvenanceIndex:
         parts: list[Part] = []
         number = canonical_number(text)
         if number is not None:
-            found = tuple(self._numbers.get(number, ()))
+            found = self._number_hits(number)
             if found:
                 parts.append(Part(text, "number", found))
             if sum(c.isdigit() for c in text) < 6:
@@ -165,7 +247,7 @@ class ProvenanceIndex:
                 if rest:
                     parts.append(Part(text, "normalised", rest))
         for key in _arg_entities(text):
-            found = tuple(self._entities.get(key, ()))
+            found = self._entity_hits(key)
             parts.append(Part(key.split(":", 1)[1], "entity", found))
         return parts
 
@@ -183,7 +265,7 @@ class ProvenanceIndex:
         return any(self.sources[i].trust == TRUSTED for i in indices)
 
     def leaf_untrusted(
-        self, parts: list[Part], endorsed: frozenset[int] = frozenset(), before: int | None = None
+        self, parts: list[Part], endorsed: Container[int] = frozenset(), before: int | None = None
     ) -> bool:
         """`endorsed`: untrusted sources whose content counts as the user's (see `user_named_origin`);
         `before`: only sources seen before this turn count (judging an earlier call)."""
@@ -204,7 +286,7 @@ class ProvenanceIndex:
             return True
         return bad(whole)
 
-    def untrusted_origin(self, value: Any, endorsed: frozenset[int] = frozenset(), before: int | None = None) -> bool:
+    def untrusted_origin(self, value: Any, endorsed: Container[int] = frozenset(), before: int | None = None) -> bool:
         return any(self.leaf_untrusted(parts, endorsed, before) for parts in self.trace(value))
 
     def held_by(self, value: Any, bad: frozenset[int]) -> bool:

@@ -240,25 +240,35 @@ def request_calls(
     return [Call(turn, c.name, struct_to_dict(c.args)) for turn, c in picked[-limit:]]
 
 
-def request_sources(request: Any, registry: Mapping[str, Any], first_turn: int = 0) -> list[Source]:
-    """The sources a request carries: its conversation, its documents and, for a tool result, the
-    result itself. Tool turns are named by the assistant call they answer (`tool_call_id`)."""
+def message_sources(
+    m: Any,
+    registry: Mapping[str, Any],
+    turn: int,
+    calls: dict[str, tuple[str, Any]],
+    keep_args: Callable[[Any], Any] | None = None,
+) -> list[Source]:
+    """The sources one conversation message makes; an assistant turn's calls are noted in `calls`
+    (id -> (tool, arguments, through `keep_args` when given)) to name the tool turns answering them."""
+    role = m.role
+    if role == "assistant":
+        for c in m.tool_calls:
+            if c.id:
+                calls[c.id] = (c.name, keep_args(c.args) if keep_args is not None else c.args)
+        return []
+    if role in ("user", "system", "developer"):
+        if m.content:
+            return [Source("user" if role == "user" else "system", TRUSTED, m.content, turn)]
+        return []
+    if role == "tool":
+        name, args = calls.get(m.tool_call_id, (m.name, ()))
+        return tool_sources(name or m.name, m.content, turn, registry, call_args=args)
+    return []
+
+
+def extra_sources(request: Any, registry: Mapping[str, Any], turn: int) -> list[Source]:
+    """The sources a request carries besides its conversation: documents and, for a tool result,
+    the result itself (turns from `turn`, the one after the conversation's last)."""
     out: list[Source] = []
-    calls: dict[str, tuple[str, Any]] = {}
-    turn = first_turn
-    for m in request.messages:
-        role = m.role
-        if role == "assistant":
-            for c in m.tool_calls:
-                if c.id:
-                    calls[c.id] = (c.name, c.args)
-        elif role in ("user", "system", "developer"):
-            if m.content:
-                out.append(Source("user" if role == "user" else "system", TRUSTED, m.content, turn))
-        elif role == "tool":
-            name, args = calls.get(m.tool_call_id, (m.name, ()))
-            out.extend(tool_sources(name or m.name, m.content, turn, registry, call_args=args))
-        turn += 1
     for d in request.documents:
         trust = TRUSTED if "trusted" in d.labels else UNTRUSTED
         out.append(Source("document", trust, d.content, turn, field=d.source or d.id))
@@ -266,3 +276,23 @@ def request_sources(request: Any, registry: Mapping[str, Any], first_turn: int =
     if request.action == "tool_result" and request.tool.result:
         out.extend(tool_sources(request.tool.name, request.tool.result, turn, registry, call_args=request.tool.args))
     return out
+
+
+def request_sources(request: Any, registry: Mapping[str, Any], first_turn: int = 0) -> list[Source]:
+    """The sources a request carries: its conversation, its documents and, for a tool result, the
+    result itself. Tool turns are named by the assistant call they answer (`tool_call_id`)."""
+    out: list[Source] = []
+    calls: dict[str, tuple[str, Any]] = {}
+    turn = first_turn
+    for m in request.messages:
+        out.extend(message_sources(m, registry, turn, calls))
+        turn += 1
+    out.extend(extra_sources(request, registry, turn))
+    return out
+
+
+def call_texts(args: Any) -> tuple[str, ...]:
+    """A call's arguments as text (a cached source must not keep the request it came from alive)."""
+    if isinstance(args, tuple):
+        return args
+    return _args_text(struct_to_dict(args))
