@@ -726,3 +726,93 @@ EXTRACT_MORE = [
 # Round 3's patterns, compiled into a DFA of their own (see injection._Signals).
 ROUND3 = (EMBEDDED_TASK + RESPONSE_IMPERATIVE + POLICY_MORE + REFUSAL_MORE + PERSONA_MORE + TEMPLATE_MORE + REFUSAL_RULES
           + HARMFUL_PERSONA_MORE + DECODE_DIRECTIVE + EXTRACT_MORE)  # fmt: skip
+
+# --- round 3b: more languages, exfiltration markup -------------------------------------------------
+
+# Override, persona and extraction in more languages (tr fa ar id it pt es fr de ru ko hi vi pl nl).
+# Persian writes a zero-width non-joiner inside words ("دستورالعمل‌های"): ZN makes it optional.
+ZN = "\u200c?"
+INTL_OVERRIDE = [
+    # tr: "önceki/yukarıdaki (tüm) talimatları/komutları/kuralları/sistem mesajını unut / yok say / görmezden gel / dikkate alma"
+    r"(?:önceki|yukarıdaki|daha[ \t]+önceki|verilen|mevcut)[ \t]+(?:tüm[ \t]+|bütün[ \t]+|her[ \t]+)?(?:talimat|komut|kural"
+    r"|yönerge|sistem[ \t]+(?:mesaj|istem|komut))\pL*[ \t]+(?:unut|yok[ \t]+say|görmezden[ \t]+gel|dikkate[ \t]+alma|boş[ \t]?ver"
+    r"|iptal[ \t]+et|geçersiz)",
+    r"(?:tüm|bütün)[ \t]+(?:talimat|komut|kural)\pL*[ \t]+(?:unut|yok[ \t]+say|görmezden[ \t]+gel)",
+    # fa
+    r"(?:دستورالعمل"
+    + ZN
+    + r"(?:های|ها)|دستورات|قوانین|دستورهای|پیام[ \t]+سیستم)[ \t]+(?:قبلی|پیشین|بالا|سیستمی)?[ \t]*(?:را[ \t]+)?"
+    r"(?:نادیده[ \t]+بگیر|فراموش[ \t]+کن|کنار[ \t]+بگذار)",
+    r"(?:همه|تمام)[ \t]+(?:دستورالعمل" + ZN + r"(?:های|ها)|دستورات)[ \t]+(?:قبلی[ \t]+)?(?:را[ \t]+)?(?:نادیده|فراموش)",
+    # ar: "انس/تجاهل التعليمات السابقة"
+    r"(?:انس|إنس|تجاهل|اتجاهل|تخط|أهمل)[ \t]+(?:كل[ \t]+|جميع[ \t]+)?(?:التعليمات|الأوامر|القواعد|الإرشادات)(?:[ \t]+السابقة)?",
+    # id / ms
+    r"\b(?:abaikan|lupakan|acuhkan)[ \t]+(?:semua[ \t]+|seluruh[ \t]+)?(?:instruksi|perintah|aturan|arahan|petunjuk)"
+    r"(?:[ \t]+(?:sebelumnya|di[ \t]+atas))?",
+    # it / pt / es / fr / de: "forget everything above" and "previous instructions" word orders the older patterns miss
+    r"\b(?:dimentica|ignora)[ \t]+(?:tutto[ \t]+)?(?:quello[ \t]+che|ciò[ \t]+che)[ \t]+(?:ti[ \t]+)?(?:è[ \t]+stato[ \t]+detto"
+    r"|ho[ \t]+detto)|\b(?:ignore|esqueça|esqueca)[ \t]+(?:tudo[ \t]+)?(?:o[ \t]+que[ \t]+foi[ \t]+dito|acima)\b"
+    r"|\b(?:olvida|ignora)[ \t]+todo[ \t]+lo[ \t]+(?:anterior|que[ \t]+te[ \t]+(?:dije|han[ \t]+dicho))"
+    r"|\boublie[rz]?[ \t]+tout[ \t]+ce[ \t]+qu(?:i|'on)[ \t]+",
+    # ko / hi / vi / ru variants
+    r"(?:이전|위|앞)의?[ \t]*(?:모든[ \t]*)?(?:지시|명령|지침|규칙)\S*[ \t]*(?:을|를)?[ \t]*(?:무시|잊어)",
+    r"(?:पिछले|पहले[ \t]+के|ऊपर[ \t]+के)[ \t]+(?:सभी[ \t]+)?(?:निर्देश|आदेश|नियम)\S*[ \t]+(?:भूल|अनदेखा|नज़रअंदाज़|नजरअंदाज)",
+    r"\b(?:quên|bỏ[ \t]+qua|phớt[ \t]+lờ)[ \t]+(?:tất[ \t]+cả[ \t]+)?(?:các[ \t]+|mọi[ \t]+)?(?:hướng[ \t]+dẫn|chỉ[ \t]+thị|lệnh"
+    r"|quy[ \t]+tắc)",
+    r"(?:забудь|игнорируй|проигнорируй|отбрось)(?:те)?[ \t]+(?:всё|все)[ \t]+(?:что[ \t]+(?:было[ \t]+)?(?:сказано|написано)"
+    r"|предыдущее|выше)",
+]
+INTL_PERSONA = [
+    r"\bsen[ \t]+artık\b|\bbundan[ \t]+(?:böyle|sonra)[ \t]+(?:sen|sana)\b|\b(?:gibi[ \t]+davran|rolüne[ \t]+bür)",
+    r"أنت[ \t]+الآن|من[ \t]+الآن[ \t]+فصاعدا|تظاهر[ \t]+بأنك|تصرف[ \t]+ك",
+    r"(?:تو|شما)[ \t]+(?:اکنون|الان|از[ \t]+این[ \t]+به[ \t]+بعد)|وانمود[ \t]+کن|نقش[ \t]+.{1,20}[ \t]+را[ \t]+بازی[ \t]+کن",
+    r"\b(?:kamu|anda)[ \t]+(?:sekarang|kini)[ \t]+(?:adalah|menjadi)\b|\bberpura-?pura(?:lah)?[ \t]+menjadi\b",
+    r"\b(?:ora|d'ora[ \t]+in[ \t]+poi)[ \t]+(?:tu[ \t]+)?sei\b|\ba[ \t]+partir[ \t]+de[ \t]+agora[ \t]+(?:você|voce|tu)\b",
+    r"(?:너는|당신은)[ \t]*이제|지금부터[ \t]*(?:너는|당신은)|अब[ \t]+(?:से[ \t]+)?(?:तुम|आप)",
+    r"\bteraz[ \t]+jesteś\b|\bod[ \t]+teraz[ \t]+jesteś\b|\bje[ \t]+bent[ \t]+nu\b|\btừ[ \t]+giờ[ \t]+(?:bạn|mày)[ \t]+là\b",
+]
+INTL_EXTRACT = [
+    r"sistem[ \t]+(?:mesaj|istem|talimat|prompt)\pL*[ \t]+(?:\pL+[ \t]+){0,3}?(?:göster|yaz|açıkla|paylaş|ver|söyle|tekrarla)",
+    r"(?:اعرض|اكشف|أظهر|اطبع|كرر)[ \t]+(?:لي[ \t]+)?(?:موجه|تعليمات|رسالة)[ \t]+(?:النظام)",
+    r"(?:پرامپت|دستورالعمل"
+    + ZN
+    + r"(?:های|ها)|پیام)[ \t]+سیستم[ \t]*(?:\S+[ \t]+){0,3}(?:را[ \t]+)?(?:نشان[ \t]+بده|بنویس|فاش[ \t]+کن)",
+    r"\b(?:tunjukkan|tampilkan|ungkapkan|ulangi)[ \t]+(?:\pL+[ \t]+){0,2}(?:prompt|instruksi|pesan)[ \t]+sistem\b",
+    r"\b(?:mostra(?:mi)?|rivela(?:mi)?|ripeti)[ \t]+(?:il[ \t]+tuo[ \t]+|le[ \t]+tue[ \t]+)?(?:prompt[ \t]+di[ \t]+sistema"
+    r"|istruzioni[ \t]+(?:di[ \t]+sistema|iniziali))",
+    r"시스템[ \t]*(?:프롬프트|메시지|지시)\S*[ \t]*(?:을|를)?[ \t]*(?:보여|알려|출력|공개)",
+]
+
+# Data-exfiltration markup and requests in data: a markdown image or link whose URL carries a
+# placeholder for data ("![img](https://x.example/p.png?q=[QUERY])", "...?d={secret}"), or a
+# request to send secrets somewhere. Rendering such an image leaks what the model put in it.
+EXFIL = [
+    # (unbounded classes: a URL ends at ")" or a space anyway, and bounded repeats multiply DFA states)
+    r"\]\([ \t]*(?:https?:)?//[^)\s]*[?&/=][^)\s]*(?:\[[A-Za-z_ -]+\]|\{[A-Za-z_ .-]+\}|<[A-Za-z_ -]+>|\$[A-Za-z_]+"
+    r"|(?-i:[A-Z][A-Z_][A-Z_][A-Z_]))",
+    r"\b(?:send|e-?mail|forward|post|upload|transmit|exfiltrate|leak|append|include|encode|embed)\b[^.\n]*\b(?:password"
+    r"|passwords|reset[ \t]+(?:token|link|code)|api[ \t_-]?keys?|access[ \t_-]?tokens?|credentials|secret[ \t_-]?keys?|private"
+    r"[ \t]+keys?|passport[ \t_]+numbers?|bank[ \t_]+account[ \t_]+numbers?|credit[ \t]+card[ \t]+numbers?|security[ \t]+codes?"
+    r"|social[ \t]+security[ \t]+numbers?|2fa[ \t]+codes?|verification[ \t]+codes?|one-time[ \t]+(?:code|password)s?"
+    r"|session[ \t]+(?:cookies?|tokens?)|conversation[ \t]+history|chat[ \t]+history|system[ \t]+prompt)\b",
+]
+
+# German override and persona phrasing beyond the round-1 pattern ("Vergiss alles davor",
+# "Ignoriere alle vorangehenden Befehle", "Vergessen Sie alle vorherigen Aufträge").
+DE_MORE = [
+    r"\b(?:vergiss|vergessen[ \t]+sie|ignorier(?:e|en)?(?:[ \t]+sie)?|missachte)[ \t]+(?:bitte[ \t]+)?(?:alles[ \t,]+(?:davor"
+    r"|zuvor|bisherige|vorherige|oben|Vorangegangene)|alle[ \t]+(?:vorangehenden|vorausgehenden|vorherigen|bisherigen|obigen"
+    r"|vorigen|früheren|vorangegangenen)?[ \t]*(?:Anweisungen|Instruktionen|Befehle|Regeln|Vorgaben|Aufträge|Aufgaben"
+    r"|Informationen))\b",
+]
+DE_PERSONA = [
+    r"\b(?:nun|jetzt|ab[ \t]+sofort)[ \t]+bist[ \t]+du\b|\bstell[ \t]+dir[ \t]+vor,?[ \t]+du[ \t]+(?:bist|wärst)\b"
+    r"|\bich[ \t]+möchte,?[ \t]+dass[ \t]+(?:du|sie)[ \t]+(?:als|wie)\b",
+]
+# A fenced header announcing new instructions inside data ("### NEW INSTRUCTIONS ###",
+# "**UPDATED SYSTEM INSTRUCTIONS**"): the header form of round 1's "new instructions:".
+HEADER = [
+    r"[*#=\-\[<][*#=\-\[<][ \t]*(?-i:(?:NEW|UPDATED|IMPORTANT|URGENT|SYSTEM|ADMIN|SECRET|HIDDEN|PRIORITY|REAL|ACTUAL)"
+    r"[A-Z ]*INSTRUCTIONS?)\b",
+]
+ROUND3B = INTL_OVERRIDE + INTL_PERSONA + INTL_EXTRACT + EXFIL + DE_MORE + DE_PERSONA + HEADER

@@ -88,22 +88,30 @@ WEIGHTS: dict[str, tuple[float, float]] = {
     "obfuscated_text": (0.7, 0.8),
     "embedded_task": (0.0, 0.45),
     "decode_directive": (0.5, 0.6),
+    "exfiltration": (0.1, 0.45),
 }
 SIGNALS = tuple(WEIGHTS)
 _PHRASE_GROUPS: dict[str, list[str]] = {
-    "instruction_override": P.OVERRIDE + P.OVERRIDE_MORE,
+    "instruction_override": P.OVERRIDE + P.OVERRIDE_MORE + P.INTL_OVERRIDE + P.DE_MORE,
     "addressed_to_model": P.ADDRESSED,
     "model_imperative": P.IMPERATIVE + P.RESPONSE_IMPERATIVE,
-    "data_wrapper": P.WRAPPER,
+    "data_wrapper": P.WRAPPER + P.HEADER,
     "template_injection": P.TEMPLATE + P.FAKE_TURN + P.TEMPLATE_MORE,
-    "role_hijack": P.ROLE + P.JAILBREAK[:1] + P.JAILBREAK[4:] + P.PERSONA + P.PERSONA_MORE,
+    "role_hijack": P.ROLE
+    + P.JAILBREAK[:1]
+    + P.JAILBREAK[4:]
+    + P.PERSONA
+    + P.PERSONA_MORE
+    + P.INTL_PERSONA
+    + P.DE_PERSONA,
     "policy_evasion": P.JAILBREAK[1:4] + P.POLICY + P.POLICY_MORE,
     "refusal_suppression": P.REFUSAL + P.REFUSAL_MORE + P.REFUSAL_RULES,
     "hypothetical_framing": P.HYPOTHETICAL,
     "harmful_persona": P.HARMFUL_PERSONA + P.HARMFUL_PERSONA_MORE,
-    "prompt_extraction": P.EXTRACT + P.EXTRACT_MORE,
+    "prompt_extraction": P.EXTRACT + P.EXTRACT_MORE + P.INTL_EXTRACT,
     "embedded_task": P.EMBEDDED_TASK,
     "decode_directive": P.DECODE_DIRECTIVE,
+    "exfiltration": P.EXFIL,
 }
 
 
@@ -187,7 +195,7 @@ _MAX_FINDINGS = 64  # per signal and text: enough to point at the attack, bounde
 # Two sets: every pattern as it can match ASCII (run on all text; one case-folded Unicode DFA of
 # all patterns is 2-3x slower), and the patterns spelled with non-ASCII letters (Cyrillic, CJK,
 # accented Latin), run only on text that has non-ASCII characters.
-_LATE = frozenset(P.ROUND3)
+_LATE = frozenset(P.ROUND3 + P.ROUND3B)
 _PHRASES = _Signals(
     [(n, [_ascii_only(p) for p in pats if not _non_latin(p)]) for n, pats in _PHRASE_GROUPS.items()],
     frozenset(_ascii_only(p) for p in _LATE),
@@ -261,16 +269,19 @@ _ROT13 = bytes.maketrans(
 _HOMO = str.maketrans(
     dict(
         zip(
-            "АВЕКМНОРСТУХаеорсухіјѕԁԛԝӏΑΒΕΖΗΙΚΜΝΟΡΤΥΧαορτυνικ",
-            "ABEKMHOPCTYXaeopcyxijsdqwlABEZHIKMNOPTYXaoptuvik",
+            "АВЕКМНОРСТУХаеорсухіјѕԁԛԝӏΑΒΕΖΗΙΚΜΝΟΡΤΥΧαορτυνικİı",
+            "ABEKMHOPCTYXaeopcyxijsdqwlABEZHIKMNOPTYXaoptuvikIi",
             strict=True,
         )
     )
 )
-_MIXED = compile_re(
-    r"[a-zA-Z][0-9@$|]+[a-zA-Z]|[a-zA-Z][\x{0370}-\x{03FF}\x{0400}-\x{052F}]|[\x{0370}-\x{03FF}\x{0400}-\x{052F}][a-zA-Z]"
-)
-_MIXED_SCRIPT = compile_re(r"[a-zA-Z][\x{0370}-\x{03FF}\x{0400}-\x{052F}]|[\x{0370}-\x{03FF}\x{0400}-\x{052F}][a-zA-Z]")
+# Look-alike letters: Greek, Cyrillic, and the Turkish dotted capital I ("İGNORE ALL PREVİOUS
+# İNSTRUCTİONS"; the dotless ı is in every other Turkish word, so it does not trigger a fold).
+_LOOKALIKE = r"[\x{0370}-\x{03FF}\x{0400}-\x{052F}\x{0130}]"
+_MIXED = compile_re(rf"[a-zA-Z][0-9@$|]+[a-zA-Z]|[a-zA-Z]{_LOOKALIKE}|{_LOOKALIKE}[a-zA-Z]")
+_MIXED_SCRIPT = compile_re(rf"[a-zA-Z]{_LOOKALIKE}|{_LOOKALIKE}[a-zA-Z]")
+# Fullwidth and mathematical alphanumerics ("ｉｇｎｏｒｅ", "𝐢𝐠𝐧𝐨𝐫𝐞"): NFKC folds them to ASCII.
+_FONT_LETTERS = compile_re(r"[\x{FF21}-\x{FF3A}\x{FF41}-\x{FF5A}\x{1D400}-\x{1D7FF}]{3}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -459,12 +470,14 @@ class InjectionDetector:
         return _merge(_PHRASES.counts(t.data), _PHRASES_INTL.counts(t.data))
 
     def _folded(self, t: Text, hits: dict[str, int], budget: list[int]) -> None:
-        """Rescan leetspeak/homoglyph-folded text; count only strong signals the folding revealed."""
-        if budget[0] <= 0 or next(spans(_MIXED, t.data), None) is None:
+        """Rescan leetspeak/homoglyph/font-folded text; count only strong signals the folding revealed."""
+        fonts = not t.ascii and next(spans(_FONT_LETTERS, t.data), None) is not None
+        if budget[0] <= 0 or (not fonts and next(spans(_MIXED, t.data), None) is None):
             return
         data = t.data
-        if not t.ascii and next(spans(_MIXED_SCRIPT, data), None) is not None:
-            data = Text(t.text.translate(_HOMO), self.max_chars).data
+        text = unicodedata.normalize("NFKC", t.text) if fonts else t.text  # linear; only with such letters
+        if fonts or (not t.ascii and next(spans(_MIXED_SCRIPT, data), None) is not None):
+            data = Text(text.translate(_HOMO), self.max_chars).data
         # Leet characters are ASCII and never occur inside a UTF-8 multi-byte sequence, so the
         # bytes can be folded directly (bytes.translate: a table lookup per byte, in C).
         data = data.translate(_LEET)
