@@ -1,4 +1,4 @@
-# ruff: noqa: RUF001, E501  (non-ASCII look-alikes are the point; long alternations read better on one line)
+# ruff: noqa: RUF001, RUF003, E501  (non-ASCII look-alikes are the point; long alternations read better on one line)
 """Phrase patterns for prompt-injection signals (RE2 syntax, case-insensitive, multilingual).
 
 Kept apart from the scoring logic so the phrase lists can grow without touching the algorithm.

@@ -1,3 +1,4 @@
+# ruff: noqa: RUF003  (comments quote look-alike letters: the obfuscations this module folds)
 """Prompt injection: explainable signals combined into a score in [0, 1], per context.
 
 A text is scored in the context it arrives in: ``direct`` (a user's own prompt) or ``indirect``
