@@ -147,6 +147,20 @@ def test_other_mcp_methods_pass(gateway: Gateway) -> None:
     assert p.status_code == 200 and p.json()["result"] == {}
 
 
+def test_jsonrpc_labelled_as_something_else_is_refused(gateway: Gateway) -> None:
+    """ext_proc reads bodies of non-LLM routes only when they say they are JSON: a tools/call sent as
+    text/plain to a server that ignores the label skipped the result's check (a card came back raw)."""
+    before = len(gateway.mcp.received)
+    with gateway.client() as c:
+        for body in (rpc("search", {"q": CARD}, rpc_id=9), {"jsonrpc": "2.0", "id": 4, "method": "tools/list"}):
+            r = c.post("/mcp", content=json.dumps(body), headers={"content-type": "text/plain"})
+            assert r.status_code == 415, r.text
+            doc = r.json()
+            assert doc["id"] == body["id"] and doc["error"]["data"]["code"] == "invalid_request"
+            assert "application/json" in doc["error"]["message"] and CARD not in r.text
+    assert len(gateway.mcp.received) == before
+
+
 def test_mcp_methods_celgate_cannot_judge_are_denied(gateway: Gateway) -> None:
     with gateway.client() as c:
         r = c.post("/mcp", json={"jsonrpc": "2.0", "id": 3, "method": "resources/read", "params": {"uri": "x"}})

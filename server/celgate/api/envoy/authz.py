@@ -24,6 +24,7 @@ from celgate.api.envoy.door import (
     PARTIAL_BODY_HEADER,
     Denial,
     build_request,
+    check_mcp_content_type,
     decide,
     read_body,
     session_of,
@@ -62,6 +63,7 @@ class AuthorizationServicer:
             except mapping.BodyError as exc:
                 raise Denial(400, "invalid_request", str(exc)) from None
             dialect = mapped.dialect
+            check_mcp_content_type(mapped, headers)
             principal = extract_principal(
                 attrs.metadata_context.filter_metadata, headers, attrs.source.principal, settings
             )

@@ -87,6 +87,20 @@ def read_body(headers: Mapping[str, str], body: bytes, settings: EnvoySettings, 
     return body
 
 
+def is_json(headers: Mapping[str, str]) -> bool:
+    """Whether the request says its body is JSON: ext_proc only reads bodies of non-LLM routes that do."""
+    return "json" in headers.get("content-type", "").lower()
+
+
+def check_mcp_content_type(mapped: mapping.Mapped, headers: Mapping[str, str]) -> None:
+    """A JSON-RPC body labelled as something else is refused: ext_proc would skip it (no body to
+    rewrite, no reply to judge: a tools/call's masked arguments, its result, a tools/list), and a
+    server that ignores the label would still run it. MCP requires `application/json`."""
+    if mapped.dialect == mapping.MCP and not is_json(headers):
+        ctype = headers.get("content-type", "") or "none"
+        raise Denial(415, "invalid_request", f"a JSON-RPC request must be sent as application/json (got {ctype[:64]})")
+
+
 def build_request(
     mapped: mapping.Mapped,
     principal: dict[str, Any],

@@ -27,6 +27,7 @@ from celgate.api.envoy.door import (
     Denial,
     build_request,
     decide,
+    is_json,
     listing_request,
     read_body,
     session_of,
@@ -151,8 +152,7 @@ class ExternalProcessorServicer:
         resp = ep.ProcessingResponse(request_headers=ep.HeadersResponse(response=_CONTINUE))
         if state.handoff:  # for celgate only; the upstream has no use for it
             resp.request_headers.response.header_mutation.remove_headers.append(handoff.HEADER)
-        json_body = "json" in h.get("content-type", "")
-        if state.dialect == mapping.OTHER and not (state.method == "POST" and json_body):
+        if state.dialect == mapping.OTHER and not (state.method == "POST" and is_json(h)):
             resp.mode_override.CopyFrom(_SKIP_ALL)
         elif not any(self._decider.judges(a) for a in (("response",) if state.dialect in _LLM else _MCP_REPLIES)):
             resp.mode_override.CopyFrom(_REQUEST_BODY_ONLY)
