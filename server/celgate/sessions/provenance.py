@@ -34,6 +34,7 @@ MAX_HITS = 64  # sources reported per leaf
 MAX_DEPTH = 16
 MAX_FOUND = 1024  # searches remembered per index (and handed on to an extended one)
 MIN_TEXT_CHARS = 3  # shorter non-numeric values ("a", "ok") say nothing about where they came from
+_NAMING = ("file:", "url:", "domain:")  # entities that name one document: a file, a page
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,12 +182,17 @@ class ProvenanceIndex:
         return len(self._corpus)
 
     def _named(self, source: Source) -> bool:
-        """The call that produced `source` read a file, page or address the user typed: the user
-        pointed at this very source (a search query the user typed does not count)."""
+        """The call that produced `source` read a file or a web page the user typed: the user
+        pointed at this very source. A search query, a date, a number or a person the user typed
+        does not name what comes back (the events of a day, the mail from someone)."""
         if source.kind != "tool" or not source.call_args:
             return False
         for arg in arg_texts(source):
-            for key in _arg_entities(arg):
+            keys = _arg_entities(arg)
+            mail_domains = {"domain:" + k.rsplit("@", 1)[-1] for k in keys if k.startswith("email:")}
+            for key in keys:
+                if not key.startswith(_NAMING) or key in mail_domains:
+                    continue
                 if any(self.sources[i].kind == "user" for i in self._entity_hits(key)):
                     return True
         return False

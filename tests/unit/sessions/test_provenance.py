@@ -150,3 +150,18 @@ def test_values_without_provenance(value: object) -> None:
     index = ProvenanceIndex([page("ab true none")])
     assert not index.untrusted_origin(value)
     assert index.provenance(value) == []
+
+
+def test_only_a_file_or_page_the_user_typed_names_a_source() -> None:
+    def result(*args: str) -> Source:
+        return Source("tool", "untrusted", "mail mark@evil.com", 1, "tool", call_args=args)
+
+    prompt = user("On 2024-05-15 check bill-may.txt and www.acme.com, then ask bob@acme.com")
+    for args, named in [
+        (("2024-05-15",), False),  # a date names the events of a day, not one document
+        (("bob@acme.com",), False),  # a person names their mail, not one document
+        (("bill-may.txt",), True),
+        (("https://www.acme.com/",), True),
+    ]:
+        index = ProvenanceIndex([prompt, result(*args)])
+        assert index.named(1) is named, args
