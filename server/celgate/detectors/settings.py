@@ -40,6 +40,9 @@ class Settings:
     hash_key_configured: bool = False
     hash_length: int = 8
     classifiers: tuple[ClassifierSpec, ...] = ()
+    # Detector time one decision may spend (engine/scope.py): past it, the next detector call in
+    # that decision is an evaluation error, so its rule fails closed.
+    budget_ms: float = 250.0
 
 
 _SCHEMA: dict[str, Any] = {
@@ -49,7 +52,9 @@ _SCHEMA: dict[str, Any] = {
     "overlap": {"ngram": int},
     "redaction": {"hash_key": str, "hash_key_env": str, "hash_length": int},
     "classifiers": {},  # name -> spec, validated by classify.parse_classifiers
+    "budget_ms": None,  # a number, not a section
 }
+_MAX_BUDGET_MS = 10_000.0  # a decision's own deadline is 2 s (60 s on cel-python): more is no budget
 _CUSTOM_KEYS = {"pattern", "score", "case_insensitive"}
 
 
@@ -79,9 +84,11 @@ def parse(raw: Mapping[str, Any] | None) -> Settings:
     kw: dict[str, Any] = {}
     for section, keys in _SCHEMA.items():
         sub = raw.get(section)
-        if sub is None or section == "classifiers":
+        if sub is None or section in ("classifiers", "budget_ms"):
             continue
         _check_keys(f"detectors.{section}", sub, keys)
+    if "budget_ms" in raw:
+        kw["budget_ms"] = _typed("detectors.budget_ms", raw["budget_ms"], float, 1.0, _MAX_BUDGET_MS)
     limits = raw.get("limits") or {}
     if "max_scan_chars" in limits:
         kw["max_scan_chars"] = _typed("detectors.limits.max_scan_chars", limits["max_scan_chars"], int, 1, 1 << 30)

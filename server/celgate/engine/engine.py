@@ -86,8 +86,9 @@ class Engine:
         if deadline_seconds is None:
             deadline_seconds = DEFAULT_DEADLINE_SECONDS * (1 if bundle.backend.name == "cpp" else _SLOW_BACKEND_FACTOR)
         self._deadline = deadline_seconds
-        budget = bundle.config.detectors.get("budget_ms") if bundle.config.detectors else None
-        self._budget = float(budget) / 1000 if isinstance(budget, int | float) else DEFAULT_BUDGET_SECONDS
+        # `detectors.budget_ms` of celgate.yaml, validated with the other detector settings
+        settings = getattr(bundle.detectors, "settings", None)
+        self._budget = settings.budget_ms / 1000 if settings is not None else DEFAULT_BUDGET_SECONDS
         self._registry = bundle.registry
         self._injected = _injection_check(bundle)
         # Indexes of the sessions this engine has seen, so a re-sent history is indexed once.

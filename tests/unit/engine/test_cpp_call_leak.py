@@ -107,15 +107,15 @@ def test_shipped_library_detector_decisions_keep_memory_flat() -> None:
 
 
 @pytest.mark.parametrize("backend", ["cpp", "python"])
-def test_a_detector_that_raises_is_a_rule_error_with_its_message(make_repo, backend: str, monkeypatch) -> None:
+def test_a_detector_that_raises_is_a_rule_error_with_its_message(make_repo, backend: str) -> None:
     """Exceptions cross the adapter as CEL errors and still name their cause (here: the budget)."""
-    monkeypatch.setattr("celgate.engine.engine.DEFAULT_BUDGET_SECONDS", 0.0)  # the 2nd scan raises
     rules = """\
     - name: no-secrets
       effect: deny
       when: messages.exists(m, m.content.secrets().size() > 0)
     """
     engine = celgate.load(make_repo({"p.yaml": policy("p", "[prompt]", rules)}), backend=backend)
+    engine._budget = 0.0  # the 2nd scan raises (detectors.budget_ms is at least 1 ms)
     messages = [{"role": "user", "content": f"hello number {i}"} for i in range(3)]
     decision = engine.check({"action": "prompt", "messages": messages}, explain=True)
     assert decision.effect == "deny"  # a deny rule that errors fails closed
