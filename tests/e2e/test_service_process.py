@@ -11,11 +11,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e.conftest import free_port
+from tests.e2e.conftest import REPO, free_port
 
 pytestmark = pytest.mark.e2e
 
 SEARCH = {"action": "tool_call", "principal": {"id": "u2"}, "tool": {"name": "search"}}
+PROMPT = {"action": "prompt", "principal": {"id": "u3"}, "messages": [{"role": "user", "content": "hello"}]}
 
 
 def worker_pids(pid: int) -> list[int]:
@@ -107,3 +108,28 @@ def test_bad_settings_exit_2_with_a_message(policy_repo: Path) -> None:
         timeout=60,
     )
     assert done.returncode == 2 and "grpc-addr" in done.stderr
+
+
+def test_no_worker_answers_before_its_first_revision_is_active(start_celgate) -> None:
+    """With --workers N a worker listened on the shared ports before its first revision was
+    active, so while one worker was ready another answered 503 (and /readyz said not ready) to the
+    connections the kernel gave it. Now a worker binds its ports only once its first revision is
+    active (or rejected): from the first answer on, every answer is a decision. The shipped library
+    takes seconds to load and test, which is the window the race had."""
+    cg = start_celgate(policies=REPO / "policies", workers=2, wait=False)
+    codes: dict[object, int] = {}
+    in_a_row = 0
+    deadline = time.monotonic() + 120
+    while in_a_row < 60 and time.monotonic() < deadline:  # bounded by count and time
+        assert cg.proc.poll() is None, cg.stderr()
+        path, body = ("/readyz", None) if in_a_row % 2 else ("/v1/check", PROMPT)
+        try:  # a new connection each time, so the kernel spreads them over both workers
+            r = httpx.request("POST" if body else "GET", cg.http_url + path, json=body, timeout=10)
+        except httpx.TransportError:
+            codes["refused"] = codes.get("refused", 0) + 1
+            time.sleep(0.02)
+            continue
+        codes[r.status_code] = codes.get(r.status_code, 0) + 1
+        in_a_row = in_a_row + 1 if r.status_code == 200 else 0
+    assert in_a_row >= 60, codes
+    assert set(codes) <= {200, "refused"}, codes

@@ -81,7 +81,8 @@ def test_no_good_revision_at_start_means_not_ready(start_celgate, tmp_path: Path
     cg = start_celgate(policies=repo, wait="up")
     wait_for(lambda: status(cg)["last_error"], timeout=15)
     r = httpx.get(cg.http_url + "/readyz")
-    assert r.status_code == 503 and r.json()["last_error"]["file"].endswith("tools.yaml")
+    assert r.status_code == 503 and r.json() == {"ready": False}  # probes learn nothing more
+    assert status(cg)["last_error"]["file"].endswith("tools.yaml")  # /v1/status says why
     check = httpx.post(cg.http_url + "/v1/check", json=SEARCH)
     assert check.status_code == 503 and check.json()["error"]["code"] == "unavailable"
     import grpc

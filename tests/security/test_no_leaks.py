@@ -61,3 +61,31 @@ def test_a_git_source_with_a_token_in_its_url_never_shows_it(tmp_path: Path, cap
         assert leak not in text, text
         assert leak not in caplog.text
     assert "127.0.0.1" in state.status()["source"]  # enough to act on: the host and repository
+
+
+def test_readyz_tells_a_probe_only_ready_or_not(make_repo) -> None:
+    """/readyz is open to unauthenticated probes and returned the whole status: the policy source
+    and why the newest revision was rejected (file, line, message, revision). It now says ready or
+    not; the rest stays on /v1/status, behind rights."""
+    from starlette.testclient import TestClient
+
+    from celgate.api.decide import Decider
+    from celgate.api.http_app import create_app
+    from celgate.auth import Authenticator, AuthSettings
+
+    repo = make_repo({"broken.yaml": BROKEN})
+    source = open_source(str(repo))
+    state = PolicyState(source.description)
+    Reloader(source, state, run_tests=False).poll_once()
+    assert state.status()["last_error"] is not None
+    closed = Authenticator(AuthSettings.from_dict({}), allow_anonymous=False)  # no caller may read status
+    with TestClient(create_app(Decider(state), state, authenticator=closed)) as client:
+        not_ready = client.get("/readyz")
+        assert not_ready.status_code == 503 and not_ready.json() == {"ready": False}
+        assert client.get("/v1/status").status_code == 401
+        (repo / "broken.yaml").unlink()
+        Reloader(source, state, run_tests=False).poll_once()
+        ready = client.get("/readyz")
+        assert ready.status_code == 200 and ready.json() == {"ready": True}
+        state.drain()
+        assert client.get("/readyz").json() == {"ready": False, "draining": True}

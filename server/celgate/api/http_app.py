@@ -400,13 +400,13 @@ def create_app(
 
     @app.get(
         "/readyz",
-        summary="Readiness: a policy revision is active",
+        summary="Readiness: a policy revision is active (open to probes: nothing but ready or not)",
         response_class=Response,
-        responses={200: json_any, 503: {"description": "Not ready; last_error says why", **json_any}},
+        responses={200: json_any, 503: {"description": "Not ready; /v1/status says why", **json_any}},
     )
     async def readyz() -> Response:
-        status = state.status()
-        return Response(orjson.dumps(status), status_code=200 if status["ready"] else 503, media_type=_JSON)
+        readiness = state.readiness()
+        return Response(orjson.dumps(readiness), status_code=200 if readiness["ready"] else 503, media_type=_JSON)
 
     @app.get(
         "/v1/status",

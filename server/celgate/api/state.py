@@ -26,6 +26,7 @@ class PolicyState:
         self._listeners: list[Callable[[bool], None]] = []
         self._lock = threading.Lock()
         self.draining = False
+        self._settled = threading.Event()  # the first revision was activated or rejected
 
     @property
     def ready(self) -> bool:
@@ -46,6 +47,12 @@ class PolicyState:
             self._listeners.append(listener)
         listener(self.ready)
 
+    def wait_settled(self, timeout: float) -> bool:
+        """Waits until the first revision was activated or rejected; False on timeout. A worker
+        opens its ports only then, so no worker answers "not ready" while it is still loading
+        and another one is serving (the kernel spreads connections over every listener)."""
+        return self._settled.wait(timeout)
+
     def activate(self, engine: Engine) -> None:
         with self._lock:
             previous = self.engine.revision if self.engine is not None else None
@@ -54,6 +61,7 @@ class PolicyState:
             self.loaded_at = self.last_attempt_at = time.time()
             self.last_error = None
             listeners = list(self._listeners) if not was_ready else []
+        self._settled.set()
         metrics.bundle_activated(engine.revision, previous)
         for listener in listeners:
             listener(True)
@@ -62,7 +70,13 @@ class PolicyState:
         with self._lock:
             self.last_error = error
             self.last_attempt_at = time.time()
+        self._settled.set()
         metrics.bundle_rejected()
+
+    def readiness(self) -> dict[str, Any]:
+        """What an unauthenticated probe may learn: ready or not (and draining while stopping).
+        The source, the revision and why a revision was rejected are `status()`, behind rights."""
+        return {"ready": self.ready, **({"draining": True} if self.draining else {})}
 
     def status(self) -> dict[str, Any]:
         engine = self.engine

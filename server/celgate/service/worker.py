@@ -79,6 +79,11 @@ def with_log_key(config: ServeConfig) -> ServeConfig:
     return dataclasses.replace(config, decision_log_key=audit.new_key().hex())
 
 
+# Longest a worker waits for its first revision before it opens its ports anyway (not ready, so
+# /v1/status can say why); the shipped k8s startup probe allows 120 s.
+_FIRST_REVISION_WAIT_SECONDS = 110.0
+
+
 def run_worker(config: ServeConfig, worker_index: int | None = None) -> int:
     tune_grpc_core()
     setup_logging()
@@ -128,6 +133,18 @@ def run_worker(config: ServeConfig, worker_index: int | None = None) -> int:
     decider = Decider(state, stores=stores, log=decision_log, dry_run=config.dry_run, tracer=tracer)
 
     auth = auth_plan(config)
+    # Ports are opened only once the first revision is active (or rejected): a listening worker
+    # gets its share of new connections from the kernel (SO_REUSEPORT), and one still loading
+    # would answer them "not ready" while the others serve.
+    try:
+        if not state.wait_settled(_FIRST_REVISION_WAIT_SECONDS):
+            log.warning("no policy revision after %.0f s; listening anyway (not ready)", _FIRST_REVISION_WAIT_SECONDS)
+    except KeyboardInterrupt:  # Ctrl-C while loading: nothing was accepted, nothing to drain
+        reloader.stop()
+        stores.close()
+        if decision_log is not None:
+            decision_log.close()
+        return 0
     try:
         authenticator = auth.authenticator()
         https = HttpCertificates(auth.tls) if auth.tls else None
