@@ -17,7 +17,7 @@ from typing import Any
 
 from celgate.detectors import build
 from celgate.engine import content
-from celgate.engine.actions import ACTIONS, ALLOW, RETRIEVAL
+from celgate.engine.actions import ACTIONS, ALLOW, DENY, REQUIRE_APPROVAL, RETRIEVAL
 from celgate.engine.backends import Backend, CelCompileError, FunctionSpec, Kind, new_backend
 from celgate.engine.backends.base import VARIABLE_NAMES
 from celgate.engine.builtins import BUILTINS
@@ -51,6 +51,10 @@ class CompiledRule:
     redact: Redact | None
     labels: tuple[str, ...]
     enforced: bool
+    # The effect this rule counts as matched with when its condition cannot be evaluated (fail
+    # closed): its own for require_approval, the policy's `on_error` for deny; None for allow and
+    # obligation-only rules, which then do not match.
+    error_effect: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +156,12 @@ def _policy_sources(policy: Policy) -> list[str]:
     return out
 
 
+def _error_effect(effect: str | None, on_error: str) -> str | None:
+    if effect == DENY:
+        return on_error
+    return REQUIRE_APPROVAL if effect == REQUIRE_APPROVAL else None
+
+
 def describe(rule: Rule, key: str, actions: tuple[str, ...]) -> str:
     """The message of a rule that gives none, so every reason says what its rule did."""
     if rule.effect is not None:
@@ -209,7 +219,8 @@ class _Compiler:
         except ValueError as exc:
             self.errors.append(PolicyError(file, rule.pos.line, rule.pos.column, f"redact: {exc}"))
 
-    def policy(self, policy: Policy) -> CompiledPolicy:
+    def policy(self, policy: Policy, on_error: str = DENY) -> CompiledPolicy:
+        """`on_error`: the policy's own, else celgate.yaml's (what an erroring deny rule counts as)."""
         enforced = policy.mode == "enforce"
         declared = [name for name, _ in policy.variables]
         variables = []
@@ -235,6 +246,7 @@ class _Compiler:
                     redact=rule.redact,
                     labels=rule.labels,
                     enforced=enforced,
+                    error_effect=_error_effect(rule.effect, on_error),
                 )
             )
         uses_document = any("document" in referenced_variables(s) for s in _policy_sources(policy))
@@ -286,7 +298,7 @@ def compile_repo(path: str | Path, *, backend: str | None = None, revision: str 
     names: dict[str, set[str]] = {a: {"action"} for a in ACTIONS}
     action_sources: dict[str, list[str]] = {a: [] for a in ACTIONS}
     for policy in contents.policies:
-        compiled = compiler.policy(policy)
+        compiled = compiler.policy(policy, policy.on_error or contents.config.rule_on_error)
         policy_sources = _policy_sources(policy)
         used = set().union(*(referenced_variables(s) for s in policy_sources))
         for action in policy.actions:

@@ -3,8 +3,9 @@
 Semantics (DESIGN.md): deny overrides require_approval overrides allow; no matching rule gives the
 action's default; rules of `audit` policies are reported with `enforced: false` and never change
 the effect or add obligations; a deny/require_approval rule whose condition errors counts as
-matched (fail closed), an allow rule that errors does not; a policy's variables are evaluated at
-most once per request (per document for per-document policies).
+matched (fail closed; a deny rule of a policy whose `on_error` is require_approval holds the
+request for a human instead), an allow rule that errors does not; a policy's variables are
+evaluated at most once per request (per document for per-document policies).
 
 Failing closed: any error while deciding is a decision, never an exception to the door. A CEL
 run-time error (a missing key, a bad type, the runtime's iteration budget) fails its rule closed
@@ -15,6 +16,7 @@ reason `engine/error`, whose details go to the server log, not to the caller.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import functools
 import itertools
@@ -56,9 +58,6 @@ _ID_COUNTER = itertools.count(1)
 def next_decision_id() -> str:
     """Unique across processes (a random 64-bit prefix per process) and cheap: no syscall per decision."""
     return f"{_ID_PREFIX}-{next(_ID_COUNTER):016x}"
-
-
-_FAIL_CLOSED = (DENY, REQUIRE_APPROVAL)
 
 
 class _Matched:
@@ -286,8 +285,13 @@ class Engine:
                 error = _error(result)
                 if trace is not None:
                     trace.append(RuleTrace(policy.name, rule.name, "error", error, elapsed, document))
-                if rule.effect in _FAIL_CLOSED:
+                # Allow and obligation-only rules have no error effect: an error does not match them.
+                if rule.error_effect is not None and rule.error_effect == rule.effect:
                     matched.append(_Matched(rule, f"{rule.key} failed closed: {error}", error=True))
+                elif rule.error_effect is not None:  # a deny rule of a policy with on_error: require_approval
+                    held = dataclasses.replace(rule, effect=rule.error_effect)
+                    message = f"{rule.key} could not be evaluated; held for approval (on_error): {error}"
+                    matched.append(_Matched(held, message, error=True))
 
     def _charge_quotas(
         self, plan: ActionPlan, activation: Any, trace: list[RuleTrace] | None, stores: Stores

@@ -65,6 +65,13 @@ class Policy:
     rules: tuple[Rule, ...]
     file: str
     pos: Pos
+    # What a deny rule of this policy that cannot be evaluated counts as (None: celgate.yaml's `on_error`)
+    on_error: str | None = None
+
+
+# `on_error` (a policy's, or celgate.yaml's default for every policy): what a deny rule whose
+# condition cannot be evaluated counts as. Never `allow`: an error must not open the gate.
+ON_ERROR_EFFECTS = ("deny", "require_approval")
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +83,7 @@ class Config:
     limits: tuple[QuotaLimit, ...] = ()
     on_error: str = "deny"
     modes: dict[str, str] = field(default_factory=dict)  # policy name -> enforce | audit, overriding the file
+    rule_on_error: str = "deny"  # top-level `on_error`: the default of every policy's (see ON_ERROR_EFFECTS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,7 +222,9 @@ def check_header(doc: Any, file: str, kind: str, problems: Problems) -> bool:
     return True
 
 
-_POLICY_KEYS = {"apiVersion", "kind", "name", "description", "actions", "when", "mode", "variables", "rules"}
+_POLICY_KEYS = {
+    *("apiVersion", "kind", "name", "description", "actions", "when", "mode", "variables", "rules", "on_error")
+}
 _RULE_KEYS = {"name", "effect", "when", "message", "messageExpression", "redact", "labels", "description"}
 _REDACT_KEYS = {"detectors", "in", "replacement"}
 
@@ -235,6 +245,7 @@ def parse_policy(doc: LocDict, file: str, problems: Problems) -> Policy | None:
     mode = r.string("mode", "enforce")
     if mode not in ("enforce", "audit"):
         problems.add(file, r.pos("mode"), f"mode must be 'enforce' or 'audit', got {mode!r}")
+    on_error = _on_error(r, "on_error")
     variables: list[tuple[str, Expr]] = []
     var_doc = r.mapping("variables")
     if var_doc is not None:
@@ -272,7 +283,24 @@ def parse_policy(doc: LocDict, file: str, problems: Problems) -> Policy | None:
         rules=tuple(rules),
         file=file,
         pos=doc.pos,
+        on_error=on_error,
     )
+
+
+def _on_error(r: _Reader, key: str) -> str | None:
+    """A valid `on_error` value, or None when absent or invalid (then reported with its position)."""
+    if key not in r.doc:
+        return None
+    value = r.doc[key]
+    if value not in ON_ERROR_EFFECTS:
+        r.problems.add(
+            r.file,
+            r.pos(key),
+            f"{key} must be one of {', '.join(ON_ERROR_EFFECTS)}, got {value!r} "
+            "(an evaluation error never allows; see docs/policies.md)",
+        )
+        return None
+    return str(value)
 
 
 def _parse_rule(raw: Any, pos: Pos, file: str, problems: Problems) -> Rule | None:
@@ -320,7 +348,7 @@ def _parse_rule(raw: Any, pos: Pos, file: str, problems: Problems) -> Rule | Non
     return Rule(name, effect, when, message, message_expr, redact, labels, pos)
 
 
-_CONFIG_KEYS = {"apiVersion", "kind", "defaults", "detectors", "quotas", "modes"}
+_CONFIG_KEYS = {"apiVersion", "kind", "defaults", "detectors", "quotas", "modes", "on_error"}
 
 
 def parse_config(doc: Any, file: str, problems: Problems) -> Config:
@@ -352,7 +380,8 @@ def parse_config(doc: Any, file: str, problems: Problems) -> Config:
     on_error = quotas.get("on_error", "deny") if quotas is not None else "deny"
     if on_error not in ("deny", "allow"):
         problems.add(file, quotas.at.get("on_error"), f"quotas.on_error must be 'deny' or 'allow', got {on_error!r}")
-    return Config(defaults, _plain(detectors) or {}, _plain(quotas) or {}, file, limits, on_error, modes)
+    rule_on_error = _on_error(r, "on_error") or "deny"
+    return Config(defaults, _plain(detectors) or {}, _plain(quotas) or {}, file, limits, on_error, modes, rule_on_error)
 
 
 @dataclass(frozen=True, slots=True)
