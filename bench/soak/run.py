@@ -157,9 +157,9 @@ def main() -> int:
     ap.add_argument("--backend", choices=["cpp", "python"], help="CELGATE_CEL_BACKEND for the server")
     ap.add_argument(
         "--quota-window",
-        help="cap every quota window of the shipped library at this (e.g. 1m), so the exact sliding-window "
-        "logs (one entry per charge, kept for the window: 1 h and 1 d as shipped) reach their steady state "
-        "within the warm-up; default: the shipped windows",
+        help="cap every quota window of the shipped library at this (e.g. 1m); needed while the quota stores "
+        "kept a log entry per charge for the window (1 h and 1 d as shipped); with per-slot counters the "
+        "shipped windows stay bounded (bench/quotas/memory.py); default: the shipped windows",
     )
     args = ap.parse_args()
     tmp = tempfile.mkdtemp(prefix="celgate-soak-")

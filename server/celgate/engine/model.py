@@ -15,6 +15,7 @@ from celgate.engine import content
 from celgate.engine.actions import ACTIONS, DEFAULT_EFFECTS, EFFECTS
 from celgate.engine.errors import PolicyError
 from celgate.engine.yamldoc import LocDict, LocList, Pos
+from celgate.quotas.base import MIN_WINDOW_SECONDS
 
 API_VERSION = "celgate/v1"
 NAME_RE = re.compile(r"^[a-z0-9]([a-z0-9_.-]{0,126}[a-z0-9])?$")
@@ -407,12 +408,12 @@ def parse_window(value: Any) -> float | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, int | float):
-        return float(value) if value > 0 else None
+        return float(value) if value >= MIN_WINDOW_SECONDS else None
     if isinstance(value, str):
         m = _WINDOW_RE.match(value.strip())
         if m:
             seconds = float(m.group(1)) * _UNITS[m.group(2)]
-            return seconds if seconds > 0 else None
+            return seconds if seconds >= MIN_WINDOW_SECONDS else None
     return None
 
 
@@ -448,7 +449,7 @@ def parse_quotas(doc: LocDict, file: str, problems: Problems) -> tuple[QuotaLimi
             problems.add(file, r.pos("limit"), "limit must be a non-negative integer")
         window = parse_window(item.get("window"))
         if window is None and "window" in item:
-            problems.add(file, r.pos("window"), "window must be a duration such as 60s, 5m, 1h or 1d")
+            problems.add(file, r.pos("window"), "window must be a duration of at least 1ms, such as 60s, 5m, 1h or 1d")
         mode = r.string("mode", "enforce")
         if mode not in ("enforce", "audit"):
             problems.add(file, r.pos("mode"), f"mode must be 'enforce' or 'audit', got {mode!r}")

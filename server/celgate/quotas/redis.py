@@ -1,10 +1,12 @@
-"""Redis quota store: the same exact sliding windows as `MemoryStore`, shared by every worker and replica.
+"""Redis quota store: the same per-slot counters as `MemoryStore`, shared by every worker and replica.
 
-Each bucket is a sorted set of charges (score = time in seconds, member = "<cost>:<call id>:<n>")
-plus a running total, so a check costs O(expired + log n), not a scan of the window. One Lua script
-does the whole `consume` on the server: expire, check every charge, then record all of them or none
-— atomic across buckets, because Redis runs a script without interleaving other commands — or, for
-audit-mode quotas (`atomic=False`), record each charge that fits on its own.
+Each bucket is one hash, field = slot number, value = what was charged in that slot (at most
+`SLOTS` fields, kept in Redis's compact listpack encoding), expiring a window after its last
+charge. One Lua script does the whole `consume` on the server: drop expired slots and sum the rest,
+check every charge, then record all of them or none — atomic across buckets, because Redis runs a
+script without interleaving other commands — or, for audit-mode quotas (`atomic=False`), record
+each charge that fits on its own. Slot numbers and retry times are computed in Python with the same
+helpers as the memory store, so both give identical answers (see `celgate.quotas.base`).
 
 Time comes from the caller (`now`), as with the memory store, so replicas need synchronised clocks
 (NTP); skew of a second shifts a window's edge by a second. All keys of one call go to one Redis
@@ -13,76 +15,76 @@ Time comes from the caller (`now`), as with the memory store, so replicas need s
 
 from __future__ import annotations
 
+import math
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from typing import Any
 
 import redis
 from redis.exceptions import RedisError
 
-from celgate.quotas.base import Charge, Outcome, QuotaStore, QuotaStoreError
+from celgate.quotas.base import SLOTS, Charge, Outcome, QuotaStore, QuotaStoreError, bucket_key, retry_after, slot_of
 
-# KEYS: for charge i, KEYS[2i-1] is its sorted set and KEYS[2i] its running total.
-# ARGV: now, call id, then cost, limit, window for each charge, then 1 (atomic) or 0 (independent).
-# Returns for each charge {fits 0|1, remaining, retry_after seconds as a string}.
+# KEYS[i]: charge i's hash (field = slot number, value = cost charged in it).
+# ARGV: SLOTS, then cost, limit, current slot, ttl ms for each charge, then 1 (atomic) or 0 (independent).
+# Returns for each charge {fits 0|1, remaining, freeing slot (-1: none)}. Slot numbers stay below 2^53
+# (base.MIN_WINDOW_SECONDS), so Lua's doubles hold them exactly.
 _CONSUME = """
-local now = tonumber(ARGV[1])
-local call = ARGV[2]
-local n = #KEYS / 2
-local atomic = ARGV[3 * n + 3] == '1'
-local totals, costs, limits, windows = {}, {}, {}, {}
+local slots = tonumber(ARGV[1])
+local n = #KEYS
+local atomic = ARGV[4 * n + 2] == '1'
+local totals, live = {}, {}
 local denied = false
 for i = 1, n do
-  local z, t = KEYS[2 * i - 1], KEYS[2 * i]
-  local cost = tonumber(ARGV[3 * i])
-  local limit = tonumber(ARGV[3 * i + 1])
-  local window = tonumber(ARGV[3 * i + 2])
-  local horizon = string.format('%.6f', now - window)
-  local total = 0
-  if redis.call('ZCARD', z) > 0 then
-    total = tonumber(redis.call('GET', t) or '0')
-    local expired = redis.call('ZRANGEBYSCORE', z, '-inf', horizon)
-    if #expired > 0 then
-      for _, m in ipairs(expired) do
-        total = total - tonumber(string.match(m, '^(%d+):'))
-      end
-      redis.call('ZREMRANGEBYSCORE', z, '-inf', horizon)
-      if total < 0 then total = 0 end
-      redis.call('SET', t, total)
+  local cost = tonumber(ARGV[4 * i - 2])
+  local limit = tonumber(ARGV[4 * i - 1])
+  local horizon = tonumber(ARGV[4 * i]) - slots
+  local fields = redis.call('HGETALL', KEYS[i])
+  local total, kept, old = 0, {}, {}
+  for j = 1, #fields, 2 do
+    local slot = tonumber(fields[j])
+    if slot <= horizon then
+      old[#old + 1] = fields[j]
+    else
+      local c = tonumber(fields[j + 1])
+      total = total + c
+      kept[#kept + 1] = {slot, c}
     end
   end
-  totals[i], costs[i], limits[i], windows[i] = total, cost, limit, window
+  if #old > 0 then redis.call('HDEL', KEYS[i], unpack(old)) end
+  totals[i], live[i] = total, kept
   if total + cost > limit then denied = true end
 end
 local out = {}
 for i = 1, n do
-  local z, t = KEYS[2 * i - 1], KEYS[2 * i]
-  local total, cost, limit, window = totals[i], costs[i], limits[i], windows[i]
+  local cost = tonumber(ARGV[4 * i - 2])
+  local limit = tonumber(ARGV[4 * i - 1])
+  local total = totals[i]
   if total + cost > limit then
-    -- The earliest time enough of the window has expired to fit this cost.
-    local need = total + cost - limit
-    local freed = 0
-    local retry = window
-    local entries = redis.call('ZRANGE', z, 0, -1, 'WITHSCORES')
-    for j = 1, #entries, 2 do
-      freed = freed + tonumber(string.match(entries[j], '^(%d+):'))
-      if freed >= need then
-        retry = math.max(0, tonumber(entries[j + 1]) + window - now)
-        break
+    -- The oldest slot whose expiry, with every older one's, leaves room for this cost.
+    local freeing = -1
+    if cost <= limit then
+      local kept = live[i]
+      table.sort(kept, function(a, b) return a[1] < b[1] end)
+      local need, freed = total + cost - limit, 0
+      for _, sc in ipairs(kept) do
+        freed = freed + sc[2]
+        if freed >= need then
+          freeing = sc[1]
+          break
+        end
       end
     end
-    out[i] = {0, math.max(0, limit - total), string.format('%.6f', retry)}
+    out[i] = {0, math.max(0, limit - total), freeing}
   elseif denied and atomic then
-    out[i] = {1, limit - total, '0'}
+    out[i] = {1, limit - total, -1}
   else
-    redis.call('ZADD', z, ARGV[1], cost .. ':' .. call .. ':' .. i)
-    redis.call('SET', t, total + cost)
-    local ttl = math.ceil(window * 1000) + 1000
-    redis.call('PEXPIRE', z, ttl)
-    redis.call('PEXPIRE', t, ttl)
-    out[i] = {1, limit - total - cost, '0'}
+    if cost > 0 then
+      redis.call('HINCRBY', KEYS[i], ARGV[4 * i], cost)
+      redis.call('PEXPIRE', KEYS[i], ARGV[4 * i + 1])
+    end
+    out[i] = {1, limit - total - cost, -1}
   end
 end
 return out
@@ -141,11 +143,11 @@ class RedisStore(QuotaStore):
         if not charges:
             return []
         keys: list[str] = []
-        args: list[str | int] = [f"{now:.6f}", uuid.uuid4().hex]
+        args: list[str | int] = [SLOTS]
         for c in charges:
-            key = self._prefix + c.bucket
-            keys += [key, key + ":total"]
-            args += [int(c.cost), int(c.limit), f"{c.window_seconds:.6f}"]
+            keys.append(self._prefix + "#" + bucket_key(c))  # '#': no quota name, no key of the old format
+            ttl_ms = math.ceil(c.window_seconds * 1000) + 1000
+            args += [int(c.cost), int(c.limit), str(slot_of(now, c.window_seconds)), ttl_ms]
         args.append(1 if atomic else 0)
         self._admit()
         try:
@@ -156,7 +158,14 @@ class RedisStore(QuotaStore):
             raise QuotaStoreError(f"redis: {type(exc).__name__}") from exc
         if self._open_until:
             self._settle(True)
-        return [Outcome(bool(int(a)), int(r), float(t)) for a, r, t in rows]
+        return [
+            Outcome(
+                bool(int(fits)),
+                int(remaining),
+                0.0 if int(fits) else retry_after(None if int(slot) < 0 else int(slot), c.window_seconds, now),
+            )
+            for c, (fits, remaining, slot) in zip(charges, rows, strict=True)
+        ]
 
     def close(self) -> None:
         self._client.close()
