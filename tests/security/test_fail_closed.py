@@ -126,3 +126,16 @@ def test_an_unexpected_engine_error_is_a_deny_with_a_reason(make_repo, monkeypat
     assert [(r.policy, r.rule) for r in decision.reasons] == [("engine", "error")]
     assert "simulated" not in decision.reasons[0].message  # details go to the server log only
     assert decision.decision_id and decision.policy_revision == engine.revision
+
+
+def test_an_evaluation_error_can_never_be_configured_to_allow(make_repo) -> None:
+    """`on_error` may soften an erroring deny rule to a human's approval, never to allow: an
+    attacker who can make a rule error (an odd type, a huge list) would take that path."""
+    in_policy = {"long.yaml": SINGLE.replace("rules:\n", "on_error: allow\nrules:\n", 1)}
+    in_config = {"long.yaml": SINGLE, "celgate.yaml": "apiVersion: celgate/v1\nkind: Config\non_error: allow\n"}
+    for files in (in_policy, in_config):
+        with pytest.raises(PolicyLoadError, match="on_error must be one of deny, require_approval"):
+            celgate.load(make_repo(files), backend="cpp")
+    held = celgate.load(make_repo({"long.yaml": SINGLE.replace("rules:\n", "on_error: require_approval\nrules:\n", 1)}))
+    decision = held.check(prompt(2000, "one two three four five six"))  # over the iteration budget
+    assert decision.effect == "require_approval" and decision.failed_closed
