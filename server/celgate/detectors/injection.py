@@ -96,7 +96,7 @@ _PHRASE_GROUPS: dict[str, list[str]] = {
     "instruction_override": P.OVERRIDE + P.OVERRIDE_MORE + P.INTL_OVERRIDE + P.DE_MORE,
     "addressed_to_model": P.ADDRESSED,
     "model_imperative": P.IMPERATIVE + P.RESPONSE_IMPERATIVE,
-    "data_wrapper": P.WRAPPER + P.HEADER,
+    "data_wrapper": P.WRAPPER + P.HEADER + P.AUTHORITY_LABEL,
     "template_injection": P.TEMPLATE + P.FAKE_TURN + P.TEMPLATE_MORE,
     "role_hijack": P.ROLE
     + P.JAILBREAK[:1]
@@ -109,7 +109,7 @@ _PHRASE_GROUPS: dict[str, list[str]] = {
     "refusal_suppression": P.REFUSAL + P.REFUSAL_MORE + P.REFUSAL_RULES,
     "hypothetical_framing": P.HYPOTHETICAL,
     "harmful_persona": P.HARMFUL_PERSONA + P.HARMFUL_PERSONA_MORE,
-    "prompt_extraction": P.EXTRACT + P.EXTRACT_MORE + P.INTL_EXTRACT,
+    "prompt_extraction": P.EXTRACT + P.EXTRACT_MORE + P.INTL_EXTRACT + P.COMPLETION_EXTRACT,
     "embedded_task": P.EMBEDDED_TASK,
     "decode_directive": P.DECODE_DIRECTIVE,
     "exfiltration": P.EXFIL,
@@ -196,7 +196,7 @@ _MAX_FINDINGS = 64  # per signal and text: enough to point at the attack, bounde
 # Two sets: every pattern as it can match ASCII (run on all text; one case-folded Unicode DFA of
 # all patterns is 2-3x slower), and the patterns spelled with non-ASCII letters (Cyrillic, CJK,
 # accented Latin), run only on text that has non-ASCII characters.
-_LATE = frozenset(P.ROUND3 + P.ROUND3B)
+_LATE = frozenset(P.ROUND3 + P.ROUND3B + P.ROUND3C)
 _PHRASES = _Signals(
     [(n, [_ascii_only(p) for p in pats if not _non_latin(p)]) for n, pats in _PHRASE_GROUPS.items()],
     frozenset(_ascii_only(p) for p in _LATE),
@@ -281,6 +281,10 @@ _HOMO = str.maketrans(
 _LOOKALIKE = r"[\x{0370}-\x{03FF}\x{0400}-\x{052F}\x{0130}]"
 _MIXED = compile_re(rf"[a-zA-Z][0-9@$|]+[a-zA-Z]|[a-zA-Z]{_LOOKALIKE}|{_LOOKALIKE}[a-zA-Z]")
 _MIXED_SCRIPT = compile_re(rf"[a-zA-Z]{_LOOKALIKE}|{_LOOKALIKE}[a-zA-Z]")
+# Where one JSON string value ends and the next begins: `", "key": "` (keys up to 40 characters).
+_JSON_SEAM_PATTERN = r'"[ \t]*,[ \t\r\n]*"[A-Za-z0-9_ .-]{1,40}"[ \t]*:[ \t]*"'
+_JSON_SEAM = compile_re(_JSON_SEAM_PATTERN)
+_JSON_SEAM_RE = re2.compile(_JSON_SEAM_PATTERN.encode())
 # Fullwidth and mathematical alphanumerics ("ｉｇｎｏｒｅ", "𝐢𝐠𝐧𝐨𝐫𝐞"): NFKC folds them to ASCII.
 _FONT_LETTERS = compile_re(r"[\x{FF21}-\x{FF3A}\x{FF41}-\x{FF5A}\x{1D400}-\x{1D7FF}]{3}")
 
@@ -451,6 +455,7 @@ class InjectionDetector:
         t = Text(text, self.max_chars)
         self._scan(t, 0, hits, findings, budget, outer=True)
         self._folded(t, hits, budget)
+        self._joined(t, hits, budget)
         if with_offsets:
             for name in [n for n in hits if n in _PHRASE_GROUPS]:
                 for sp in _PHRASES.spans(name, t.data) + ([] if t.ascii else _PHRASES_INTL.spans(name, t.data)):
@@ -485,6 +490,20 @@ class InjectionDetector:
         if data == t.data:
             return
         inner = _PHRASES.counts(data) if t.ascii else _merge(_PHRASES.counts(data), _PHRASES_INTL.counts(data))
+        new = {k: v for k, v in inner.items() if k in _STRONG and v > hits.get(k, 0)}
+        if new:
+            hits["obfuscated_text"] = hits.get("obfuscated_text", 0) + 1
+            for k, v in new.items():
+                hits[k] = v
+
+    def _joined(self, t: Text, hits: dict[str, int], budget: list[int]) -> None:
+        """A payload split across JSON fields ({"note": "Ignore your previous", "more":
+        "instructions"}): rescan with the string values joined; count only strong signals the
+        joining revealed (like folding). One RE2 replace, linear; only text with such a seam."""
+        if budget[0] <= 0 or next(spans(_JSON_SEAM, t.data), None) is None:
+            return
+        joined = _JSON_SEAM_RE.sub(b" ", t.data)
+        inner = _PHRASES.counts(joined) if t.ascii else _merge(_PHRASES.counts(joined), _PHRASES_INTL.counts(joined))
         new = {k: v for k, v in inner.items() if k in _STRONG and v > hits.get(k, 0)}
         if new:
             hits["obfuscated_text"] = hits.get("obfuscated_text", 0) + 1
