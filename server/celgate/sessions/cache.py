@@ -15,8 +15,9 @@ never reads another's entries):
 Cost per check with N sources, of which k are new: O(k) Python, plus O(N) C-speed work (serialise
 and hash the request, copy the corpus and the source list) and a light O(N) pass (the hash chain:
 each text's hash is computed once per string object). Before, every check rebuilt the index in
-O(N) Python. An entry that was extended is dropped (a few entries per live session); the caches
-are bounded in entries and in indexed characters.
+O(N) Python. An entry that was extended is dropped (a few entries per live session); each cache
+is bounded in entries and in characters (counted per entry, so texts two entries share count
+twice: the bound is conservative).
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ class Conversation:
     seen: frozenset[tuple[str, str, str, str]]  # (kind, trust, field, text) of the sources
     turn: int  # of the next message
     calls_made: tuple[Call, ...]  # every tool call of the assistant turns, in order
+    chars: int = 0  # characters of the sources' texts (the cache's memory bound)
 
 
 EMPTY_CONVERSATION = Conversation((), {}, frozenset(), 0, ())
@@ -76,7 +78,7 @@ def _head_len(request: Any) -> int:
     return head
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class _Prefix:
     size: int  # bytes of the first `count` messages in wire form
     digest: bytes  # SHA-256 of those bytes: collision-proof, and fast where the CPU has SHA extensions
@@ -90,7 +92,8 @@ class ProvenanceCache:
         self.max_chars = max_chars
         self._conversations: OrderedDict[tuple[str, int], list[_Prefix]] = OrderedDict()
         self._indexes: OrderedDict[tuple[str, int], tuple[int, ProvenanceIndex]] = OrderedDict()
-        self._chars = 0
+        self._chars = 0  # indexed characters held by the index cache
+        self._conversation_chars = 0  # source characters held by the conversation cache
         self._lock = threading.Lock()
 
     # --- conversations ---------------------------------------------------------------------
@@ -129,10 +132,16 @@ class ProvenanceCache:
         hasher.update(wire[head + start_size : head + size])  # the verified prefix, then the new messages
         entry = _Prefix(size, hasher.digest(), len(messages), conv)
         with self._lock:
-            kept = [p for p in self._conversations.pop(key, []) if p is not base][-(_PER_SCOPE - 1) :]
+            held = self._conversations.pop(key, [])
+            kept = [p for p in held if p is not base][-(_PER_SCOPE - 1) :]
+            still = {id(p) for p in kept}
+            self._conversation_chars += conv.chars - sum(p.conversation.chars for p in held if id(p) not in still)
             self._conversations[key] = [*kept, entry]
-            while len(self._conversations) > self.max_entries:
-                self._conversations.popitem(last=False)
+            while self._conversations and (
+                len(self._conversations) > self.max_entries or self._conversation_chars > self.max_chars
+            ):
+                _, dropped = self._conversations.popitem(last=False)
+                self._conversation_chars -= sum(p.conversation.chars for p in dropped)
         return conv
 
     # --- indexes ---------------------------------------------------------------------------
@@ -192,4 +201,5 @@ def _extend(base: Conversation, new: Sequence[Any], registry: Mapping[str, Any])
             if key not in seen:
                 seen.add(key)
                 out.append(s)
-    return Conversation(tuple(out), calls, frozenset(seen), base.turn + len(new), tuple(made))
+    chars = base.chars + sum(len(s.text) for s in out[len(base.sources) :])
+    return Conversation(tuple(out), calls, frozenset(seen), base.turn + len(new), tuple(made), chars)

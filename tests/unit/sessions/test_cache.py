@@ -112,3 +112,7 @@ def test_the_cache_is_bounded_in_entries_and_characters() -> None:
     assert len(cache) <= 3  # 3 x ~3 KB under 10 KB
     cache.index("big", [Source("tool", "untrusted", "y" * 50_000, 0, "fetch_page")])
     assert len(cache) <= 1
+    for k in range(20):  # conversations too: whole sessions of ~3 KB each, then growing ones
+        for turns in (1, 2):
+            cache.conversation(f"p{k}", _req(_history(turns, tweak=" x" * 1500)), REGISTRY)
+    assert cache._conversation_chars <= 10_000 and len(cache._conversations) <= 4
