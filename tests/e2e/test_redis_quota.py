@@ -90,3 +90,17 @@ def test_redis_stopping_mid_run_is_reported(tmp_path: Path) -> None:
     decision = engine.check(_prompt("carol"))  # the server is gone now
     assert decision.effect == "deny" and "quota/store-unavailable" in decision.matched_rules()
     store.close()
+
+
+def test_workers_of_one_server_share_the_breaker(start_celgate) -> None:
+    """`celgate serve --workers 2` hands its workers one breaker file (the wiring through spawned
+    workers; the sharing itself: tests/unit/quotas/test_breaker.py): every worker reports a dead
+    Redis as the store being down, and the server still stops cleanly."""
+    import httpx
+
+    cg = start_celgate(policies=POLICIES, workers=2, extra_args=["--quota-store", f"redis://127.0.0.1:{free_port()}/0"])
+    answers = [httpx.post(cg.http_url + "/v1/check", json=_prompt(f"p{i}"), timeout=10).json() for i in range(6)]
+    for answer in answers:
+        assert answer["effect"] == "deny"
+        assert [(r["policy"], r["rule"]) for r in answer["reasons"]] == [("quota", "store-unavailable")]
+    assert cg.stop() == 0

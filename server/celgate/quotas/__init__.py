@@ -11,11 +11,12 @@ from celgate.quotas.memory import MemoryStore
 __all__ = ["Charge", "MemoryStore", "Outcome", "QuotaStore", "QuotaStoreError", "open_store"]
 
 
-def open_store(url: str) -> QuotaStore:
+def open_store(url: str, *, breaker_path: str | None = None) -> QuotaStore:
+    """`breaker_path`: a file the workers of one server share their Redis circuit breaker through."""
     if url in ("", "memory", "memory://"):
         return MemoryStore()
     if url.startswith(("redis://", "rediss://", "unix://")):
         from celgate.quotas.redis import RedisStore
 
-        return RedisStore(url)
+        return RedisStore(url, breaker_path=breaker_path)
     raise ValueError(f"unknown quota store {url!r}; expected 'memory' or 'redis://host:port/db'")

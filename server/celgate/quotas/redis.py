@@ -16,7 +16,6 @@ Time comes from the caller (`now`), as with the memory store, so replicas need s
 from __future__ import annotations
 
 import math
-import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -25,6 +24,7 @@ import redis
 from redis.exceptions import RedisError
 
 from celgate.quotas.base import SLOTS, Charge, Outcome, QuotaStore, QuotaStoreError, bucket_key, retry_after, slot_of
+from celgate.quotas.breaker import Breaker
 
 # KEYS[i]: charge i's hash (field = slot number, value = cost charged in it).
 # ARGV: SLOTS, then cost, limit, current slot, ttl ms for each charge, then 1 (atomic) or 0 (independent).
@@ -95,10 +95,12 @@ class RedisStore(QuotaStore):
     """`RedisStore("redis://127.0.0.1:6379/0")`; raises QuotaStoreError when Redis cannot answer.
 
     A decision waits for Redis at most `timeout_seconds` (default 250 ms; `?socket_timeout=` in the
-    URL overrides it). After a failure the circuit opens: for `breaker_seconds` every call fails at
-    once, without a network round trip, so a hung Redis costs each decision nothing instead of the
-    whole timeout; then one call tries Redis again, and a success closes the circuit. Errors carry
-    no address: their text can reach a client through a decision's reason.
+    URL overrides it). After a failure the circuit opens (`celgate.quotas.breaker`): for
+    `breaker_seconds` every call fails at once, without a network round trip, so a hung Redis costs
+    each decision nothing instead of the whole timeout; then one call tries Redis again, and a
+    success closes the circuit. With `breaker_path` (a file `celgate serve` shares between its
+    workers) the circuit is one for all of them. Errors carry no address: their text can reach a
+    client through a decision's reason.
     """
 
     remote = True  # a call waits on the network (see Stores.remote)
@@ -111,33 +113,16 @@ class RedisStore(QuotaStore):
         timeout_seconds: float = 0.25,
         breaker_seconds: float = 2.0,
         clock: Callable[[], float] = time.monotonic,
+        breaker_path: str | None = None,
     ) -> None:
         self._client: Any = redis.Redis.from_url(
             url, socket_timeout=timeout_seconds, socket_connect_timeout=timeout_seconds, decode_responses=True
         )
         self._script = self._client.register_script(_CONSUME)
         self._prefix = prefix
-        self._breaker_seconds = breaker_seconds
-        self._clock = clock
-        self._open_until = 0.0  # the circuit is open while clock() < this
-        self._probing = False
-        self._lock = threading.Lock()
-
-    def _admit(self) -> None:
-        """Raises while the circuit is open; lets one caller at a time probe once it may close."""
-        if self._open_until == 0.0:
-            return
-        with self._lock:
-            if self._open_until == 0.0:
-                return
-            if self._clock() < self._open_until or self._probing:
-                raise QuotaStoreError("redis: circuit open after a recent failure")
-            self._probing = True
-
-    def _settle(self, ok: bool) -> None:
-        with self._lock:
-            self._probing = False
-            self._open_until = 0.0 if ok else self._clock() + self._breaker_seconds
+        self._breaker = Breaker(
+            breaker_seconds, probe_seconds=max(1.0, 4 * timeout_seconds), clock=clock, path=breaker_path
+        )
 
     def consume(self, charges: list[Charge], now: float, *, atomic: bool = True) -> list[Outcome]:
         if not charges:
@@ -149,15 +134,15 @@ class RedisStore(QuotaStore):
             ttl_ms = math.ceil(c.window_seconds * 1000) + 1000
             args += [int(c.cost), int(c.limit), str(slot_of(now, c.window_seconds)), ttl_ms]
         args.append(1 if atomic else 0)
-        self._admit()
+        if not self._breaker.admit():
+            raise QuotaStoreError("redis: circuit open after a recent failure")
         try:
             rows = self._script(keys=keys, args=args)
         except RedisError as exc:
-            self._settle(False)
+            self._breaker.settle(False)
             # The exception's text names host and port: keep the kind, drop the address.
             raise QuotaStoreError(f"redis: {type(exc).__name__}") from exc
-        if self._open_until:
-            self._settle(True)
+        self._breaker.settle(True)
         return [
             Outcome(
                 bool(int(fits)),
@@ -169,3 +154,4 @@ class RedisStore(QuotaStore):
 
     def close(self) -> None:
         self._client.close()
+        self._breaker.close()

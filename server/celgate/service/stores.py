@@ -23,9 +23,11 @@ def open_approvals(config: ServeConfig) -> Approvals:
     return Approvals(store, ttl_seconds=config.approval_ttl, on_created=webhook.notify if webhook else None)
 
 
-def open_stores(config: ServeConfig) -> Stores:
-    """Raises `celgate.approvals.StoreError` when the approval store cannot be opened and written."""
+def open_stores(config: ServeConfig, *, breaker_path: str | None = None) -> Stores:
+    """Raises `celgate.approvals.StoreError` when the approval store cannot be opened and written.
+    `breaker_path`: the file the workers of one server share the Redis quota store's breaker through."""
     limits = Limits(ttl_seconds=config.session_ttl, max_entries=config.session_max_turns)
     sessions = open_session_store(config.session_store, limits)
     sessions.fail_open = config.session_on_error == "open"
-    return Stores(quotas=quotas.open_store(config.quota_store), approvals=open_approvals(config), sessions=sessions)
+    quota_store = quotas.open_store(config.quota_store, breaker_path=breaker_path)
+    return Stores(quotas=quota_store, approvals=open_approvals(config), sessions=sessions)

@@ -1,7 +1,9 @@
 """Runs N worker processes that share the gRPC and HTTP ports (SO_REUSEPORT), and stops them cleanly.
 
 Workers are spawned, not forked: grpcio does not survive fork once initialised. The main process
-sets `PROMETHEUS_MULTIPROC_DIR` first so every worker's metrics land in one registry. SIGTERM to
+sets `PROMETHEUS_MULTIPROC_DIR` first so every worker's metrics land in one registry, and makes the
+file through which the workers share one circuit breaker for a Redis quota store
+(`celgate.quotas.breaker`: a hung Redis is found out once, not once per worker). SIGTERM to
 the main process alone is forwarded to every worker, each drains its in-flight requests, and the
 main process exits 0 when all of them did. A worker that dies unexpectedly is restarted, at most
 `_MAX_RESTARTS` times a minute.
@@ -25,6 +27,7 @@ _MAX_RESTARTS = 5
 
 
 def run_supervisor(config: ServeConfig) -> int:
+    from celgate.quotas.breaker import create_shared_file
     from celgate.service.worker import setup_logging, with_log_key, worker_entry
 
     setup_logging()
@@ -34,6 +37,9 @@ def run_supervisor(config: ServeConfig) -> int:
     if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         own_dir = tempfile.mkdtemp(prefix="celgate-metrics-")
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = own_dir
+    run_dir = tempfile.mkdtemp(prefix="celgate-run-")
+    breaker_path = os.path.join(run_dir, "quota-breaker")
+    create_shared_file(breaker_path)
     ctx = multiprocessing.get_context("spawn")
     config_dict = config.to_dict()
     stopping = False
@@ -46,7 +52,7 @@ def run_supervisor(config: ServeConfig) -> int:
     signal.signal(signal.SIGINT, on_signal)
 
     def spawn(index: int) -> Any:
-        p = ctx.Process(target=worker_entry, args=(config_dict, index), name=f"celgate-worker-{index}")
+        p = ctx.Process(target=worker_entry, args=(config_dict, index, breaker_path), name=f"celgate-worker-{index}")
         p.start()
         return p
 
@@ -85,6 +91,7 @@ def run_supervisor(config: ServeConfig) -> int:
             _mark_dead(proc.pid)
         if own_dir:
             shutil.rmtree(own_dir, ignore_errors=True)
+        shutil.rmtree(run_dir, ignore_errors=True)
     return status
 
 

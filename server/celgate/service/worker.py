@@ -84,7 +84,8 @@ def with_log_key(config: ServeConfig) -> ServeConfig:
 _FIRST_REVISION_WAIT_SECONDS = 110.0
 
 
-def run_worker(config: ServeConfig, worker_index: int | None = None) -> int:
+def run_worker(config: ServeConfig, worker_index: int | None = None, breaker_path: str | None = None) -> int:
+    """Serves until SIGTERM; returns the exit status. `breaker_path`: see `supervisor`."""
     tune_grpc_core()
     setup_logging()
     if not config.decision_log_key:
@@ -118,7 +119,7 @@ def run_worker(config: ServeConfig, worker_index: int | None = None) -> int:
             decision_log.close()
         return 2
     try:
-        stores = open_stores(config)
+        stores = open_stores(config, breaker_path=breaker_path)
     except StoreError as e:
         log.error("cannot start: %s (set --approval-store to a writable path or a redis:// URL)", e)
         if decision_log is not None:
@@ -235,10 +236,10 @@ def _auth_summary(auth: AuthSetup) -> str:
     return "callers: " + ", ".join(parts)
 
 
-def worker_entry(config_dict: dict[str, Any], worker_index: int) -> None:
+def worker_entry(config_dict: dict[str, Any], worker_index: int, breaker_path: str | None = None) -> None:
     """Entry point of a spawned worker: dies with its parent, exits with run_worker's status."""
     with contextlib.suppress(Exception):
         import ctypes
 
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    sys.exit(run_worker(ServeConfig.from_dict(config_dict), worker_index))
+    sys.exit(run_worker(ServeConfig.from_dict(config_dict), worker_index, breaker_path))
