@@ -96,7 +96,7 @@ _PHRASE_GROUPS: dict[str, list[str]] = {
     "instruction_override": P.OVERRIDE + P.OVERRIDE_MORE + P.INTL_OVERRIDE + P.DE_MORE,
     "addressed_to_model": P.ADDRESSED,
     "model_imperative": P.IMPERATIVE + P.RESPONSE_IMPERATIVE,
-    "data_wrapper": P.WRAPPER + P.HEADER + P.AUTHORITY_LABEL,
+    "data_wrapper": P.WRAPPER + P.HEADER + P.AUTHORITY_LABEL + P.TODO_TASK,
     "template_injection": P.TEMPLATE + P.FAKE_TURN + P.TEMPLATE_MORE,
     "role_hijack": P.ROLE
     + P.JAILBREAK[:1]
