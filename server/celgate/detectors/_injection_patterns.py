@@ -278,7 +278,7 @@ EXTRACT = [
     + S
     + r"this|prior)",
     r"\byour[ \t]+(?:system[ \t]+prompt|initial[ \t]+instructions|original[ \t]+instructions|hidden[ \t]+instructions"
-    r"|system[ \t]+message|pre-?prompt|(?:initial|original|secret|hidden)[ \t]+prompt|instructions[ \t]+verbatim)\b",
+    r"|system[ \t]+(?:message|instructions)|pre-?prompt|(?:initial|original|secret|hidden)[ \t]+prompt|instructions[ \t]+verbatim)\b",
     r"\b(?:my|your)[ \t]+instructions[ \t]+(?:are|were)[ \t]*:|\bi[ \t]+was[ \t]+instructed[ \t]+to\b"
     r"|\b(?:text|instructions|prompt|words)[ \t]+you[ \t]+were[ \t]+given\b",
     r"\b(?:display|show|print|reveal|output|dump|include|including)\b[^.\n]{0,40}\b(?:initial|original|system|hidden|secret)[ \t]+"
