@@ -14,6 +14,7 @@ error its exact, fail-closed treatment. Explanations always take the rule-by-rul
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +22,8 @@ from typing import Any
 from celgate.engine.backends import Backend, CelCompileError, Kind
 from celgate.engine.celtext import code_segments
 from celgate.engine.model import Policy
+
+log = logging.getLogger("celgate.engine")
 
 MAX_RULES = 62  # bits of a CEL int that stay positive
 _INDEXED_VARS = re.compile(r"\bvars\s*\[")
@@ -62,13 +65,26 @@ def fused_source(policies: list[Policy]) -> str:
             f"({_rewrite(rule.when.source)} ? {1 << i} : 0)" if rule.when is not None else str(1 << i)
             for i, rule in enumerate(policy.rules)
         ]
-        body = " + ".join(terms) if terms else "0"
+        body = _balanced_sum(terms)
         for name, expr in reversed(policy.variables):
             body = f"cel.bind({_ident(name)}, dyn({_rewrite(expr.source)}), {body})"
         if policy.when is not None:
             body = f"({_rewrite(policy.when.source)} ? {body} : 0)"
         parts.append(body)
     return "[" + ",\n".join(parts) + "]"
+
+
+def _balanced_sum(terms: list[str]) -> str:
+    """`a + b + c + d` as `((a + b) + (c + d))`: the same integer, nested log2(n) deep instead of n.
+
+    CEL's parser refuses expressions nested deeper than 32 (`a + b + c` is a left-leaning tree), so
+    a policy of fifteen rules and ten variables would not fuse and would cost one evaluation per rule.
+    """
+    if not terms:
+        return "0"
+    while len(terms) > 1:
+        terms = [f"({terms[i]} + {terms[i + 1]})" if i + 1 < len(terms) else terms[i] for i in range(0, len(terms), 2)]
+    return terms[0]
 
 
 def fuse_message(backend: Backend, policy: Policy, source: str) -> Any | None:
@@ -105,6 +121,9 @@ def fuse(backend: Backend, policies: list[Policy], compiled: list[Any]) -> Fused
         return None
     try:
         program = backend.compile(fused_source(policies), Kind.ANY)
-    except CelCompileError:
+    except CelCompileError as e:
+        # Same answers rule by rule, at several times the cost: say so, or nobody will know.
+        names = ", ".join(p.name for p in policies)
+        log.warning("policies %s are decided rule by rule: their fused expression is refused (%s)", names, e)
         return None
     return FusedProgram(program, tuple(compiled))

@@ -1,0 +1,56 @@
+"""Fusion (one CEL evaluation per decision) must survive large policies, the shipped library's included.
+
+A fused expression the C++ parser refuses is not an error anyone sees: the engine silently decides
+rule by rule, with the same answers at several times the cost (the shipped tool_call went from 2 to
+40 evaluations per decision when LLM06 grew to fifteen rules and ten variables). These tests make
+that regression loud.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import celgate
+from celgate.engine.fusion import _balanced_sum
+from tests.unit.engine.conftest import policy
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def test_every_action_of_the_shipped_library_is_fused() -> None:
+    engine = celgate.load(ROOT / "policies", backend="cpp")
+    for action, plan in engine.bundle.plans.items():
+        if plan.request_policies:
+            assert plan.fused is not None, f"{action}: the shipped policies are decided rule by rule"
+
+
+def test_a_policy_of_sixty_rules_and_twelve_variables_is_fused_and_decides_alike(make_repo) -> None:
+    variables = "variables:\n" + "".join(f"  v{i}: 'tool.name + \"-{i}\"'\n" for i in range(12))
+    rules = "".join(
+        f'- name: r{i}\n  effect: {"deny" if i == 41 else "allow"}\n  when: vars.v{i % 12} == "t{i}-{i % 12}"\n'
+        for i in range(60)
+    )
+    repo = make_repo({"big.yaml": policy("big", "[tool_call]", rules, variables)})
+    engine = celgate.load(repo, backend="cpp")
+    assert engine.bundle.plans["tool_call"].fused is not None
+    oracle = celgate.load(repo, backend="python")
+    for name in ("t41", "t7", "t59", "nothing"):
+        request = {"action": "tool_call", "principal": {"id": "u"}, "tool": {"name": name}}
+        fused, slow = engine.check(request), oracle.check(request)
+        assert (fused.effect, [r.rule for r in fused.reasons]) == (slow.effect, [r.rule for r in slow.reasons])
+    assert engine.check({"action": "tool_call", "principal": {"id": "u"}, "tool": {"name": "t41"}}).effect == "deny"
+
+
+def test_balanced_sum_nests_logarithmically() -> None:
+    assert _balanced_sum([]) == "0"
+    assert _balanced_sum(["a"]) == "a"
+    assert _balanced_sum(["a", "b", "c"]) == "((a + b) + c)"
+    deep = _balanced_sum([str(1 << i) for i in range(62)])
+    assert deep.count("(") == 61  # one pair per addition, as before
+    depth = max_depth = 0
+    for ch in deep:
+        depth += ch == "("
+        depth -= ch == ")"
+        max_depth = max(max_depth, depth)
+    assert max_depth == 6  # ceil(log2(62)), where `a + b + ...` nested 61 deep
+    assert eval(deep) == (1 << 62) - 1  # integers and `+` only
