@@ -159,6 +159,9 @@ class SessionContext:
         (a channel name, a file name, an event title: people other than the user write those too)."""
         if self._injected_set is None:
             check = self._injected
+            if check is None or not self._carries_third_party():
+                self._injected_set = frozenset()  # nothing to scan: no index needed either
+                return self._injected_set
             index = self.index
             self._injected_set = (
                 frozenset()
@@ -166,6 +169,19 @@ class SessionContext:
                 else frozenset(i for i, s in enumerate(index.sources) if s.kind in _THIRD_PARTY and check(s.text))
             )
         return self._injected_set
+
+    def _carries_third_party(self) -> bool:
+        """Whether any source of this check can be third-party text (what `injected` scans): the
+        memory's tool results and documents, tool turns, documents or a tool result in the request.
+        A first tool call of a session has none, and skips building an index for nothing (about a
+        quarter of its decision time)."""
+        req = self.request
+        return (
+            any(s.kind in _THIRD_PARTY for s in self.recorded)
+            or bool(req.documents)
+            or (req.action == "tool_result" and bool(req.tool.result))
+            or any(m.role == "tool" for m in req.messages)
+        )
 
     def injected_sources(self) -> list[dict[str, Any]]:
         """Sources of this session that carry injection signals, in session order."""
