@@ -51,6 +51,7 @@ class ServeConfig:
     session_store: str = "memory"  # memory | redis://HOST:PORT/DB: where session memory is kept
     session_ttl: float = 3600.0  # seconds a session is remembered after its last check
     session_max_turns: int = 1000  # sources and calls remembered per session (oldest dropped)
+    session_max_memory: int = 16 << 20  # bytes per worker for every session together (memory store; LRU)
     session_on_error: str = "closed"  # closed | open: a session store that cannot answer
     require_signed: bool = False
     allowed_signers: str = ""
@@ -205,6 +206,8 @@ def validate(config: ServeConfig) -> None:
         raise ConfigError(f"session-on-error {config.session_on_error!r}: expected closed or open")
     if config.session_ttl <= 0 or config.session_max_turns <= 0:
         raise ConfigError("session-ttl and session-max-turns must be positive")
+    if config.session_max_memory < 1 << 20:
+        raise ConfigError("session-max-memory: expected a number of bytes, at least 1048576 (1 MiB)")
     if config.max_body_bytes <= 0:
         raise ConfigError("max-body-bytes: expected a positive number of bytes")
     if "://" in config.decision_log and not config.decision_log.startswith(("http://", "https://")):

@@ -40,11 +40,23 @@ def test_settings_precedence_flag_over_env_over_file(tmp_path: Path) -> None:
         ({}, {"CELGATE_WORKERS": "many"}, "CELGATE_WORKERS"),
         ({}, {"CELGATE_DRY_RUN": "maybe"}, "CELGATE_DRY_RUN"),
         ({"require_signed": True}, {}, "allowed-signers"),
+        ({"session_max_memory": "100"}, {}, "session-max-memory"),
+        ({}, {"CELGATE_SESSION_MAX_MEMORY": "lots"}, "CELGATE_SESSION_MAX_MEMORY"),
     ],
 )
 def test_bad_settings_name_the_setting(cli: dict, env: dict, needle: str) -> None:
     with pytest.raises(ConfigError, match=needle):
         resolve(cli, env)
+
+
+def test_session_memory_bound_reaches_the_store() -> None:
+    from celgate.service.stores import open_stores
+
+    stores = open_stores(resolve({"session_max_memory": str(8 << 20), "approval_store": ":memory:"}, {}))
+    try:
+        assert stores.sessions.limits.max_memory_bytes == 8 << 20
+    finally:
+        stores.close()
 
 
 def test_unknown_key_in_config_file(tmp_path: Path) -> None:

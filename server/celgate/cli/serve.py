@@ -71,6 +71,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     a("--session-store", metavar="memory|redis://HOST:PORT/DB", help="where session memory is kept (default memory)")
     a("--session-ttl", metavar="SECONDS", help="how long a session is remembered after its last check (3600)")
     a("--session-max-turns", metavar="N", help="sources and calls remembered per session (1000)")
+    a(
+        "--session-max-memory",
+        metavar="BYTES",
+        help="memory store: bytes per worker for all sessions together; least recently used go first (16 MiB)",
+    )
     a("--session-on-error", metavar="closed|open", help="when the session store is down (default closed)")
     p.set_defaults(func=run)
 
@@ -80,7 +85,7 @@ _KEYS = (
     "dry_run", "config", "max_body_bytes", "require_signed", "allowed_signers", "git_cache_dir", "grpc_threads",
     "quota_store", "approval_store", "approval_ttl", "approval_webhook", "tls_cert", "tls_key", "tls_client_ca",
     "tls_client_auth", "insecure_allow_anonymous",
-    "session_store", "session_ttl", "session_max_turns", "session_on_error", "request_timeout",
+    "session_store", "session_ttl", "session_max_turns", "session_max_memory", "session_on_error", "request_timeout",
 )  # fmt: skip
 
 

@@ -26,7 +26,11 @@ def open_approvals(config: ServeConfig) -> Approvals:
 def open_stores(config: ServeConfig, *, breaker_path: str | None = None) -> Stores:
     """Raises `celgate.approvals.StoreError` when the approval store cannot be opened and written.
     `breaker_path`: the file the workers of one server share the Redis quota store's breaker through."""
-    limits = Limits(ttl_seconds=config.session_ttl, max_entries=config.session_max_turns)
+    limits = Limits(
+        ttl_seconds=config.session_ttl,
+        max_entries=config.session_max_turns,
+        max_memory_bytes=config.session_max_memory,
+    )
     sessions = open_session_store(config.session_store, limits)
     sessions.fail_open = config.session_on_error == "open"
     quota_store = quotas.open_store(config.quota_store, breaker_path=breaker_path)

@@ -33,7 +33,7 @@ from celgate.sessions.provenance import ProvenanceIndex
 from celgate.sessions.sources import Call, Source, call_texts, message_sources, struct_to_dict
 
 MAX_ENTRIES = 512
-MAX_INDEXED_CHARS = 64 << 20
+MAX_INDEXED_CHARS = 8 << 20  # per cache; with the session store, inside the 150 MB worker budget
 
 
 @dataclass(frozen=True, slots=True)

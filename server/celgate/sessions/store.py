@@ -37,6 +37,9 @@ class Limits:
     max_bytes: int = 4 << 20  # of recorded entries per session; the oldest go first
     ttl_seconds: float = 3600.0  # after the last write
     max_sessions: int = 10_000  # in-memory store only (least recently used go first)
+    # In-memory store only: every session's entries together, as estimated Python memory (least
+    # recently used sessions go first). Without it the bound was max_sessions x max_bytes (40 GB).
+    max_memory_bytes: int = 16 << 20
     max_labels: int = 64
 
 
@@ -129,14 +132,21 @@ def entry_size(entry: Entry) -> int:
     return 64 + sum(len(str(v)) for v in entry.call.args.values()) if entry.call is not None else 64
 
 
+# What an entry costs in a worker's memory beyond the text `entry_size` counts: the Entry, its
+# Source or Call, their tuples and dicts. Measured with tracemalloc on recorded prompts and calls:
+# ~370 bytes per entry in all where entry_size counts ~100.
+_PY_OVERHEAD = 320
+
+
 class _Session:
-    __slots__ = ("bytes", "entries", "expires", "labels")
+    __slots__ = ("bytes", "entries", "expires", "labels", "memory")
 
     def __init__(self) -> None:
         self.entries: list[Entry] = []
         self.labels: dict[str, None] = {}
         self.expires = 0.0
         self.bytes = 0
+        self.memory = 0  # bytes + _PY_OVERHEAD per entry: what the store-wide bound counts
 
 
 class MemorySessionStore(SessionStore):
@@ -146,13 +156,14 @@ class MemorySessionStore(SessionStore):
         self.limits = limits or Limits()
         self._sessions: OrderedDict[str, _Session] = OrderedDict()
         self._lock = threading.Lock()
+        self.memory = 0  # estimated bytes held by every session's entries
 
     def load(self, key: str, now: float) -> Record:
         with self._lock:
             s = self._sessions.get(key)
             if s is None or s.expires <= now:
                 if s is not None:
-                    del self._sessions[key]
+                    self._forget(key)
                 return Record()
             self._sessions.move_to_end(key)
             return build_record(list(s.entries), list(s.labels))
@@ -162,8 +173,11 @@ class MemorySessionStore(SessionStore):
         with self._lock:
             s = self._sessions.get(key)
             if s is None or s.expires <= now:
+                if s is not None:
+                    self._forget(key)
                 s = self._sessions[key] = _Session()
             self._sessions.move_to_end(key)
+            before = s.memory
             for e in entries:
                 e = cut(e, limits)
                 s.entries.append(e)
@@ -174,12 +188,19 @@ class MemorySessionStore(SessionStore):
                 drop += 1
             if drop:
                 del s.entries[:drop]
+            s.memory = s.bytes + _PY_OVERHEAD * len(s.entries)
+            self.memory += s.memory - before
             for label in labels:
                 if len(s.labels) < limits.max_labels:
                     s.labels[label] = None
             s.expires = now + limits.ttl_seconds
-            while len(self._sessions) > limits.max_sessions:
-                self._sessions.popitem(last=False)
+            while len(self._sessions) > limits.max_sessions or (
+                self.memory > limits.max_memory_bytes and len(self._sessions) > 1
+            ):
+                self._forget(next(iter(self._sessions)))  # the least recently used; never the one just written
+
+    def _forget(self, key: str) -> None:
+        self.memory -= self._sessions.pop(key).memory
 
 
 def open_session_store(url: str, limits: Limits | None = None) -> SessionStore:

@@ -152,6 +152,29 @@ def test_ten_thousand_turns_stay_bounded() -> None:
     assert d.effect in ("allow", "require_approval")
 
 
+def test_all_sessions_together_stay_under_the_memory_bound() -> None:
+    """Per-session bounds alone allowed max_sessions x max_bytes (10,000 x 4 MiB); a store-wide
+    bound forgets the least recently used sessions first, and never the one just written."""
+    from celgate.sessions.sources import Source
+
+    limits = Limits(max_memory_bytes=2 << 20)
+    store = MemorySessionStore(limits)
+    text = "a tool result of about one kilobyte " * 28
+    for i in range(6000):
+        store.append(f"s{i % 3000}", [Entry(source=Source("tool", "untrusted", f"{text}{i}", 0))], [], 1000.0)
+        assert store.memory <= limits.max_memory_bytes + len(text) + 400
+    assert store.memory == sum(s.memory for s in store._sessions.values())
+    kept = list(store._sessions)
+    assert 0 < len(kept) < 3000 and kept[-1] == "s2999"  # the newest kept, the oldest gone
+    assert store.load("s0", 1001.0).sources == []  # forgotten: an unknown session, not an error
+    assert store.load("s2999", 1001.0).sources
+    wide = MemorySessionStore(Limits(max_memory_bytes=1 << 20, max_entry_chars=4 << 20, max_bytes=8 << 20))
+    wide.append("small", [Entry(source=Source("tool", "untrusted", "hello", 0))], [], 1000.0)
+    huge = "x" * (3 << 20)  # one session larger than the whole bound: kept alone, the others go
+    wide.append("big", [Entry(source=Source("tool", "untrusted", huge, 0))], [], 1000.0)
+    assert list(wide._sessions) == ["big"] and wide.load("big", 1001.0).sources
+
+
 @pytest.fixture
 def make_repo(tmp_path: Path) -> Callable[..., Path]:
     import textwrap
