@@ -36,6 +36,7 @@ import math
 import os
 import re
 import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -183,11 +184,17 @@ def _score(model: _Model, spec: ClassifierSpec, windows: list[Any]) -> float:
     import onnxruntime as ort
 
     run = ort.RunOptions()
+    # Two guards: the timer terminates a run in progress; the deadline, checked between batches,
+    # does not depend on the timer thread getting the GIL (its interval is 5 ms: a loop of short
+    # runs could finish first and a check would pass its time limit unnoticed).
+    deadline = time.monotonic() + spec.timeout_seconds
     timer = threading.Timer(spec.timeout_seconds, lambda: setattr(run, "terminate", True))
     timer.start()
     best = 0.0
     try:
         for i in range(0, len(windows), spec.batch):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"over {spec.timeout_seconds} s")
             chunk = windows[i : i + spec.batch]
             width = max(len(w.ids) for w in chunk)
             ids = np.zeros((len(chunk), width), dtype=np.int64)
