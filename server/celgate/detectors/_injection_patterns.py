@@ -408,7 +408,9 @@ IMPERATIVE = [
 
 # Wrappers and markers that fence injected text off from the data around it.
 WRAPPER = [
-    r"(?:^|[\s\"'>({\[])todo:[ \t]*" + MODEL_VERBS + r"[ \t]",
+    # Not after a comment marker: "# TODO: remove ...", "// TODO: update ..." in source files an
+    # agent reads are the author's own notes (the character before the blank may not be # / * ; -).
+    r"(?:^|[\"'>({\[\n]|[^#/*;\s-][ \t]+|\n[ \t]+)todo:[ \t]*" + MODEL_VERBS + r"[ \t]",
     r"(?-i:(?m:^[ \t]*-{2,}[ \t]*[A-Z][A-Z ]*INSTRUCTIONS?\b)|\bFOLLOW[ \t]+(?:THIS[ \t]+|THESE[ \t]+|THE[ \t]+)?INSTRUCTIONS?\b)",
     r"</?(?:information|important|instructions?|admin|urgent|secret|hidden|assistant_instructions?|ai_instructions?"
     r"|system_message|override|priority|injected|new_instructions|user_instructions|tool_instructions)>",
