@@ -29,12 +29,10 @@ import argparse
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -43,24 +41,8 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 MIX = Path(__file__).resolve().parent / "mix.lua"
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_ready(url: str, timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=2) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(0.2)
-    raise TimeoutError(url)
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from run import free_port, wait_http  # noqa: E402  (bench/service/run.py: the same helpers)
 
 
 def tree_cpu_seconds(pid: int) -> float:
@@ -99,7 +81,7 @@ class Celgate:
             cmd += ["--approval-store", str(work / f"approvals-{free_port()}.db")]
         env = {**os.environ, "CELGATE_LOG_LEVEL": "WARNING"}
         self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_ready(f"http://{self.http}/readyz")
+        wait_http(f"http://{self.http}/readyz", timeout=90)
         time.sleep(1.0)  # every worker past its first revision
 
     def cpu(self) -> float:

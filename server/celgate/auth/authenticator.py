@@ -16,12 +16,15 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
 
 from celgate.auth import keys
 from celgate.auth.caller import ANONYMOUS, Caller, Rights
 from celgate.auth.errors import Unauthenticated
-from celgate.auth.jwt import JwksSource, JwtVerifier
 from celgate.auth.settings import AuthSettings, CallerSpec
+
+if TYPE_CHECKING:  # imported when JWTs are configured: joserfc and cryptography are ~11 MiB per worker
+    from celgate.auth.jwt import JwksSource, JwtVerifier
 
 _CACHE_MAX = 10_000
 NO_CREDENTIAL = "no credential: send `Authorization: Bearer <API key or JWT>` or a client certificate"
@@ -48,6 +51,8 @@ class Authenticator:
         self._by_peer = {name: _caller_of(c) for c in settings.callers for name in c.mtls}
         self._jwt: JwtVerifier | None = None
         if settings.jwt is not None:
+            from celgate.auth.jwt import JwksSource, JwtVerifier
+
             source = jwks or JwksSource(settings.jwt.jwks, settings.jwt.refresh_seconds)
             self._jwt = JwtVerifier(settings.jwt, source)
         self._clock = clock
