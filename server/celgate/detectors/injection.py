@@ -489,12 +489,7 @@ class InjectionDetector:
         data = data.translate(_LEET)
         if data == t.data:
             return
-        inner = _PHRASES.counts(data) if t.ascii else _merge(_PHRASES.counts(data), _PHRASES_INTL.counts(data))
-        new = {k: v for k, v in inner.items() if k in _STRONG and v > hits.get(k, 0)}
-        if new:
-            hits["obfuscated_text"] = hits.get("obfuscated_text", 0) + 1
-            for k, v in new.items():
-                hits[k] = v
+        _count_revealed(data, t.ascii, hits)
 
     def _joined(self, t: Text, hits: dict[str, int], budget: list[int]) -> None:
         """A payload split across JSON fields ({"note": "Ignore your previous", "more":
@@ -503,12 +498,7 @@ class InjectionDetector:
         if budget[0] <= 0 or next(spans(_JSON_SEAM, t.data), None) is None:
             return
         joined = _JSON_SEAM_RE.sub(b" ", t.data)
-        inner = _PHRASES.counts(joined) if t.ascii else _merge(_PHRASES.counts(joined), _PHRASES_INTL.counts(joined))
-        new = {k: v for k, v in inner.items() if k in _STRONG and v > hits.get(k, 0)}
-        if new:
-            hits["obfuscated_text"] = hits.get("obfuscated_text", 0) + 1
-            for k, v in new.items():
-                hits[k] = v
+        _count_revealed(joined, t.ascii, hits)
 
     def _scan(
         self, t: Text, depth: int, hits: dict[str, int], findings: list[Finding], budget: list[int], outer: bool
@@ -601,3 +591,13 @@ class InjectionDetector:
                 for k, v in inner.items():
                     hits[k] = hits.get(k, 0) + v
         return fired
+
+
+def _count_revealed(data: bytes, ascii_only: bool, hits: dict[str, int]) -> None:
+    """Rescans a rewritten text (folded, or with JSON fields joined) and counts only the strong
+    signals the rewrite revealed, plus one `obfuscated_text` when it revealed any."""
+    inner = _PHRASES.counts(data) if ascii_only else _merge(_PHRASES.counts(data), _PHRASES_INTL.counts(data))
+    new = {k: v for k, v in inner.items() if k in _STRONG and v > hits.get(k, 0)}
+    if new:
+        hits["obfuscated_text"] = hits.get("obfuscated_text", 0) + 1
+        hits.update(new)
