@@ -139,14 +139,18 @@ _PY_OVERHEAD = 320
 
 
 class _Session:
-    __slots__ = ("bytes", "entries", "expires", "labels", "memory")
+    __slots__ = ("bytes", "entries", "expires", "labels")
 
     def __init__(self) -> None:
         self.entries: list[Entry] = []
         self.labels: dict[str, None] = {}
         self.expires = 0.0
         self.bytes = 0
-        self.memory = 0  # bytes + _PY_OVERHEAD per entry: what the store-wide bound counts
+
+    @property
+    def memory(self) -> int:
+        """What the store-wide bound counts for this session: its text plus `_PY_OVERHEAD` an entry."""
+        return self.bytes + _PY_OVERHEAD * len(self.entries)
 
 
 class MemorySessionStore(SessionStore):
@@ -188,7 +192,6 @@ class MemorySessionStore(SessionStore):
                 drop += 1
             if drop:
                 del s.entries[:drop]
-            s.memory = s.bytes + _PY_OVERHEAD * len(s.entries)
             self.memory += s.memory - before
             for label in labels:
                 if len(s.labels) < limits.max_labels:
