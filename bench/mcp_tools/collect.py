@@ -7,7 +7,8 @@ imperatives for the model ("Use this tool when…", "Always call X first"). This
 public MCP servers from npm and PyPI over stdio with the official `mcp` client, asks each for
 `tools/list` and writes one JSON line per tool to bench/.cache/mcp_tools/benign.jsonl.
 
-    python bench/mcp_tools/collect.py            # npm install into bench/.cache/mcp_tools/node first
+    pip install mcp-server-fetch mcp-server-git mcp-server-time   # optional, the PyPI servers
+    python bench/mcp_tools/collect.py     # installs the npm servers into bench/.cache/mcp_tools/node
 
 Servers that need credentials get dummy values: they list their tools without calling out.
 Nothing here runs in CI (it needs npm packages and minutes).
@@ -19,6 +20,7 @@ import argparse
 import asyncio
 import json
 import os
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -98,15 +100,33 @@ def servers(workdir: str) -> list[tuple[str, str, list[str]]]:
 
 async def list_tools(command: str, args: list[str], timeout: float) -> list[dict]:
     params = StdioServerParameters(command=command, args=args, env={**os.environ, **DUMMY_ENV})
-    async with asyncio.timeout(timeout):
-        async with stdio_client(params, errlog=open(os.devnull, "w")) as (read, write):
-            async with ClientSession(read, write) as session:
-                await session.initialize()
-                result = await session.list_tools()
-                return [
-                    {"name": t.name, "description": t.description or "", "input_schema": t.input_schema}
-                    for t in result.tools
-                ]
+    with open(os.devnull, "w") as devnull:
+        async with (
+            asyncio.timeout(timeout),
+            stdio_client(params, errlog=devnull) as (read, write),
+            ClientSession(read, write) as session,
+        ):
+            await session.initialize()
+            result = await session.list_tools()
+            return [
+                {"name": t.name, "description": t.description or "", "input_schema": t.input_schema}
+                for t in result.tools
+            ]
+
+
+def install_npm_servers() -> None:
+    """npm-installs the node servers once (scripts off, no browser downloads)."""
+    if BIN.exists():
+        return
+    (CACHE / "node").mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "PUPPETEER_SKIP_DOWNLOAD": "1", "PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD": "1"}
+    subprocess.run(["npm", "init", "-y"], cwd=CACHE / "node", check=True, capture_output=True)
+    subprocess.run(
+        ["npm", "install", "--no-audit", "--no-fund", "--ignore-scripts", *NPM_PACKAGES.split()],
+        cwd=CACHE / "node",
+        env=env,
+        check=True,
+    )
 
 
 async def main() -> None:
@@ -114,6 +134,7 @@ async def main() -> None:
     parser.add_argument("--timeout", type=float, default=45.0)
     parser.add_argument("--out", type=Path, default=CACHE / "benign.jsonl")
     opts = parser.parse_args()
+    install_npm_servers()
     with tempfile.TemporaryDirectory() as workdir:
         os.system(f"git init -q {workdir}")
         rows: list[dict] = []

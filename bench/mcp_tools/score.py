@@ -36,7 +36,8 @@ def main() -> None:
     print("|---:|---:|---:|")
     for t in sorted({0.3, float(knobs["audit_threshold"]), enforced, 0.7, 0.9}):
         hit = [r for s, r in scored if s >= t]
-        print(f"| {t:.2f} | {len(hit)} ({100 * len(hit) / len(rows):.1f} %) | {len({r['server'] for r in hit})} of {len(servers)} |")
+        share = f"{len(hit)} ({100 * len(hit) / len(rows):.1f} %)"
+        print(f"| {t:.2f} | {share} | {len({r['server'] for r in hit})} of {len(servers)} |")
     print(f"\nat the enforced {enforced}:")
     for s, r in sorted(scored, key=lambda x: -x[0]):
         if s >= enforced:
