@@ -99,6 +99,7 @@ class ActionPlan:
     # {stem: (the whole map, key kinds)} for data maps only ever indexed by tool names (bound per request)
     keyed_data: dict[str, tuple[dict[str, Any], frozenset[str]]]
     fused: FusedProgram | None  # all request-level rules in one program (None: rule by rule)
+    fused_documents: FusedProgram | None  # all per-document rules in one program, run once per document
     fused_quotas: Any  # all quotas' (key, cost) in one program, or None
     fused_messages: dict[str, Any]  # rule key -> message program with the policy's vars bound
 
@@ -295,6 +296,7 @@ def compile_repo(path: str | Path, *, backend: str | None = None, revision: str 
     ]
     by_action: dict[str, list[CompiledPolicy]] = {a: [] for a in ACTIONS}
     request_level: dict[str, list[tuple[Policy, CompiledPolicy]]] = {a: [] for a in ACTIONS}
+    document_level: dict[str, list[tuple[Policy, CompiledPolicy]]] = {a: [] for a in ACTIONS}
     names: dict[str, set[str]] = {a: {"action"} for a in ACTIONS}
     action_sources: dict[str, list[str]] = {a: [] for a in ACTIONS}
     for policy in contents.policies:
@@ -303,8 +305,7 @@ def compile_repo(path: str | Path, *, backend: str | None = None, revision: str 
         used = set().union(*(referenced_variables(s) for s in policy_sources))
         for action in policy.actions:
             by_action[action].append(compiled)
-            if not compiled.per_document:
-                request_level[action].append((policy, compiled))
+            (document_level if compiled.per_document else request_level)[action].append((policy, compiled))
             names[action] |= used
             action_sources[action] += policy_sources
     quotas: dict[str, list[CompiledQuota]] = {a: [] for a in ACTIONS}
@@ -348,6 +349,9 @@ def compile_repo(path: str | Path, *, backend: str | None = None, revision: str 
                 else {}
             ),
             fused=fuse(engine_backend, [p for p, _ in pairs], [c for _, c in pairs]),
+            fused_documents=fuse(
+                engine_backend, [p for p, _ in document_level[action]], [c for _, c in document_level[action]]
+            ),
             fused_quotas=fuse_quotas(
                 engine_backend,
                 [(q.when.source if q.when else None, q.key.source, q.cost.source if q.cost else None) for q in limits],

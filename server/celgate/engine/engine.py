@@ -161,13 +161,16 @@ class Engine:
             doc_matched: list[tuple[int, list[_Matched]]] = []
             if plan.action == RETRIEVAL and doc_policies:
                 default = plan.default
+                # One evaluation per document, as for the request (fusion); rule by rule on an error.
+                fused_doc = plan.fused_documents if trace is None and not _large(req) else None
                 for index, doc in enumerate(req.documents):
                     per_doc: list[_Matched] = []
                     doc_bindings = dict(bindings)
                     doc_bindings["document"] = backend.convert_document(doc)
                     doc_activation = backend.activation(doc_bindings)
-                    for policy in doc_policies:
-                        self._run_policy(policy, doc_activation, doc_bindings, per_doc, trace, index, deadline)
+                    if fused_doc is None or not self._run_fused(plan, fused_doc, doc_activation, doc_bindings, per_doc):
+                        for policy in doc_policies:
+                            self._run_policy(policy, doc_activation, doc_bindings, per_doc, trace, index, deadline)
                     doc_effect = _combine(per_doc, default)
                     doc_reasons = _reasons(per_doc)
                     if not _decided(per_doc):
