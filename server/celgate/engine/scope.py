@@ -141,13 +141,16 @@ def memoised(
     impl: Callable[..., Any],
     convert: Callable[[Any], Any] = _identity,
     cache: ResultCache | None = None,
+    arity: int | None = None,
 ) -> Callable[..., Any]:
     """Wraps a detector so repeated calls with the same arguments within a decision are free, and,
     with a `cache` (pure functions only), across decisions too.
 
     The converted result (the backend's CEL value) is what is remembered, so a hit costs one dict
-    lookup. Every call crosses from the CEL runtime into Python, so the one-argument case (most
-    detectors: `text.pii()`) gets a path of its own.
+    lookup. Every call crosses from the CEL runtime into Python, and a text action makes ten to
+    fifteen of them per decision, so the wrapper is kept flat: with `arity` 1 (most detectors:
+    `text.pii()`) the function registered is the one-argument path itself, and a string argument
+    (the common case) is its own key, without freezing.
     """
 
     def compute(key: tuple[Any, ...], args: tuple[Any, ...]) -> Any:
@@ -159,21 +162,27 @@ def memoised(
             cache.put(key, hit, _size(args))
         return hit
 
+    state = _state
+
     def call1(text: Any) -> Any:
-        memo = _state.memo
-        key = (overload_id, text if type(text) is str else _freeze(text))
-        if memo is None:
-            return compute(key, (text,))
-        hit = memo.get(key, _MISS)
-        if hit is _MISS:
+        memo = state.memo
+        key = (overload_id, text) if type(text) is str else (overload_id, _freeze(text))
+        if memo is not None:
+            hit = memo.get(key, _MISS)
+            if hit is not _MISS:
+                return hit
             hit = memo[key] = compute(key, (text,))
-        return hit
+            return hit
+        return compute(key, (text,))
+
+    if arity == 1:
+        return call1
 
     def call(*args: Any) -> Any:
         if len(args) == 1:
             return call1(args[0])
-        memo = _state.memo
-        key = (overload_id, *(_freeze(a) for a in args))
+        memo = state.memo
+        key = (overload_id, *(a if type(a) is str else _freeze(a) for a in args))
         if memo is None:
             return compute(key, args)
         hit = memo.get(key, _MISS)

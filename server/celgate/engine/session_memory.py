@@ -19,7 +19,14 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from celgate.sessions.sources import Call, Source, request_sources, struct_to_dict, tool_sources
+from celgate.sessions.sources import (
+    Call,
+    Source,
+    conversation_sources,
+    request_sources,
+    struct_to_dict,
+    tool_sources,
+)
 from celgate.sessions.store import Entry, SessionStore, SessionStoreError, session_key
 from celgate.v1 import decision_pb2 as pb
 
@@ -93,8 +100,7 @@ def _seen(request: pb.CheckRequest, decision: Any, registry: Mapping[str, Any], 
         # what the memory does not hold yet, so a later call that carries no history still knows.
         if decision.effect == "deny" and action == "prompt":
             return []
-        convo = pb.CheckRequest(action=action, messages=request.messages)
-        return list(request_sources(convo, registry, first))
+        return conversation_sources(request.messages, registry, first)
     if action == "tool_result" and request.tool.result and decision.effect != "deny":
         result = decision.rewritten.get("tool.result", request.tool.result)
         return tool_sources(request.tool.name, result, first, registry, call_args=request.tool.args)

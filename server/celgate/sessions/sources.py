@@ -281,13 +281,18 @@ def extra_sources(request: Any, registry: Mapping[str, Any], turn: int) -> list[
 def request_sources(request: Any, registry: Mapping[str, Any], first_turn: int = 0) -> list[Source]:
     """The sources a request carries: its conversation, its documents and, for a tool result, the
     result itself. Tool turns are named by the assistant call they answer (`tool_call_id`)."""
+    out = conversation_sources(request.messages, registry, first_turn)
+    out.extend(extra_sources(request, registry, first_turn + len(request.messages)))
+    return out
+
+
+def conversation_sources(messages: Any, registry: Mapping[str, Any], first_turn: int = 0) -> list[Source]:
+    """The sources of a conversation alone: `request_sources` of a request carrying nothing but
+    these messages (no copy of them into a new request needed)."""
     out: list[Source] = []
     calls: dict[str, tuple[str, Any]] = {}
-    turn = first_turn
-    for m in request.messages:
+    for turn, m in enumerate(messages, first_turn):
         out.extend(message_sources(m, registry, turn, calls))
-        turn += 1
-    out.extend(extra_sources(request, registry, turn))
     return out
 
 

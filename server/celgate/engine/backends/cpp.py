@@ -68,7 +68,9 @@ _CONVERT: dict[str, Callable[[Any], Any]] = {
 def _declare(functions: list[FunctionSpec], cache: ResultCache) -> list[cel.FunctionDecl]:
     by_name: dict[str, list[cel.Overload]] = {}
     for spec in functions:
-        impl = memoised(spec.overload_id, spec.impl, _CONVERT[spec.returns], cache if spec.pure else None)
+        impl = memoised(
+            spec.overload_id, spec.impl, _CONVERT[spec.returns], cache if spec.pure else None, len(spec.params)
+        )
         by_name.setdefault(spec.name, []).append(
             cel.Overload(
                 spec.overload_id,
