@@ -9,7 +9,7 @@ in O(1) by ``str.isascii``) byte offsets already are code point offsets.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 
 import re2
 
@@ -75,9 +75,15 @@ class Alternation:
     submatch program.
     """
 
-    __slots__ = ("_by_byte", "_finder", "_grouped", "_kinds", "group_index", "names")
+    __slots__ = ("_by_byte", "_by_byte_pre", "_finder", "_grouped", "_kinds", "_pre_len", "group_index", "names")
 
-    def __init__(self, alts: Sequence[tuple[str, str]], *, case_insensitive: bool = False) -> None:
+    def __init__(
+        self,
+        alts: Sequence[tuple[str, str]],
+        *,
+        case_insensitive: bool = False,
+        prefixes: Mapping[str, tuple[tuple[bytes, ...], bool]] | None = None,
+    ) -> None:
         self.names = tuple(n for n, _ in alts)
         self._finder = compile_re(
             "|".join(f"(?:{strip_groups(p)})" for _, p in alts), case_insensitive=case_insensitive
@@ -97,6 +103,15 @@ class Alternation:
             for b in range(first, last + 1):
                 by_byte[b].append(i)
         self._by_byte = [tuple(x) for x in by_byte]
+        # Literal prefixes (a necessary condition per alternative, see kind_fast): per first
+        # byte, the alternatives that may start there with their prefixes, in priority order.
+        self._by_byte_pre: list[tuple[tuple[int, tuple[bytes, ...], bool], ...]] | None = None
+        self._pre_len = 0
+        if prefixes is not None:
+            if set(prefixes) != set(self.names):
+                raise ValueError("prefixes must name every alternative")
+            self._pre_len = max(len(p) for pres, _ in prefixes.values() for p in pres)
+            self._by_byte_pre = [tuple((i, *prefixes[self.names[i]]) for i in cands) for cands in self._by_byte]
 
     def search(self, data: bytes, pos: int, end: int) -> tuple[int, int]:
         """Span of the next match at or after ``pos`` (``(-1, -1)`` if none); DFA only."""
@@ -108,6 +123,41 @@ class Alternation:
             if self._kinds[i].Match(_ANCHOR_START, data, s, end)[0][0] >= 0:
                 return i
         raise AssertionError("finder match not reproduced by any alternative")  # pragma: no cover
+
+    def kind_fast(self, data: bytes, s: int, end: int) -> int:
+        """Same answer as :meth:`kind` (for a start the finder reported), with fewer RE2 calls.
+
+        An alternative can only win at ``s`` if the text there begins with one of its literal
+        prefixes (compared on lower-cased bytes for case-insensitive alternatives); checking
+        that is a few C-level ``startswith`` calls. The survivors are tried in priority order,
+        and the last one needs no RE2 call at all: the finder matched at ``s``, so *some*
+        alternative matches there, and every earlier one has been ruled out. Case-insensitive
+        RE2 folds a few non-ASCII letters onto ASCII ones (U+017F long s onto ``s``, the
+        Kelvin sign onto ``k``), so a start whose next bytes are not all ASCII takes :meth:`kind`.
+        """
+        table = self._by_byte_pre
+        head = data[s : s + self._pre_len]
+        if table is None or not head.isascii():
+            return self.kind(data, s, end)
+        low = head.lower()
+        live = [i for i, pres, fold in table[data[s]] if (low if fold else head).startswith(pres)]
+        if not live:  # pragma: no cover - a prefix table that misses a pattern; stay exact
+            return self.kind(data, s, end)
+        for i in live[:-1]:
+            if self._kinds[i].Match(_ANCHOR_START, data, s, end)[0][0] >= 0:
+                return i
+        return live[-1]
+
+    def may_start(self, data: bytes, s: int) -> bool:
+        """False only if no alternative can match starting at ``s`` (by the literal prefixes)."""
+        table = self._by_byte_pre
+        if table is None or s >= len(data):
+            return True
+        head = data[s : s + self._pre_len]
+        if not head.isascii():
+            return True
+        low = head.lower()
+        return any((low if fold else head).startswith(pres) for _, pres, fold in table[data[s]])
 
     def groups(self, i: int, data: bytes, s: int, end: int) -> list:
         """Submatch spans of alternative ``i`` anchored at ``s`` (its own group numbering)."""

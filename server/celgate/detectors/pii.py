@@ -83,6 +83,36 @@ _PII_RX = compile_re(
 # (PII alternatives share first bytes: digits start SSNs, cards, IPs and phones alike).
 _PII_GROUPS = group_names(_PII_RX)
 _PHONE_RX = compile_re(_PHONE)
+_GROUP_OF = {n: i for i, n in _PII_GROUPS.items()}
+# Rejected candidates of these kinds are retried as a phone number at the same start ...
+_PHONE_RETRY = frozenset(_GROUP_OF[k] for k in ("card", "ssn", "ipv4"))
+# ... and these resume after their first separator.
+_SEP_RETRY = frozenset(_GROUP_OF[k] for k in ("card", "ssn", "phone", "phone_intl"))
+
+
+def _may_be_phone(data: bytes, s: int) -> bool:
+    r"""False only where ``_PHONE`` cannot match anchored at ``s`` (saves the retry's RE2 call).
+
+    Every alternative of ``_PHONE`` starts with "+", "0", "(" or "1", except the North American
+    one without a leading 1, which starts with three digits and a separator (``\d{3}[ .-]``):
+    so a start on a digit 2-9 needs a " ", "." or "-" three bytes on. A 16-digit run or an
+    order number rejected as a card is thereby not matched again as a phone.
+    """
+    b = data[s]
+    if 50 <= b <= 57:  # "2".."9"
+        return s + 3 < len(data) and data[s + 3] in b" .-"
+    return b in b"+0(1"
+
+
+def _first_sep(raw: str) -> int:
+    """Index of the first of " -./" in ``raw``, -1 if none."""
+    cut = -1
+    for c in " -./":
+        i = raw.find(c)
+        if i >= 0 and (cut < 0 or i < cut):
+            cut = i
+    return cut
+
 
 _IBAN_LEN = {
     "AD": 24,
@@ -164,12 +194,28 @@ _CARD_MAX_CHARS = 19 + 18  # 19 digits, a separator between each: bounds the pre
 
 def _card_ok(raw: str) -> bool:
     d = raw.translate(_DIGITS)
-    seps = {c for c in raw if c in " -"}
-    return 13 <= len(d) <= 19 and len(seps) <= 1 and luhn_ok(d) and card_brand(d) is not None and len(set(d)) > 1
+    # At most one kind of separator (" " or "-"), as before with a set of the separators seen.
+    return (
+        13 <= len(d) <= 19
+        and not (" " in raw and "-" in raw)
+        and luhn_ok(d)
+        and card_brand(d) is not None
+        and len(set(d)) > 1
+    )
+
+
+# Luhn on ASCII digits with C-level byte operations: the digits in odd places from the right
+# count as they are (byte value - 48), those in even places doubled with the digits of the
+# product summed: a translate table maps b"0".."9" to those values (0 2 4 6 8 1 3 5 7 9).
+_LUHN_DOUBLE = bytes.maketrans(b"0123456789", bytes([0, 2, 4, 6, 8, 1, 3, 5, 7, 9]))
 
 
 def luhn_ok(digits: str) -> bool:
     """Luhn mod-10 check (cards)."""
+    if digits.isascii() and digits.isdigit():
+        b = digits.encode()
+        odd, even = b[::-2], b[-2::-2]
+        return (sum(odd) - 48 * len(odd) + sum(even.translate(_LUHN_DOUBLE))) % 10 == 0
     total = 0
     for i, ch in enumerate(reversed(digits)):
         d = ord(ch) - 48
@@ -208,8 +254,13 @@ def iban_ok(raw: str) -> bool:
     if _IBAN_LEN.get(s[:2]) != len(s):
         return False
     moved = s[4:] + s[:4]
+    if moved.isascii() and moved.isalnum() and moved.upper() == moved:
+        return int(moved.translate(_IBAN_LETTERS)) % 97 == 1  # A -> 10 ... Z -> 35, as int(c, 36)
     num = "".join(str(int(c, 36)) for c in moved)
     return int(num) % 97 == 1
+
+
+_IBAN_LETTERS = str.maketrans({c: str(int(c, 36)) for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ"})
 
 
 def ssn_ok(d: str) -> bool:
@@ -320,9 +371,10 @@ class PiiDetector:
 
     def _builtin(self, t: Text) -> tuple[list[Finding], int | None]:
         """Findings, and the byte offset where the time budget stopped the scan (or None)."""
-        data = t.data
+        data, text, asc = t.data, t.text, t.ascii
         out: list[Finding] = []
-        raw_rx = _PII_RX._regexp
+        match = _PII_RX._regexp.Match
+        validate = self._validate
         pos, n = 0, len(data)
         deadline = time.monotonic() + self.max_seconds if n > _NO_CLOCK_BELOW else None
         count = 0
@@ -330,30 +382,34 @@ class PiiDetector:
             count += 1
             if deadline is not None and count % CHECK_EVERY == 0 and time.monotonic() > deadline:
                 return out, pos
-            sp = raw_rx.Match(_UNANCHORED, data, pos, n)
-            s, e = sp[0]
+            sp = match(_UNANCHORED, data, pos, n)
+            whole = sp[0]
+            s, e = whole
             if s < 0:
                 break
             pos = e if e > s else e + 1
-            kind = next(_PII_GROUPS[i] for i in range(1, len(sp)) if sp[i][0] >= 0)
-            raw = t.s(s, e)
-            f = self._validate(kind, raw, t, s, e)
-            if f is None and kind in ("card", "ssn", "ipv4"):
-                m = match_at(_PHONE_RX, data, s, min(len(data), e + 16))
+            # The one top-level group that participated spans the whole match; every other
+            # group is (-1, -1). list.index finds it in C.
+            g = sp.index(whole, 1)
+            kind = _PII_GROUPS[g]
+            raw = text[s:e] if asc else data[s:e].decode("utf-8", "replace")
+            f = validate(kind, raw, t, s, e)
+            if f is None and g in _PHONE_RETRY and _may_be_phone(data, s):
+                m = match_at(_PHONE_RX, data, s, min(n, e + 16))
                 score = _phone_ok(t.s(*m[0])) if m is not None else 0.0
                 if m is not None and score:
                     f = ("phone", m[0][0], m[0][1], score)
             if f is not None:
                 typ, fs, fe, score = f
-                out.append(Finding(typ, t.cp(fs), t.cp(fe), score))
+                out.append(Finding(typ, fs, fe, score) if asc else Finding(typ, t.cp(fs), t.cp(fe), score))
                 pos = max(fe, s + 1)
-            elif kind in ("card", "ssn", "phone", "phone_intl") and e - s <= _MAX_RETRY_SPAN:
+            elif g in _SEP_RETRY and e - s <= _MAX_RETRY_SPAN:
                 # A rejected digit run may hide a valid item after its first group
                 # ("555-123-4567 555-987-6543" is one 20-digit card candidate): resume after
                 # the first separator. Each retry advances, so this stays linear.
-                cut = next((i for i, c in enumerate(raw) if c in " -./"), -1)
+                cut = _first_sep(raw)
                 if cut > 0:
-                    pos = s + len(raw[: cut + 1].encode("utf-8"))
+                    pos = s + (cut + 1 if asc else len(raw[: cut + 1].encode("utf-8")))
         return out, None
 
     @staticmethod

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import json
 import math
+import re
 import time
 from collections import Counter
 
@@ -64,12 +65,52 @@ _ALTS: tuple[tuple[str, str], ...] = (
         r"(?:\"(?P<cred_dq>[^\"\s]+)\"|'(?P<cred_sq>[^'\s]+)'|(?P<cred_bare>[^\s\"',;]+))",
     ),
 )
-_RX = Alternation(_ALTS)
+# Per alternative, literal prefixes one of which every match starts with (lower case where the
+# flag says the comparison folds case): Alternation.kind_fast names the winning alternative from
+# these with at most one anchored RE2 call for most candidates instead of one per alternative
+# sharing the first byte. test_det_fastpath.py checks them against Alternation.kind.
+_PREFIXES: dict[str, tuple[tuple[bytes, ...], bool]] = {
+    "private_key": ((b"-----BEGIN ",), False),
+    "aws_access_key_id": (
+        (b"AKIA", b"ASIA", b"ABIA", b"ACCA", b"AGPA", b"AIDA", b"AIPA", b"ANPA", b"ANVA", b"AROA", b"APKA", b"ASCA"),
+        False,
+    ),
+    "aws_secret_access_key": ((b"aws", b"secret"), True),
+    "github_token": ((b"ghp_", b"gho_", b"ghu_", b"ghs_", b"ghr_", b"github_pat_"), False),
+    "gitlab_token": (
+        (b"glpat-", b"glptt-", b"gldt-", b"glrt-", b"glsoat-", b"glcbt-", b"glimt-", b"glft-", b"glagent-"),
+        False,
+    ),
+    "slack_token": (
+        (b"xoxa-", b"xoxb-", b"xoxp-", b"xoxo-", b"xoxs-", b"xoxr-", b"https://hooks.slack.com/services/T"),
+        False,
+    ),
+    "stripe_key": ((b"sk_live_", b"sk_test_", b"rk_live_", b"rk_test_", b"whsec_"), False),
+    "google_api_key": ((b"AIza",), False),
+    "anthropic_api_key": ((b"sk-ant-",), False),
+    "openai_api_key": ((b"sk-",), False),
+    "jwt": ((b"eyJ",), False),
+    "credential_assignment": (
+        (
+            *(b"pass", b"pwd", b"secret", b"client_secret", b"token", b"access_", b"auth_token"),
+            *(b"refresh_token", b"api", b"private_key", b"credential"),
+        ),
+        True,
+    ),
+}
+_RX = Alternation(_ALTS, prefixes=_PREFIXES)
 # Vendor tokens only: an assignment whose whole value is a vendor token reports the token's kind.
-_RX_SPECIFIC = Alternation([(n, p) for n, p in _ALTS if n != "credential_assignment"])
+_RX_SPECIFIC = Alternation(
+    [(n, p) for n, p in _ALTS if n != "credential_assignment"],
+    prefixes={n: v for n, v in _PREFIXES.items() if n != "credential_assignment"},
+)
 _CRED = _ALTS.index(next(a for a in _ALTS if a[0] == "credential_assignment"))
 _CRED_GROUPS = ("cred_dq", "cred_sq", "cred_bare")
 _PLACEHOLDER = ("xxx", "***", "<", "${", "{{", "%(", "changeme", "example", "redacted", "your", "dummy", "...")
+# Stdlib re on purpose: an alternation of plain literals has no quantifier to backtrack into, so
+# a search costs at most (positions x literals x longest literal), linear in the value's length,
+# and for a short value one C call beats a Python loop of `in` tests.
+_PLACEHOLDER_RX = re.compile("|".join(re.escape(p) for p in _PLACEHOLDER))
 
 
 def shannon_entropy(s: str) -> float:
@@ -77,10 +118,33 @@ def shannon_entropy(s: str) -> float:
     if not s:
         return 0.0
     n = len(s)
-    return -sum(c / n * math.log2(c / n) for c in Counter(s).values())
+    if n > _TERMS_MAX:
+        return -sum(c / n * math.log2(c / n) for c in Counter(s).values())
+    terms = _TERMS.get(n)
+    if terms is None:
+        terms = _TERMS[n] = [0.0, *(c / n * math.log2(c / n) for c in range(1, n + 1))]
+    # The same terms in the same order as the formula above, so the same float to the last bit.
+    return -sum(map(terms.__getitem__, Counter(s).values()))
+
+
+# Per length n <= _TERMS_MAX, the entropy term c/n * log2(c/n) of a character seen c times.
+_TERMS: dict[int, list[float]] = {}
+_TERMS_MAX = 256
+
+
+_NO_DIGITS = str.maketrans("", "", "0123456789")
 
 
 def _classes(s: str) -> int:
+    if s.isascii():
+        # Same count with C-level string methods (for ASCII, str.islower/isupper/isdigit/isalnum
+        # of a character are exactly a-z, A-Z, 0-9 and their union).
+        return (
+            (s.upper() != s)
+            + (s.lower() != s)
+            + (len(s.translate(_NO_DIGITS)) != len(s))
+            + (bool(s) and not s.isalnum())
+        )
     return sum(
         (
             any(c.islower() for c in s),
@@ -93,14 +157,22 @@ def _classes(s: str) -> int:
 
 def looks_random(value: str, min_entropy: float) -> bool:
     """High entropy, at least two character classes, not a placeholder or a code expression."""
+    return _random_entropy(value, min_entropy) is not None
+
+
+def _random_entropy(value: str, min_entropy: float) -> float | None:
+    """The entropy of ``value`` if :func:`looks_random` holds for it, else None (one computation)."""
     low = value.lower()
-    if any(p in low for p in _PLACEHOLDER) or "(" in value or value.startswith(("$", "%", "@")):
-        return False
+    if _PLACEHOLDER_RX.search(low) or "(" in value or value.startswith(("$", "%", "@")):
+        return None
     if value.isalpha() and value.islower():
-        return False
-    if value.startswith("-----") or (value.replace("_", "").isalpha() and value.lower() == value):
-        return False  # a key block header or another key name ("token: aws_secret_access_key = ...")
-    return len(value) >= 8 and _classes(value) >= 2 and shannon_entropy(value) >= min_entropy
+        return None
+    if value.startswith("-----") or (value.replace("_", "").isalpha() and low == value):
+        return None  # a key block header or another key name ("token: aws_secret_access_key = ...")
+    if len(value) < 8 or _classes(value) < 2:
+        return None
+    h = shannon_entropy(value)
+    return h if h >= min_entropy else None
 
 
 def _jwt_ok(tok: str) -> bool:
@@ -134,15 +206,16 @@ class SecretsDetector:
         pos, n, count = 0, len(data), 0
         deadline = time.monotonic() + self.max_seconds if n > _NO_CLOCK_BELOW else None
         retried_to, nested = -1, 0  # end of the last rejected value searched inside, and how often
+        find = _RX.search
         while pos <= n:
-            s, e = _RX.search(data, pos, n)
+            s, e = find(data, pos, n)
             if s < 0:
                 break
             count += 1
             if deadline is not None and count % CHECK_EVERY == 0 and time.monotonic() > deadline:
                 return out + unscanned(t, s)
             pos = e if e > s else e + 1
-            i = _RX.kind(data, s, n)
+            i = _RX.kind_fast(data, s, n)
             if i == _CRED:
                 vs, ve = _cred_value(data, s, n)
                 f = self._assignment(t, vs, ve)
@@ -159,7 +232,10 @@ class SecretsDetector:
             else:
                 f = self._validate(_RX, i, data, s, e, t)
             if f is not None:
-                out.append(Finding(f[0], t.cp(f[1]), t.cp(f[2]), f[3]))
+                if t.ascii:
+                    out.append(Finding(*f))
+                else:
+                    out.append(Finding(f[0], t.cp(f[1]), t.cp(f[2]), f[3]))
         return out + unscanned(t) if t.full_len > len(t.text) else out
 
     def _validate(
@@ -200,18 +276,20 @@ class SecretsDetector:
         specific = self._specific(t, vs, ve)
         if specific is not None:
             return specific  # "TOKEN=ghp_..." is a github_token, not a generic assignment
-        value = t.s(vs, ve)
-        if not looks_random(value, self.min_entropy):
+        h = _random_entropy(t.s(vs, ve), self.min_entropy)
+        if h is None:
             return None
-        score = min(0.95, 0.5 + (shannon_entropy(value) - self.min_entropy) / 4)
+        score = min(0.95, 0.5 + (h - self.min_entropy) / 4)
         return ("credential_assignment", vs, ve, round(score, 3))
 
     def _specific(self, t: Text, vs: int, ve: int) -> tuple[str, int, int, float] | None:
         """A vendor-specific token filling an assignment's whole value, validated as its kind."""
+        if not _RX_SPECIFIC.may_start(t.data, vs):
+            return None  # no vendor prefix at the value's start: the search below cannot hit vs
         s, e = _RX_SPECIFIC.search(t.data, vs, ve)
         if s != vs or e != ve:
             return None
-        return self._validate(_RX_SPECIFIC, _RX_SPECIFIC.kind(t.data, s, ve), t.data, s, e, t)
+        return self._validate(_RX_SPECIFIC, _RX_SPECIFIC.kind_fast(t.data, s, ve), t.data, s, e, t)
 
 
 def _cred_value(data: bytes, s: int, n: int) -> tuple[int, int]:
