@@ -57,8 +57,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import unicodedata
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from urllib.parse import unquote
 
 import re2
@@ -67,6 +69,7 @@ from re2 import _Anchor
 from celgate.detectors import _injection_patterns as P
 from celgate.detectors._re import Text, compile_re, group_names, spans
 from celgate.detectors.base import Finding
+from celgate.detectors.lexical import LexicalModel, shipped_model
 
 UNANCHORED, ANCHOR_START = _Anchor.UNANCHORED, _Anchor.ANCHOR_START
 
@@ -91,7 +94,9 @@ WEIGHTS: dict[str, tuple[float, float]] = {
     "decode_directive": (0.5, 0.6),
     "exfiltration": (0.1, 0.45),
 }
-SIGNALS = tuple(WEIGHTS)
+# The learned signal: its weight per context is the model's own (``LexicalModel.contribution``).
+LEXICAL = "lexical_model"
+SIGNALS = (*WEIGHTS, LEXICAL)
 _PHRASE_GROUPS: dict[str, list[str]] = {
     "instruction_override": P.OVERRIDE + P.OVERRIDE_MORE + P.INTL_OVERRIDE + P.DE_MORE,
     "addressed_to_model": P.ADDRESSED,
@@ -294,11 +299,26 @@ class Analysis:
     hits: dict[str, int]
     signals: list[str]
     findings: list[Finding]
+    # context -> weight of the lexical_model signal there, computed when first asked (a prompt is
+    # only ever scored as direct); None when the model is off
+    lexical: Callable[[str], float] | None = None
+    _memo: dict[str, float] = field(default_factory=dict)
+
+    def lexical_weight(self, context: str) -> float:
+        if self.lexical is None:
+            return 0.0
+        w = self._memo.get(context)
+        if w is None:
+            w = self._memo[context] = self.lexical(context)
+        return w
 
     def score_for(self, context: str) -> float:
-        """Noisy-OR of the context's weights; each repeat of a signal adds 30 % of its weight."""
+        """Noisy-OR of the context's weights; each repeat of a signal adds 30 % of its weight;
+        the learned ``lexical_model`` signal adds its own weight for the context."""
+        return self._regex_score(context, 1.0 - self.lexical_weight(context))
+
+    def _regex_score(self, context: str, keep: float = 1.0) -> float:
         i = CONTEXTS.index(context)
-        keep = 1.0
         for sig, n in self.hits.items():
             w = WEIGHTS[sig][i]
             keep *= 1 - w
@@ -309,12 +329,16 @@ class Analysis:
     def signals_for(self, context: str) -> list[str]:
         """Signals that carry weight in this context (>= 0.3): weak cues stay out of the list."""
         i = CONTEXTS.index(context)
-        return [s for s in self.signals if WEIGHTS[s][i] >= 0.3]
+        out = [s for s in self.signals if WEIGHTS[s][i] >= 0.3]
+        return [*out, LEXICAL] if self.lexical_weight(context) >= 0.3 else out
 
     @property
     def score(self) -> float:
-        """Context-free score: the higher of the two (what ``injection_score()`` returns)."""
-        return max(self.score_for(c) for c in CONTEXTS)
+        """Context-free score: the higher of the two contexts' regex scores (what
+        ``injection_score()`` returns). The ``lexical_model`` signal weighs in only where a
+        context is named: its direct model knows prompts, not data, and the engine's
+        injected-source check scores tool results with this context-free score."""
+        return max(self._regex_score(c) for c in CONTEXTS)
 
 
 def _printable(s: str) -> bool:
@@ -438,10 +462,18 @@ class InjectionDetector:
     name = "injection"
     types = frozenset(SIGNALS)
 
-    def __init__(self, max_chars: int = 4_000_000, max_depth: int = 3, max_decoded: int = 65_536) -> None:
+    def __init__(
+        self,
+        max_chars: int = 4_000_000,
+        max_depth: int = 3,
+        max_decoded: int = 65_536,
+        lexical: LexicalModel | bool | None = True,
+    ) -> None:
         self.max_chars = max_chars
         self.max_depth = max_depth
         self.max_decoded = max_decoded
+        # True: the shipped model (loaded once per process); False/None: regex signals only.
+        self.lexical: LexicalModel | None = shipped_model() if lexical is True else (lexical or None)
 
     def scan(self, text: str) -> list[Finding]:
         return self.analyze(text, with_offsets=True).findings
@@ -462,7 +494,8 @@ class InjectionDetector:
                     findings.append(Finding(name, t.cp(sp[0]), t.cp(sp[1]), WEIGHTS[name][1]))
         signals = sorted(hits, key=SIGNALS.index)
         findings.sort(key=lambda f: (f.start, f.end))
-        return Analysis(hits, signals, findings)
+        lexical = None if self.lexical is None else functools.partial(self.lexical.weight, t.text)
+        return Analysis(hits, signals, findings, lexical)
 
     def _phrases(self, t: Text) -> dict[str, int]:
         """Signal -> distinct patterns found. Non-ASCII text is scanned with its dashes,
