@@ -48,6 +48,12 @@ Signals (each a group of case-insensitive RE2 patterns, all found in one DFA pas
   hiding a phrase signal: the text is folded back (one ``str.translate``, linear) and rescanned
   only when it mixes letters with digits or scripts inside a word.
 
+* ``lexical_model`` - a small learned model (``lexical.py``): logistic regression over words and
+  word pairs, trained on the development split only, scored on the best 64-token window. Its
+  weight is the model's own (0.5 at a centre set on dev, nothing far below it) and only where a
+  context is named (``score_for``); this release ships the ``direct`` model only (data: weight
+  0), and the context-free ``score`` keeps the regex signals.
+
 The score is a noisy-OR of per-signal weights for the context (repeats add a little), so one
 strong signal alone crosses 0.8 while weak ones must add up. Weights were set on the
 development split of ``bench/injection`` (never on its test split).
