@@ -2,17 +2,23 @@
 """Service benchmark: celgate vs Cerbos 0.55, gRPC (h2load) and HTTP (wrk), one core each.
 
     .venv/bin/python bench/service/run.py [--duration 10] [--rounds 2] [--concurrency 1 16 64]
-        [--auth none|key] [--without-cerbos]
+        [--auth none|key] [--without-cerbos] [--baseline DIR]
 
 Needs `h2load` (Debian nghttp2-client), `wrk`, `taskset`, `npm` (to fetch Cerbos once into
 bench/.cache/, never committed). Servers are pinned to core 0 (`--workers 1`, GOMAXPROCS=1), load
 generators to core 1; celgate and Cerbos are measured alternately under the same load, and each
 cell reports the median over rounds. Not part of CI: it prints a table, it never asserts timings.
+
+`--baseline DIR` adds a third server to every round: celgate from another checkout (`DIR/server` on
+`PYTHONPATH`, e.g. `git worktree add /tmp/base main`), for before/after figures from one run. Every
+cell also reports the server's CPU time per request (utime + stime from /proc over the cell, in
+µs): on a shared machine it moves less than req/s.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import re
 import shutil
@@ -109,6 +115,21 @@ def wait_http(url: str, timeout: float = 60) -> None:
     raise TimeoutError(url)
 
 
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of `pid` and its children so far (`celgate serve --workers 1` runs one worker)."""
+    total = 0.0
+    pids = [pid]
+    with contextlib.suppress(OSError):
+        pids += [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    for p in pids:
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
 class Server:
     def __init__(self, name: str, cmd: list[str], http: str, grpc: str, health: str, env: dict | None = None):
         self.name, self.http, self.grpc = name, http, grpc
@@ -128,7 +149,9 @@ class Server:
 BENCH_KEY = "cg_bench-key-not-secret-0123456789abcdefghijklmno"
 
 
-def start_celgate(decision_log: str, auth: str = "none", work: Path | None = None) -> Server:
+def start_celgate(
+    decision_log: str, auth: str = "none", work: Path | None = None, checkout: Path | None = None
+) -> Server:
     http, grpc = f"127.0.0.1:{free_port()}", f"127.0.0.1:{free_port()}"
     cmd = [PYTHON, "-m", "celgate.cli", "serve", "--workers", "1", "--policies", str(HERE / "policies"),
            "--http-addr", http, "--grpc-addr", grpc, "--decision-log", decision_log]  # fmt: skip
@@ -140,7 +163,10 @@ def start_celgate(decision_log: str, auth: str = "none", work: Path | None = Non
         digest = hashlib.sha256(BENCH_KEY.encode()).hexdigest()
         config.write_text(f"auth:\n  callers:\n    - id: bench\n      key_sha256: {digest}\n")
         cmd += ["--config", str(config)]
-    return Server("celgate", cmd, http, grpc, "/readyz", {"CELGATE_LOG_LEVEL": "WARNING"})
+    # Both checkouts' code on PYTHONPATH, never the venv's editable install: the same interpreter and
+    # dependencies, and nothing but the tree differs between celgate and --baseline.
+    env = {"CELGATE_LOG_LEVEL": "WARNING", "PYTHONPATH": str((checkout or ROOT) / "server")}
+    return Server("baseline" if checkout else "celgate", cmd, http, grpc, "/readyz", env)
 
 
 def start_cerbos() -> Server:
@@ -168,7 +194,8 @@ def h2load(
     if failed:
         raise RuntimeError(f"h2load: {failed} requests failed against {addr}{path}\n{out}")
     lat = sorted(int(line.split("\t")[2]) for line in log.read_text().splitlines() if line.count("\t") >= 2)
-    return rps, lat[len(lat) // 2] / 1000, lat[int(len(lat) * 0.99)] / 1000
+    served = rps * (duration + 1)  # the one-second warm-up included, as in the CPU time measured around it
+    return rps, lat[len(lat) // 2] / 1000, lat[int(len(lat) * 0.99)] / 1000, served
 
 
 LUA = """wrk.method = "POST"
@@ -194,7 +221,8 @@ def wrk(
         value, unit = re.search(rf"{label}%\s+([\d.]+)(us|ms|s)", out).groups()
         return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
-    return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)), ms("50"), ms("99")
+    count = int(re.search(r"(\d+) requests in", out).group(1))
+    return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)), ms("50"), ms("99"), count
 
 
 def main() -> int:
@@ -205,11 +233,14 @@ def main() -> int:
     ap.add_argument("--decision-log", default="none", help="celgate's decision log during the run (Cerbos: audit off)")
     ap.add_argument("--auth", choices=["none", "key"], default="none", help="celgate callers send an API key")
     ap.add_argument("--without-cerbos", action="store_true", help="celgate alone (e.g. to compare --auth)")
+    ap.add_argument("--baseline", type=Path, help="another checkout's celgate, alternated with this one (before/after)")
     args = ap.parse_args()
     auth_headers = (f"authorization: Bearer {BENCH_KEY}",) if args.auth == "key" else ()
     for tool in ("h2load", "wrk", "taskset"):
         if not shutil.which(tool):
             sys.exit(f"{tool} not found (apt-get install nghttp2-client wrk util-linux)")
+    if args.baseline is not None and not (args.baseline / "server" / "celgate").is_dir():
+        sys.exit(f"--baseline {args.baseline}: no server/celgate there")
     work = Path(tempfile.mkdtemp(prefix="celgate-bench-"))
     bodies = {
         "celgate": (work / "celgate.grpc", work / "celgate.json"),
@@ -219,46 +250,63 @@ def main() -> int:
     bodies["celgate"][1].write_bytes(CELGATE_JSON)
     bodies["cerbos"][0].write_bytes(cerbos_grpc_body())
     bodies["cerbos"][1].write_bytes(CERBOS_JSON)
+    bodies["baseline"] = bodies["celgate"]
     paths = {
         "celgate": ("/celgate.v1.DecisionService/Check", "/v1/check"),
         "cerbos": ("/cerbos.svc.v1.CerbosService/CheckResources", "/api/check/resources"),
     }
-    results: dict[tuple[str, str, int], list[tuple[float, float, float]]] = {}
+    paths["baseline"] = paths["celgate"]
+    names = ["celgate"] + (["baseline"] if args.baseline else []) + ([] if args.without_cerbos else ["cerbos"])
+    # (name, door, conc) -> one (req/s, p50 ms, p99 ms, CPU µs per request) per round
+    results: dict[tuple[str, str, int], list[tuple[float, float, float, float]]] = {}
     for rnd in range(args.rounds):
-        order = ["celgate", "cerbos"] if rnd % 2 == 0 else ["cerbos", "celgate"]
-        for name in [n for n in order if n == "celgate" or not args.without_cerbos]:
-            server = start_celgate(args.decision_log, args.auth, work) if name == "celgate" else start_cerbos()
-            hdrs = auth_headers if name == "celgate" else ()
+        order = names if rnd % 2 == 0 else names[::-1]
+        for name in order:
+            if name == "cerbos":
+                server = start_cerbos()
+            else:
+                checkout = args.baseline if name == "baseline" else None
+                server = start_celgate(args.decision_log, args.auth, work, checkout)
+            hdrs = () if name == "cerbos" else auth_headers
             try:
                 for conc in args.concurrency:
+                    cpu = cpu_seconds(server.proc.pid)
                     g = h2load(server.grpc, paths[name][0], bodies[name][0], conc, args.duration, work, hdrs)
+                    cpu_g, cpu = cpu_seconds(server.proc.pid) - cpu, cpu_seconds(server.proc.pid)
                     h = wrk(f"http://{server.http}{paths[name][1]}", bodies[name][1], conc, args.duration, work, hdrs)
+                    cpu_h = cpu_seconds(server.proc.pid) - cpu
+                    g = (*g[:3], cpu_g / g[3] * 1e6)
+                    h = (*h[:3], cpu_h / h[3] * 1e6)
                     results.setdefault((name, "grpc", conc), []).append(g)
                     results.setdefault((name, "http", conc), []).append(h)
                     print(
-                        f"round {rnd + 1} {name:7} c={conc:<3} grpc {g[0]:8.0f}/s  http {h[0]:8.0f}/s", file=sys.stderr
+                        f"round {rnd + 1} {name:8} c={conc:<3} grpc {g[0]:8.0f}/s {g[3]:6.0f} µs CPU/req  "
+                        f"http {h[0]:8.0f}/s {h[3]:6.0f} µs CPU/req",
+                        file=sys.stderr,
                     )
             finally:
                 server.stop()
     print(f"\nOne core each (taskset), {args.duration} s per cell, median of {args.rounds} alternating rounds; "
-          f"celgate decision log: {args.decision_log}; celgate auth: {args.auth}.\n")  # fmt: skip
-    if args.without_cerbos:
-        print("| door | conc | celgate req/s | p50 ms | p99 ms |")
-        print("|---|---:|---:|---:|---:|")
-        for door in ("grpc", "http"):
-            for conc in args.concurrency:
-                c = [statistics.median(x) for x in zip(*results[("celgate", door, conc)], strict=True)]
-                print(f"| {door} | {conc} | {c[0]:.0f} | {c[1]:.2f} | {c[2]:.2f} |")
-        shutil.rmtree(work, ignore_errors=True)
-        return 0
-    print("| door | conc | celgate req/s | p50 ms | p99 ms | Cerbos 0.55 req/s | p50 ms | p99 ms | ratio |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+          f"celgate decision log: {args.decision_log}; celgate auth: {args.auth}"
+          + (f"; baseline: {args.baseline}" if args.baseline else "") + ".\n")  # fmt: skip
+
+    def cell(name: str, door: str, conc: int) -> list[float]:
+        return [statistics.median(x) for x in zip(*results[(name, door, conc)], strict=True)]
+
+    labels = {"celgate": "celgate", "baseline": "baseline", "cerbos": "Cerbos 0.55"}
+    head = "| door | conc |" + "".join(f" {labels[n]} req/s | p50 ms | p99 ms | CPU µs/req |" for n in names)
+    ratios = [n for n in ("baseline", "cerbos") if n in names]
+    head += "".join(f" celgate / {labels[n]} |" for n in ratios)
+    print(head)
+    print("|---|---:|" + "---:|" * (4 * len(names) + len(ratios)))
     for door in ("grpc", "http"):
         for conc in args.concurrency:
-            c = [statistics.median(x) for x in zip(*results[("celgate", door, conc)], strict=True)]
-            k = [statistics.median(x) for x in zip(*results[("cerbos", door, conc)], strict=True)]
-            print(f"| {door} | {conc} | {c[0]:.0f} | {c[1]:.2f} | {c[2]:.2f} | {k[0]:.0f} | {k[1]:.2f} | {k[2]:.2f} "
-                  f"| {c[0] / k[0]:.2f}x |")  # fmt: skip
+            cells = {n: cell(n, door, conc) for n in names}
+            row = f"| {door} | {conc} |" + "".join(
+                f" {c[0]:.0f} | {c[1]:.2f} | {c[2]:.2f} | {c[3]:.0f} |" for c in cells.values()
+            )
+            row += "".join(f" {cells['celgate'][0] / cells[n][0]:.2f}x |" for n in ratios)
+            print(row)
     shutil.rmtree(work, ignore_errors=True)
     return 0
 

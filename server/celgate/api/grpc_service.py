@@ -1,7 +1,8 @@
 """The gRPC door: `celgate.v1.DecisionService` plus standard health and reflection.
 
 grpcio's sync server with a small thread pool: DESIGN "Budgets" measured it faster than grpc.aio
-for this CPU-bound, microseconds-per-call work (4 threads best). Health reports NOT_SERVING until
+for this CPU-bound, microseconds-per-call work (4 threads best), and `HandlerPool` (api.grpc_pool)
+instead of `concurrent.futures.ThreadPoolExecutor` takes ~9 % less CPU per call. Health reports NOT_SERVING until
 the first policy revision is active. The Envoy doors (ext_authz, ext_proc) share the port and
 the same `Decider`.
 """
@@ -10,7 +11,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from concurrent import futures
 from typing import Any
 
 import grpc
@@ -25,6 +25,7 @@ from celgate.api.approvals_grpc import SERVICE_NAME as APPROVAL_SERVICE
 from celgate.api.approvals_grpc import ApprovalService
 from celgate.api.decide import Decider, Unavailable
 from celgate.api.envoy import EnvoySettings
+from celgate.api.grpc_pool import HandlerPool
 from celgate.api.state import PolicyState
 from celgate.auth import Authenticator, Caller, Forbidden, authorize, current_caller
 from celgate.auth.grpc_gate import AuthInterceptor
@@ -156,7 +157,7 @@ def build_server(
         ("grpc.max_send_message_length", max(config.max_body_bytes, 16 << 20)),
     ]
     server = grpc.server(
-        futures.ThreadPoolExecutor(max_workers=config.grpc_thread_count, thread_name_prefix="celgate-grpc"),
+        HandlerPool(config.grpc_thread_count, "celgate-grpc"),
         options=options,
         interceptors=[interceptor],
     )
