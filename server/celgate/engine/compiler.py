@@ -21,6 +21,7 @@ from celgate.engine.actions import ACTIONS, ALLOW, DENY, REQUIRE_APPROVAL, RETRI
 from celgate.engine.backends import Backend, CelCompileError, FunctionSpec, Kind, new_backend
 from celgate.engine.backends.base import VARIABLE_NAMES
 from celgate.engine.builtins import BUILTINS
+from celgate.engine.datainline import inline_data
 from celgate.engine.datapaths import keyed_maps, reachable
 from celgate.engine.decision import Reason
 from celgate.engine.errors import PolicyError, PolicyLoadError
@@ -177,15 +178,52 @@ def describe(rule: Rule, key: str, actions: tuple[str, ...]) -> str:
 
 
 class _Compiler:
-    def __init__(self, backend: Backend, checker: Backend | None, detectors: Any) -> None:
+    def __init__(
+        self, backend: Backend, checker: Backend | None, detectors: Any, data: Mapping[str, Any] | None = None
+    ) -> None:
         self.backend = backend
         self.checker = checker  # the C++ backend type-checks even when Python evaluates
         self.detectors = detectors
         self.errors: list[PolicyError] = []
+        # `data` to inline constant paths of (engine.datainline; backends binding data per request)
+        self.data = data
+        self.inlined: dict[str, str] = {}  # source -> the rewritten source its program was compiled from
+        self.kept: set[str] = set()  # sources compiled as written somewhere (their rewrite did not compile)
+
+    def source_for(self, source: str) -> str:
+        """The text a source's programs were compiled from (what their `data` reach is read from)."""
+        return source if source in self.kept else self.inlined.get(source, source)
+
+    def rewrite(self, source: str) -> str:
+        return source if self.data is None else inline_data(source, self.data)
+
+    def inlined_policy(self, policy: Policy) -> Policy:
+        """The policy with each expression as compiled (for fusion, which compiles their text again)."""
+        if not self.inlined:
+            return policy
+
+        def ex(e: Expr | None) -> Expr | None:
+            return e if e is None else dataclasses.replace(e, source=self.source_for(e.source))
+
+        return dataclasses.replace(
+            policy,
+            when=ex(policy.when),
+            variables=tuple((n, ex(e)) for n, e in policy.variables),  # type: ignore[misc]
+            rules=tuple(dataclasses.replace(r, when=ex(r.when), message_expr=ex(r.message_expr)) for r in policy.rules),
+        )
 
     def expr(self, expr: Expr | None, kind: Kind) -> Any | None:
         if expr is None:
             return None
+        rewritten = self.rewrite(expr.source)
+        if rewritten != expr.source:
+            try:
+                program = self.backend.compile(rewritten, kind)
+            except CelCompileError:
+                self.kept.add(expr.source)  # as written: its errors, or its program
+            else:
+                self.inlined[expr.source] = rewritten
+                return program
         try:
             if self.checker is not None and self.checker is not self.backend:
                 self.checker.compile(expr.source, kind)
@@ -285,7 +323,8 @@ def compile_repo(path: str | Path, *, backend: str | None = None, revision: str 
             checker = new_backend("cpp", specs)
         except ImportError:
             checker = None
-    compiler = _Compiler(engine_backend, checker, suite)
+    # Backends that bind `data` per request get its constant paths written into the expressions.
+    compiler = _Compiler(engine_backend, checker, suite, contents.data if engine_backend.per_request_data else None)
     known = {p.name for p in contents.policies}
     for name in contents.config.modes:
         if name not in known:
@@ -333,6 +372,22 @@ def compile_repo(path: str | Path, *, backend: str | None = None, revision: str 
     for action in ACTIONS:
         pairs = request_level[action]
         limits = [q for q in contents.config.limits if action in q.actions]
+        docs = document_level[action]
+        fused = _fuse_inlined(engine_backend, compiler, pairs)
+        fused_docs = _fuse_inlined(engine_backend, compiler, docs)
+        as_written = False  # a fused program compiled from the expressions as written
+        if fused is None and pairs:
+            fused = fuse(engine_backend, [p for p, _ in pairs], [c for _, c in pairs])
+            as_written = fused is not None
+        if fused_docs is None and docs:
+            fused_docs = fuse(engine_backend, [p for p, _ in docs], [c for _, c in docs])
+            as_written = as_written or fused_docs is not None
+        # What this action's programs reach in `data`: the sources as compiled (constants inlined),
+        # plus, when a fused program had to be compiled from the text as written, that text.
+        sources = [compiler.source_for(s) for s in action_sources[action]]
+        if as_written:
+            sources += action_sources[action]
+        action_policies = [compiler.inlined_policy(p) for p in contents.policies if action in p.actions]
         plans[action] = ActionPlan(
             action=action,
             default=contents.config.defaults[action],
@@ -342,21 +397,26 @@ def compile_repo(path: str | Path, *, backend: str | None = None, revision: str 
             document_policies=tuple(p for p in by_action[action] if p.per_document),
             quotas=tuple(quotas[action]),
             names=frozenset(names[action] - {"document"}),
-            data=engine_backend.prepare_data(reachable(data, action_sources[action])),
+            data=engine_backend.prepare_data(reachable(data, sources)),
             keyed_data=(
-                {stem: (data[stem], kinds) for stem, kinds in keyed_maps(data, action_sources[action]).items()}
+                {stem: (data[stem], kinds) for stem, kinds in keyed_maps(data, sources).items()}
                 if engine_backend.per_request_data
                 else {}
             ),
-            fused=fuse(engine_backend, [p for p, _ in pairs], [c for _, c in pairs]),
-            fused_documents=fuse(
-                engine_backend, [p for p, _ in document_level[action]], [c for _, c in document_level[action]]
-            ),
+            fused=fused,
+            fused_documents=fused_docs,
             fused_quotas=fuse_quotas(
                 engine_backend,
-                [(q.when.source if q.when else None, q.key.source, q.cost.source if q.cost else None) for q in limits],
+                [
+                    (
+                        compiler.source_for(q.when.source) if q.when else None,
+                        compiler.source_for(q.key.source),
+                        compiler.source_for(q.cost.source) if q.cost else None,
+                    )
+                    for q in limits
+                ],
             ),
-            fused_messages=_fused_messages(engine_backend, [p for p in contents.policies if action in p.actions]),
+            fused_messages=_fused_messages(engine_backend, action_policies),
         )
     bundle = Bundle(
         revision=revision or revision_of(root, contents.files),
@@ -374,6 +434,16 @@ def compile_repo(path: str | Path, *, backend: str | None = None, revision: str 
         if over:
             raise PolicyLoadError(sorted(over, key=lambda e: (e.file, e.line, e.column)))
     return bundle
+
+
+def _fuse_inlined(
+    backend: Backend, compiler: _Compiler, pairs: list[tuple[Policy, CompiledPolicy]]
+) -> FusedProgram | None:
+    """The fused program from the expressions as compiled (data constants inlined), or None."""
+    if not pairs:
+        return None
+    policies = [compiler.inlined_policy(p) for p, _ in pairs]
+    return fuse(backend, policies, [c for _, c in pairs], warn=False)
 
 
 def _over_budget(bundle: Bundle, policies: list[Policy], limits: tuple[Any, ...]) -> list[PolicyError]:

@@ -13,12 +13,16 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-_DATA_CHAIN = re.compile(r"(?<![.\w])data((?:\s*\.\s*[A-Za-z_]\w*)*)")
+from celgate.engine.celtext import mask_literals
+
+_DATA_CHAIN = re.compile(r"(?<![.\w])data\b((?:\s*\.\s*[A-Za-z_]\w*)*)")
 
 
 def _chains(source: str) -> Iterable[list[str] | None]:
-    """Each use of `data` as its list of literal selectors; None when the whole tree is needed."""
-    for m in _DATA_CHAIN.finditer(source):
+    """Each use of `data` as its list of literal selectors; None when the whole tree is needed.
+    Only code counts: `"data_url"` in a string literal is not a use of `data` (it used to bind the
+    whole tree to every response and tool_call)."""
+    for m in _DATA_CHAIN.finditer(mask_literals(source)):
         parts = [p.strip() for p in m.group(1).split(".") if p.strip()]
         yield parts or None
 
@@ -109,8 +113,6 @@ def _uses(code: str) -> tuple[dict[str, set[str]], set[str]]:
 
 def keyed_maps(data: Mapping[str, Any], sources: Iterable[str]) -> dict[str, frozenset[str]]:
     """Data maps every use of which is keyed by tool names: stem -> the kinds of key used."""
-    from celgate.engine.celtext import mask_literals
-
     keyed: dict[str, set[str]] = {}
     other: set[str] = set()
     for source in sources:

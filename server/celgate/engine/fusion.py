@@ -114,14 +114,16 @@ def fuse_quotas(backend: Backend, quotas: list[tuple[str | None, str, str | None
         return None
 
 
-def fuse(backend: Backend, policies: list[Policy], compiled: list[Any]) -> FusedProgram | None:
+def fuse(backend: Backend, policies: list[Policy], compiled: list[Any], *, warn: bool = True) -> FusedProgram | None:
     """Compiles the fused expression for `policies` (their compiled forms in `compiled`, same order),
-    or returns None when the policies are better left apart."""
+    or returns None when the policies are better left apart (`warn`: log it when they cannot fuse)."""
     if not backend.supports_fusion or not policies or not all(fusable(p) for p in policies):
         return None
     try:
         program = backend.compile(fused_source(policies), Kind.ANY)
     except CelCompileError as e:
+        if not warn:
+            return None
         # Same answers rule by rule, at several times the cost: say so, or nobody will know.
         names = ", ".join(p.name for p in policies)
         log.warning("policies %s are decided rule by rule: their fused expression is refused (%s)", names, e)
