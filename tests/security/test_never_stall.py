@@ -100,6 +100,28 @@ def test_a_body_that_never_finishes_gets_408(cg: Celgate) -> None:
     assert b"request_timeout" in response
 
 
+def test_a_later_request_on_a_kept_alive_connection_gets_its_own_header_deadline(cg: Celgate) -> None:
+    """One header timer per connection: after an answered request, the next one that stalls in its
+    headers is still cut off (and a body sent in two parts inside the deadline is still decided)."""
+    body = b'{"action":"tool_call","principal":{"id":"u1"},"tool":{"name":"t"}}'
+    conn = socket.create_connection(_addr(cg), timeout=30)
+    head = (
+        f"POST /v1/check HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: {len(body)}\r\n\r\n"
+    )
+    conn.sendall(head.encode() + body[:10])
+    time.sleep(0.3)  # the rest of the body arrives later, well inside the 2 s deadline
+    conn.sendall(body[10:])
+    first = b""
+    while b"\r\n\r\n" not in first or not first.rstrip().endswith(b"}"):  # bounded by the socket timeout
+        chunk = conn.recv(65536)
+        assert chunk, first
+        first += chunk
+    assert first.startswith(b"HTTP/1.1 200"), first[:200]
+    conn.sendall(b"POST /v1/check HTTP/1.1\r\nhost: x\r\ncontent-")  # the next request stalls in its headers
+    assert _read_response(conn).startswith(b"HTTP/1.1 408")
+    conn.close()
+
+
 def test_sigterm_answers_every_accepted_request_then_exits_0(start_celgate) -> None:
     """SIGTERM dropped 6 of 9 requests sent 0.3 s before it (one worker)."""
     cg = start_celgate(workers=1, env=FAST_START)

@@ -2,9 +2,9 @@
 
 uvicorn times out idle keep-alive connections, but not a connection that never sends a request,
 or sends half of its headers and stalls (each holds a socket and a file descriptor for good). The
-protocol here arms a timer when a connection opens and whenever a request begins, and closes the
-connection if the request's headers are not complete within `request_timeout` (the app bounds the
-body the same way, see `api.http_app`).
+protocol here gives a connection's first request from the moment it opens, and every later request
+from the moment it begins, `request_timeout` to complete its headers, or closes the connection (the
+app bounds the body the same way, see `api.http_app`).
 
 uvicorn's graceful shutdown closes the listening socket first — connections the kernel accepted but
 the server had not yet taken from the backlog are reset — and then closes every connection whose
@@ -32,43 +32,58 @@ _SETTLE_SECONDS = 0.2  # time for accepted connections to read what their client
 
 
 def guarded(base: type[HttpToolsProtocol], request_timeout: float) -> type[HttpToolsProtocol]:
-    """`base` (uvicorn's httptools protocol or a subclass) with a deadline on each request's headers."""
+    """`base` (uvicorn's httptools protocol or a subclass) with a deadline on each request's headers.
+
+    One timer per connection, not one per request: a request beginning only notes the time (and arms
+    the timer if none is pending), headers completing only clear that note; when the timer fires it
+    closes the connection if the noted request is past its deadline, or re-arms itself for the rest
+    of it. So each request's headers get exactly `request_timeout`, and a keep-alive connection
+    answering thousands of requests a second no longer creates and cancels a timer for each.
+    """
 
     class Guarded(base):  # type: ignore[valid-type,misc]
         _head_timer: asyncio.TimerHandle | None = None
+        _head_since: float | None = None  # when the request whose headers are awaited began
 
         def connection_made(self, transport: Any) -> None:  # type: ignore[override]
             super().connection_made(transport)
-            self._arm()
+            self._await_head()
 
         def on_message_begin(self) -> None:
             super().on_message_begin()
-            if self._head_timer is None:
-                self._arm()
+            if self._head_since is None:
+                self._await_head()
 
         def on_headers_complete(self) -> None:
-            self._disarm()
+            self._head_since = None
             super().on_headers_complete()
 
         def connection_lost(self, exc: Exception | None) -> None:
-            self._disarm()
+            self._head_since = None
+            if self._head_timer is not None:
+                self._head_timer.cancel()
+                self._head_timer = None
             super().connection_lost(exc)
 
         def on_response_complete(self) -> None:
             super().on_response_complete()
-            self._disarm()  # the keep-alive timer takes over until the next request begins
+            self._head_since = None  # the keep-alive timer takes over until the next request begins
 
-        def _arm(self) -> None:
-            self._disarm()
-            self._head_timer = self.loop.call_later(request_timeout, self._head_timed_out)
+        def _await_head(self) -> None:
+            self._head_since = self.loop.time()
+            if self._head_timer is None:
+                self._head_timer = self.loop.call_later(request_timeout, self._head_check)
 
-        def _disarm(self) -> None:
-            if self._head_timer is not None:
-                self._head_timer.cancel()
-                self._head_timer = None
-
-        def _head_timed_out(self) -> None:
+        def _head_check(self) -> None:
             self._head_timer = None
+            since = self._head_since
+            if since is None:  # headers complete (or answered) since: nothing to time
+                return
+            left = since + request_timeout - self.loop.time()
+            if left > 0:  # a later request began after the timer was armed: wait for its own deadline
+                self._head_timer = self.loop.call_later(left, self._head_check)
+                return
+            self._head_since = None
             idle = self.cycle is None or self.cycle.response_complete  # no request is being answered
             if idle and not self.transport.is_closing():
                 with contextlib.suppress(Exception):
