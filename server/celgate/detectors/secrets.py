@@ -217,7 +217,7 @@ class SecretsDetector:
             pos = e if e > s else e + 1
             i = _RX.kind_fast(data, s, n)
             if i == _CRED:
-                vs, ve = _cred_value(data, s, n)
+                vs, ve = _cred_value_of(data, s, e) if e - s <= _CRED_WINDOW else _cred_value(data, s, n)
                 f = self._assignment(t, vs, ve)
                 if f is None:
                     # The rejected "value" may itself start another secret ("token: aws_secret...
@@ -309,6 +309,28 @@ def _cred_value(data: bytes, s: int, n: int) -> tuple[int, int]:
         if vs >= 0:
             return vs, ve
     return sp[0]  # pragma: no cover - one of the three always participates
+
+
+def _cred_value_of(data: bytes, s: int, e: int) -> tuple[int, int]:
+    r""":func:`_cred_value` of the assignment match ``[s, e)`` without a submatch call.
+
+    Exact for a match no longer than ``_CRED_WINDOW`` (then the windowed submatch is the full
+    match, so both read the same span). Before the separator the pattern has only the keyword
+    (letters, "_", "-"), an optional quote and whitespace, so the separator is the first ":" or
+    "=" of the match, and it is always the one-character ``[:=]`` branch: whatever follows
+    "=>" or ":=" also matches after the first character alone (">" and "=" start a bare value).
+    After it and RE2's ``\s`` (tab, newline, form feed, return, space) comes the value: a
+    double or single quote can only open the quoted branch (a bare value excludes quotes), and
+    that value ends before the closing quote, the match's last byte.
+    """
+    colon, equals = data.find(b":", s, e), data.find(b"=", s, e)
+    sep = colon if equals < 0 or 0 <= colon < equals else equals
+    i = sep + 1
+    while i < e and data[i] in b"\t\n\f\r ":
+        i += 1
+    if i < e and data[i] in b"\"'":
+        return i + 1, e - 1
+    return i, e
 
 
 # Texts shorter than this skip the clock reads (a scan this small cannot reach any time budget).

@@ -18,7 +18,16 @@ from hypothesis import strategies as st
 from celgate.detectors import _re
 from celgate.detectors._re import match_at
 from celgate.detectors.pii import _PHONE_RX, PiiDetector, _may_be_phone, iban_ok, luhn_ok
-from celgate.detectors.secrets import _RX, _RX_SPECIFIC, SecretsDetector, _classes
+from celgate.detectors.secrets import (
+    _CRED,
+    _CRED_WINDOW,
+    _RX,
+    _RX_SPECIFIC,
+    SecretsDetector,
+    _classes,
+    _cred_value,
+    _cred_value_of,
+)
 from celgate.detectors.settings import CustomPattern
 from tests.unit.detectors.detref import pii_ref, secrets_ref
 
@@ -37,7 +46,8 @@ PIECES = [
     *("password", "PassWord", "passwd", "pwd", "secret", "SECRET_KEY", "client_secret", "token", "api_key"),
     *("API-KEY", "apikey", "access_token", "refresh_token", "private_key", "credentials", "\u017fecret", "to\u212aen"),
     *("aws_secret_access_key", "AWS_SECRET", "secret_access_key", "=", " = ", ": ", "=>", ":=", '"', "'"),
-    *(",", ";", "\n", "\t", "é", "€", "😀", "ü", "xxx", "changeme", "${X}", "<", "Zq9", "wJalrXUtnFEMI/K7MDENG"),
+    *(",", ";", "\n", "\t", "\v", "\f", "\r", "\x85", "\u00a0"),
+    *("é", "€", "😀", "ü", "xxx", "changeme", "${X}", "<", "Zq9", "wJalrXUtnFEMI/K7MDENG"),
 ]
 ALPHABET = "0123456789 -./:+()abcdefxyzABCDEFXYZ_@=\"'é€\n"
 
@@ -66,7 +76,10 @@ def _same(text: str) -> None:
         s, e = _RX.search(data, pos, len(data))
         if s < 0:
             break
-        assert _RX.kind_fast(data, s, len(data)) == _RX.kind(data, s, len(data)), text
+        i = _RX.kind_fast(data, s, len(data))
+        assert i == _RX.kind(data, s, len(data)), text
+        if i == _CRED and e - s <= _CRED_WINDOW:
+            assert _cred_value_of(data, s, e) == _cred_value(data, s, len(data)), text
         assert _RX_SPECIFIC.may_start(data, s) or _RX_SPECIFIC.search(data, s, len(data))[0] != s, text
         pos = e if e > s else e + 1
 
