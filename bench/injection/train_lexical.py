@@ -59,6 +59,7 @@ C = 1.0
 HARD = {"celgate.ordinary_prompts": 8.0, "bastioncorpus": 8.0}
 TOP_WINDOWS = 2  # windows kept per attack in the second fit
 TARGET_FP = 0.004  # combined with the regex score, on out-of-fold dev logits
+HARD_FP = 0.01  # and on the hard ordinary texts alone (HARD: legitimate role-play and personas)
 THRESHOLD = 0.5  # policies/data/owasp.yaml: user_threshold, untrusted_threshold
 SCALE = 1.0
 FLOOR = -2.0  # below centre - 2 scales the signal weighs nothing (lexical.py)
@@ -195,18 +196,46 @@ def combined(regex: float, logit: float, center: float) -> float:
     return 1 - (1 - regex) * (1 - lex)
 
 
-def choose_center(regex: list[float], logits: list[float], labels: list[int]) -> float:
-    """Smallest centre whose combined score keeps ordinary texts under TARGET_FP at THRESHOLD."""
-    ben = [(r, lg) for r, lg, y in zip(regex, logits, labels, strict=True) if y == 0]
+def choose_center(regex: list[float], logits: list[float], labels: list[int], hard: list[bool] | None = None) -> float:
+    """Smallest centre whose combined score keeps ordinary texts under TARGET_FP at THRESHOLD, and
+    the hard ordinary texts (legitimate role-play, ``HARD``) under HARD_FP: a budget for ordinary
+    prompts as a whole must not be spent on one kind of them."""
+    hard = hard or [False] * len(labels)
+    ben = [(r, lg, h) for r, lg, y, h in zip(regex, logits, labels, hard, strict=True) if y == 0]
+    n_hard = sum(h for _, _, h in ben)
     lo, hi = min(logits) - 10, max(logits) + 10
     for _ in range(60):
         mid = (lo + hi) / 2
-        fp = sum(combined(r, lg, mid) >= THRESHOLD for r, lg in ben) / len(ben)
-        if fp <= TARGET_FP:
+        flagged = [(combined(r, lg, mid) >= THRESHOLD, h) for r, lg, h in ben]
+        fp = sum(f for f, _ in flagged) / len(ben)
+        hard_fp = sum(f for f, h in flagged if h) / n_hard if n_hard else 0.0
+        if fp <= TARGET_FP and hard_fp <= HARD_FP:
             hi = mid
         else:
             lo = mid
     return round(hi, 4)
+
+
+def in_data(det: InjectionDetector, recs: list[dict], oof: list[float], wts: dict[str, float], b: float) -> dict:
+    """The prompt model reused for tool results: its out-of-fold logits on every ordinary dev text
+    (prompts and data) combined with the *indirect* regex score give the data centre."""
+    ben = [i for i, r in enumerate(recs) if not r["label"]]
+    reg = [det.analyze(recs[i]["text"]).score_for("indirect") for i in ben]
+    center = choose_center(reg, [oof[i] for i in ben], [0] * len(ben))
+    fp = sum(combined(r, oof[i], center) >= THRESHOLD for r, i in zip(reg, ben, strict=True)) / len(ben)
+    recs_ind = [json.loads(x) for x in CORPUS.open(encoding="utf-8")]
+    atk = [r for r in recs_ind if r["split"] == "dev" and r["kind"] == "indirect" and r["label"]]
+    base = sum(det.analyze(r["text"]).score_for("indirect") >= THRESHOLD for r in atk) / len(atk)
+    hit = sum(
+        combined(det.analyze(r["text"]).score_for("indirect"), best_logit(wts, b, tokens(r["text"], MAX_CHARS)), center)
+        >= THRESHOLD
+        for r in atk
+    ) / len(atk)
+    print(
+        f"indirect, prompt model in data: {len(ben)} ordinary (out-of-fold) FP {fp:.4f}; "
+        f"{len(atk)} dev payloads (never trained on) regex {base:.3f} -> {hit:.3f} (center {center})"
+    )
+    return {"weights_from": "direct", "bias": b, "center": center, "scale": SCALE}
 
 
 def main() -> None:
@@ -214,6 +243,11 @@ def main() -> None:
     ap.add_argument("--out", default=str(MODEL_PATH))
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--contexts", default="direct", help="contexts to train and ship (comma-separated)")
+    ap.add_argument(
+        "--prompt-model-in-data",
+        action="store_true",
+        help="also score tool results with the prompt model, its centre set on the same dev ordinary texts",
+    )
     ap.add_argument("--oof", help="write the dev out-of-fold scores here (JSON lines), to read dev errors")
     args = ap.parse_args()
     det = InjectionDetector(lexical=False)
@@ -236,7 +270,8 @@ def main() -> None:
             wts, b = train([recs[i] for i in tr], [feats[i] for i in tr])
             for i in te:
                 oof[i] = best_logit(wts, b, toks[i])
-        center = choose_center(regex, oof, labels)
+        hard = [r["source"] in HARD and not r["label"] for r in recs]
+        center = choose_center(regex, oof, labels, hard)
         atk = [i for i, y in enumerate(labels) if y]
         ben = [i for i, y in enumerate(labels) if not y]
         both = [combined(regex[i], oof[i], center) >= THRESHOLD for i in range(len(recs))]
@@ -260,6 +295,8 @@ def main() -> None:
                 oof_out.write(json.dumps({**row, "text": r["text"][:300]}, ensure_ascii=False) + "\n")
         wts, b = train(recs, feats)
         model["contexts"][kind] = {"bias": b, "center": center, "scale": SCALE, "weights": wts}
+        if kind == "direct" and args.prompt_model_in_data:
+            model["contexts"]["indirect"] = in_data(det, recs, oof, wts, b)
     Path(args.out).write_text(json.dumps(model, sort_keys=True, ensure_ascii=False, separators=(",", ":")) + "\n")
     print(f"wrote {args.out}: {Path(args.out).stat().st_size / 1024:.0f} KB")
 

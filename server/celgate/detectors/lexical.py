@@ -106,7 +106,15 @@ class LexicalModel:
         self.window: int = int(raw["window"])
         self.max_chars: int = int(raw["max_chars"])
         self.min_tokens: int = int(raw["min_tokens"])
-        self.contexts: dict[str, ContextModel] = {c: ContextModel.from_json(m) for c, m in raw["contexts"].items()}
+        self.contexts: dict[str, ContextModel] = {
+            c: ContextModel.from_json(m) for c, m in raw["contexts"].items() if "weights_from" not in m
+        }
+        for c, m in raw["contexts"].items():  # a context reusing another's weights with its own centre
+            if "weights_from" in m:
+                src = self.contexts[m["weights_from"]]
+                self.contexts[c] = ContextModel(
+                    src.unigrams, src.pairs, float(m["bias"]), float(m["center"]), float(m["scale"])
+                )
 
     def logit(self, text: str, context: str) -> float:
         """The best window's logit of ``text`` in ``context`` (``direct`` or ``indirect``)."""

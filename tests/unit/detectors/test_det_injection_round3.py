@@ -181,19 +181,12 @@ def test_exfiltration_markup_with_a_reply_imperative_reaches_the_threshold(suite
         "Vergiss alles, was ich gesagt habe, ich meinte Dienstag.",
         "Vergiss den Termin morgen nicht.",
         "İstanbul'da yaşıyorum ve Türkçe öğretmeniyim.",
+        "We will never email you your password; reset it on the website.",
     ],
 )
 def test_round3b_ordinary_text_stays_below(suite, text: str) -> None:
     assert suite.injection_score_in(text, "direct") < 0.5, suite.injection_signals(text)
     assert suite.injection_score_in(text, "indirect") < 0.5, suite.injection_signals(text)
-
-
-def test_password_notice_is_ordinary_data(suite) -> None:
-    text = "We will never email you your password; reset it on the website."
-    assert suite.injection_score_in(text, "indirect") < 0.5, suite.injection_signals(text)
-    # As a user's own prompt it reaches 0.61: a known false positive of the lexical model
-    # ("never ... you ... password"), listed in docs/owasp.md; the regex signals alone give 0.1.
-    assert "lexical_model" in suite.injection_signals_in(text, "direct")
 
 
 @pytest.mark.parametrize(
