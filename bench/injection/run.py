@@ -86,6 +86,7 @@ def shipped(recs: list[dict], split: str) -> list[str]:
 
     engine = celgate.load(str(ROOT / "policies"))
     stats: dict = defaultdict(lambda: [0, 0])
+    audit: dict = defaultdict(int)  # an LLM01 rule, enforced or audit-only, matched
     by_src: dict = defaultdict(lambda: [0, 0])
     for r in recs:
         if r["split"] != split:
@@ -108,6 +109,7 @@ def shipped(recs: list[dict], split: str) -> list[str]:
         d = engine.check(req)
         stopped = any(x.policy.startswith("llm01") and x.enforced and x.effect for x in d.reasons)
         key = (r["kind"], r["label"])
+        audit[key] += any(x.policy.startswith("llm01") and x.effect for x in d.reasons)
         stats[key][0] += stopped
         stats[key][1] += 1
         if r["label"]:
@@ -122,6 +124,9 @@ def shipped(recs: list[dict], split: str) -> list[str]:
     ]
     for (kind, label), (s, n) in sorted(stats.items()):
         out.append(f"| {kind} {'attacks' if label else 'ordinary (FP)'} | {s} | {n} | {s / n:.3f} |")
+    for (kind, label), (_, n) in sorted(stats.items()):
+        a = audit[(kind, label)]
+        out.append(f"| {kind} {'attacks' if label else 'ordinary'}, reported incl. audit | {a} | {n} | {a / n:.3f} |")
     for (kind, src), (s, n) in sorted(by_src.items()):
         out.append(f"| {kind} {src} | {s} | {n or '-'} | {s / n:.3f} |" if n else f"| {kind} {src} | {s} | | |")
     return out
