@@ -91,8 +91,8 @@ def cut(entry: Entry, limits: Limits) -> Entry:
     """The entry as stored: text cut to the bound, call arguments as plain text (a recorded source
     must not keep the request it came from alive)."""
     s = entry.source
-    if s is None:
-        return entry
+    if s is None or (len(s.text) <= limits.max_entry_chars and type(s.call_args) is tuple and not s.named_by_user):
+        return entry  # already what is stored (frozen): no copy
     text = s.text[: limits.max_entry_chars]
     return Entry(source=Source(s.kind, s.trust, text, s.turn, s.tool, s.field, call_args=arg_texts(s)))
 

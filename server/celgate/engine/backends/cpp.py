@@ -140,6 +140,10 @@ class CppBackend(Backend):
                 b[name] = {}
             elif name == "document":
                 b[name] = EMPTY_DOCUMENT
+            elif name == "context" and not request.context.fields:
+                # The same CEL value as an empty Struct (a Struct is a map in CEL), at a fifth of
+                # the binding's copy (~0.8 vs ~4 us here): most requests carry no context.
+                b[name] = {}
             else:
                 b[name] = getattr(request, name)
         return b
