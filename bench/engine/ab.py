@@ -40,6 +40,10 @@ for line in sys.stdin:
     action, path, first, count = line.split()
     request = shapes[path][action]
     requests = [B.variant(request, i) for i in range(int(first), int(first) + int(count))]
+    if {checks} > 1:  # sessions that grow: each takes this many checks in a row
+        for i, r in zip(range(int(first), int(first) + int(count)), requests):
+            r["session"] = {{"id": f"s-{{i // {checks}}}"}}
+            r["principal"] = {{**r["principal"], "id": f"u-{{i // {checks}}}", "tenant": f"t-{{i // {checks} % 100}}"}}
     samples = []
     for r in requests:
         start = clock()
@@ -52,8 +56,10 @@ for line in sys.stdin:
 class Child:
     """One checkout's engine in a process of its own, deciding chunks of a cell on request."""
 
-    def __init__(self, checkout: Path) -> None:
-        code = _CHILD.format(server=str(checkout / "server"), bench=str(HERE), policies=str(ROOT / "policies"))
+    def __init__(self, checkout: Path, checks: int = 1) -> None:
+        code = _CHILD.format(
+            server=str(checkout / "server"), bench=str(HERE), policies=str(ROOT / "policies"), checks=checks
+        )
         self.proc = subprocess.Popen(
             [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
         )
@@ -83,11 +89,18 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=10, help="alternating chunks per cell")
     parser.add_argument("--decisions", type=int, default=300, help="decisions per chunk")
     parser.add_argument("--actions", default="prompt,response,tool_call,tool_result,retrieval")
+    parser.add_argument(
+        "--session-checks",
+        type=int,
+        default=1,
+        help="checks per session (and principal) in a row; default 1: a fresh session per request, as bench/engine",
+    )
     args = parser.parse_args()
     actions = args.actions.split(",")
     rounds = max(1, min(args.rounds, 100))
     chunk = max(50, min(args.decisions, 20_000))
-    base, new = Child(args.base), Child(args.new)
+    checks = max(1, min(args.session_checks, 100_000))
+    base, new = Child(args.base, checks), Child(args.new, checks)
     samples: dict[tuple[str, str], tuple[list[float], list[float]]] = {}
     try:
         for action in actions:
@@ -102,7 +115,8 @@ def main() -> int:
     finally:
         base.close()
         new.close()
-    print(f"CPU time per decision (µs), {rounds} alternating chunks of {chunk} decisions per cell and side")
+    per = f", {checks} checks per session" if checks > 1 else ""
+    print(f"CPU time per decision (µs), {rounds} alternating chunks of {chunk} decisions per cell and side{per}")
     print()
     print("| action | path | p50 before | p50 after | p99 before | p99 after | mean before | mean after |")
     print("|---|---|---:|---:|---:|---:|---:|---:|")
