@@ -226,8 +226,11 @@ def test_windows_under_a_millisecond_are_refused() -> None:
 
 def test_replies_are_parsed_by_hiredis(redis_store: RedisStore) -> None:
     """hiredis (a dependency) is redis-py's C reply parser: ~30 % less worker CPU per store call.
-    redis-py falls back to its pure-Python parser silently when it is missing, so check it is used."""
-    assert redis.utils.HIREDIS_AVAILABLE
+    redis-py falls back to its pure-Python parser silently when it is missing, so check it is used.
+    A checkout whose .venv predates the dependency skips (run scripts/bootstrap); CI, where a skip
+    fails, always checks."""
+    if not redis.utils.HIREDIS_AVAILABLE:
+        pytest.skip("hiredis is not installed in this .venv: re-run scripts/bootstrap")
     redis_store.consume([Charge("p:h", 1, 5, 60.0)], 0.0)
     conn = redis_store._client.connection_pool.get_connection()
     try:
