@@ -237,3 +237,49 @@ def test_replies_are_parsed_by_hiredis(redis_store: RedisStore) -> None:
         assert "Hiredis" in type(conn._parser).__name__
     finally:
         redis_store._client.connection_pool.release(conn)
+
+
+def test_split_call_matches_two_calls_and_the_memory_store(url: str) -> None:
+    """`consume_split` (one script for a decision's enforced and audit-mode charges) answers and
+    records exactly what `consume(enforced)` then `consume(audited, atomic=False)` do, on Redis and
+    in memory (the default two-call path)."""
+    split = RedisStore(url, prefix=f"t{random.getrandbits(48):x}:", timeout_seconds=2.0)
+    paired = RedisStore(url, prefix=f"t{random.getrandbits(48):x}:", timeout_seconds=2.0)
+    memory = MemoryStore()
+    rng = random.Random(11)
+    now = 1_000.0
+    for _ in range(400):  # bounded
+        now += rng.choice([0.0, 0.25, 1.0, 3.0, 11.0, 1_500.0])
+        buckets = rng.sample(sorted(_BUCKETS), rng.randrange(0, 5))
+        cut = rng.randrange(0, len(buckets) + 1)
+        charges = [Charge(b, rng.randrange(0, 4), *_BUCKETS[b]) for b in buckets]
+        enforced, audited = charges[:cut], charges[cut:]
+        want = (paired.consume(enforced, now) if enforced else [], paired.consume(audited, now, atomic=False))
+        assert split.consume_split(enforced, audited, now) == want
+        assert memory.consume_split(enforced, audited, now) == want
+    split.close()
+    paired.close()
+
+
+def test_split_call_records_audit_charges_when_an_enforced_one_is_spent(redis_store: RedisStore) -> None:
+    spent, other, audit = Charge("e:x", 1, 1, 60.0), Charge("e:y", 1, 5, 60.0), Charge("a:x", 1, 2, 60.0)
+    assert [o.allowed for o in redis_store.consume([spent], 0.0)] == [True]
+    enforced, audited = redis_store.consume_split([spent, other], [audit], 1.0)
+    assert [o.allowed for o in enforced] == [False, True] and enforced[1].remaining == 5  # nothing recorded
+    assert audited == [type(audited[0])(True, 1, 0.0)]  # counted on its own
+    assert redis_store.consume([other], 2.0)[0].remaining == 4
+
+
+def test_split_call_fails_closed_when_redis_goes_down_mid_decision(url: str) -> None:
+    """Redis stops answering between a decision's calls (here: between two decisions' split calls):
+    the call raises QuotaStoreError, without the address, and the circuit opens for the next."""
+    with redis_server() as own:
+        s = RedisStore(own, timeout_seconds=0.3, breaker_seconds=30.0)
+        assert s.consume_split([Charge("e:z", 1, 5, 60.0)], [Charge("a:z", 1, 5, 60.0)], 0.0)[0][0].allowed
+        redis.Redis.from_url(own).shutdown(nosave=True)
+    with pytest.raises(QuotaStoreError) as info:
+        s.consume_split([Charge("e:z", 1, 5, 60.0)], [Charge("a:z", 1, 5, 60.0)], 1.0)
+    assert "127.0.0.1" not in str(info.value)
+    with pytest.raises(QuotaStoreError, match="circuit open"):
+        s.consume_split([], [Charge("a:z", 1, 5, 60.0)], 2.0)
+    s.close()

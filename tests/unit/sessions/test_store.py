@@ -99,3 +99,48 @@ def test_session_key_separates_principals_and_tenants() -> None:
     assert session_key("acme", "alice", "s1") != session_key("acme", "bob", "s1")
     assert session_key("acme", "alice", "s1") != session_key("globex", "alice", "s1")
     assert len(session_key("t", "p", "x" * 100_000)) == 64
+
+
+def test_an_append_of_more_entries_than_one_rpush_takes(kind: str, redis_url: str) -> None:
+    """The append script pushes entries 512 at a time (Lua's unpack has a stack limit): a long
+    conversation recorded at once keeps its newest `max_entries`, in order, on both stores."""
+    store = stores(kind, redis_url, Limits(max_entries=1000, max_bytes=1 << 30))
+    store.append("k", [src(f"t{i}") for i in range(1300)], ["a"], 0.0)
+    assert [s.text for s in store.load("k", 1.0).sources] == [f"t{i}" for i in range(300, 1300)]
+
+
+def test_labels_fill_up_to_the_bound_in_order(kind: str, redis_url: str) -> None:
+    store = stores(kind, redis_url, Limits(max_labels=3))
+    store.append("k", [], ["a", "b"], 0.0)
+    store.append("k", [], ["b", "c", "d", "e"], 1.0)  # more than fit: one at a time, until full
+    assert sorted(store.load("k", 2.0).labels) == ["a", "b", "c"]
+    store.append("k", [src("x")], ["f"], 3.0)
+    assert sorted(store.load("k", 4.0).labels) == ["a", "b", "c"]
+
+
+def test_entries_orjson_cannot_read_come_back_as_json_reads_them(kind: str, redis_url: str) -> None:
+    """Reads use orjson, with `json` as the fallback: an infinite argument or a lone surrogate (which
+    `json` writes and orjson refuses) reads back as before, the same as in memory."""
+    store = stores(kind, redis_url, Limits())
+    store.append("k", [Entry(call=Call(0, "calc", {"x": float("inf"), "n": 2})), src("bad \ud800 half")], [], 0.0)
+    rec = store.load("k", 1.0)
+    assert [(c.name, c.args) for c in rec.calls] == [("calc", {"x": float("inf"), "n": 2})]
+    assert [s.text for s in rec.sources] == ["bad \ud800 half"]
+
+
+def test_redis_going_down_between_read_and_record_raises_a_store_error() -> None:
+    """Mid-decision: the session was read, then Redis stops before the decision is recorded."""
+    from celgate.sessions.redis_store import RedisSessionStore
+
+    with redis_server() as url:
+        store = RedisSessionStore(url, timeout_seconds=0.3)
+        store.append("k", [src("a")], [], 0.0)
+        assert [s.text for s in store.load("k", 1.0).sources] == ["a"]
+        import redis
+
+        redis.Redis.from_url(url).shutdown(nosave=True)
+    with pytest.raises(SessionStoreError) as info:
+        store.append("k", [src("b")], ["x"], 2.0)
+    assert "127.0.0.1" not in str(info.value)
+    with pytest.raises(SessionStoreError):
+        store.load("k", 3.0)
