@@ -8,6 +8,7 @@ Both run through the real ONNX Runtime and tokenizers code paths the service use
 
 from __future__ import annotations
 
+import itertools
 import textwrap
 from pathlib import Path
 
@@ -19,7 +20,7 @@ tokenizers = pytest.importorskip("tokenizers")
 
 from onnx import TensorProto, helper  # noqa: E402
 
-from celgate.detectors import build  # noqa: E402
+from celgate.detectors import build, classify  # noqa: E402
 
 VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "please", "ignore", "the", "rules", "summarise", "report", "hello"]
 
@@ -95,10 +96,15 @@ def test_text_beyond_the_scan_cap_fails_closed(files) -> None:
     assert suite.classify("hello " * 100, "tiny") == 1.0
 
 
-def test_timeout_fails_closed(files) -> None:
+def test_timeout_fails_closed(files, monkeypatch) -> None:
     suite = build({"classifiers": {"tiny": dict(files, timeout_seconds=0.001, max_tokens=8, max_windows=256, batch=1)}})
-    # ~150 sequential runs (under max_windows) cannot finish in a millisecond: the run is terminated, and that is an
-    # evaluation error (the rule denies; an error is not cached across decisions as a score would be)
+    # A check past its time is an evaluation error (the rule denies; an error is not cached across
+    # decisions as a score would be). The clock is the one faked part: ~150 runs of the tiny model
+    # took about a millisecond here, so a real 1 ms budget sometimes held on a quiet machine and
+    # the test flaked; the clock below says a second passes between the check's start and its
+    # first batch, so the deadline between batches trips every time.
+    ticks = itertools.count()
+    monkeypatch.setattr(classify.time, "monotonic", lambda: float(next(ticks)))
     with pytest.raises(ValueError, match="did not finish"):
         suite.classify("hello " * 600, "tiny")
 
