@@ -136,12 +136,12 @@ async def main() -> None:
     opts = parser.parse_args()
     install_npm_servers()
     with tempfile.TemporaryDirectory() as workdir:
-        os.system(f"git init -q {workdir}")
+        subprocess.run(["git", "init", "-q", workdir], check=True)  # mcp-server-git needs a repository
         rows: list[dict] = []
         for name, command, args in servers(workdir):
             try:
                 tools = await list_tools(command, args, opts.timeout)
-            except BaseException as exc:  # a server that cannot start is reported, not fatal
+            except Exception as exc:  # a server that cannot start is reported, not fatal (Ctrl-C still stops)
                 print(f"{name:28} failed: {type(exc).__name__}", file=sys.stderr)
                 continue
             print(f"{name:28} {len(tools):3} tools", file=sys.stderr)
