@@ -40,6 +40,7 @@ from celgate.engine.scope import current_session
 from celgate.sessions import EMPTY, ProvenanceIndex, Source, request_sources
 from celgate.sessions.cache import Conversation, ProvenanceCache
 from celgate.sessions.sources import Call, arg_kind, extra_sources, request_calls
+from celgate.sessions.store import RecordMemo
 
 
 class SessionContext:
@@ -53,6 +54,7 @@ class SessionContext:
         "_injected",
         "_injected_set",
         "cache",
+        "memo",
         "recorded",
         "recorded_calls",
         "registry",
@@ -67,9 +69,11 @@ class SessionContext:
         injected: Callable[[str], bool] | None = None,
         recorded_calls: list[Call] | None = None,
         cache: ProvenanceCache | None = None,
+        memo: RecordMemo | None = None,
     ) -> None:
         self.request = request
         self.cache = cache
+        self.memo = memo  # kept by the session store with `recorded` (None: nothing kept)
         self.registry = registry
         self.recorded = recorded or []
         self.recorded_calls = recorded_calls or []
@@ -101,11 +105,14 @@ class SessionContext:
         extras = extra_sources(req, self.registry, conv.turn)
         if self.recorded:
             first = self.recorded[-1].turn + 1
-            seen = {(s.kind, s.trust, s.field, s.text) for s in self.recorded}
+            memo = self.memo
+            n = len(self.recorded)
+            # with a memo, the record's keys as the store keeps them: no O(session) set per check
+            seen = {(s.kind, s.trust, s.field, s.text) for s in self.recorded} if memo is None else set()
             sources = list(self.recorded)
             for s in (*conv.sources, *extras):
                 key = (s.kind, s.trust, s.field, s.text)
-                if key not in seen:
+                if key not in seen and (memo is None or not memo.known(key, n)):
                     seen.add(key)
                     sources.append(dataclasses.replace(s, turn=s.turn + first))
         else:
@@ -121,7 +128,13 @@ class SessionContext:
 
     def untrusted_actions(self) -> list[str]:
         """Earlier sensitive calls of this session whose destination, amount or selector came from
-        untrusted content (as `tool.arg`): the agent has already acted on someone else's values."""
+        untrusted content (as `tool.arg`): the agent has already acted on someone else's values.
+
+        With a store that keeps the record between reads (`memo`), each recorded call is judged
+        once without endorsements (`_flagged`); a check then re-judges only the flagged arguments
+        (endorsement can only clear a value, never flag one), the calls made after a source this
+        request adds, and the request's own calls: O(this request), not O(session), and the same
+        answer as judging every call (tests/unit/engine/test_untrusted_actions_incremental.py)."""
         if self._acted is None:
             index = self.index
             first = (self.recorded[-1].turn + 1) if self.recorded else 0
@@ -135,22 +148,86 @@ class SessionContext:
             if conv is None:
                 own = request_calls(self.request, first, wanted=sensitive)
             else:
-                names = {n for n in registry if sensitive(n)}
+                names = _sensitive_names(registry)
                 picked = [c for c in conv.calls_made if c.name in names][-256:]
                 own = [Call(c.turn + first, c.name, c.args) for c in picked]
-            calls = [*self.recorded_calls, *own]
             acted: dict[str, None] = {}
-            for call in calls:
-                entry = registry.get(call.name)
-                if not sensitive(call.name):
-                    continue
-                for name, value in call.args.items():
-                    if arg_kind(entry, name) == "content":
-                        continue
-                    if index.untrusted_origin(value, self.endorsed(), before=call.turn):
+            recorded = self.recorded_calls
+            if self.memo is None or not recorded:
+                self._judge(acted, [*recorded, *own], index, registry)
+            else:
+                # Sources this request adds to the index have turns from `first` on: a recorded call
+                # made after the earliest of them is judged whole (it can see them), the others by
+                # what `_flagged` found among the recorded sources before them.
+                sources = index.sources
+                k = len(sources)
+                while k and sources[k - 1].turn >= first:
+                    k -= 1
+                added = sources[k].turn if k < len(sources) else None
+                split = len(recorded)
+                if added is not None:
+                    while split and recorded[split - 1].turn > added:
+                        split -= 1
+                endorsed = None
+                for pos, name in self._flagged(index, first, registry):
+                    if pos >= split:
+                        break
+                    call = recorded[pos]
+                    if endorsed is None:
+                        endorsed = self.endorsed()
+                    if index.untrusted_origin(call.args[name], endorsed, before=call.turn):
                         acted[f"{call.name}.{name}"] = None
+                self._judge(acted, [*recorded[split:], *own], index, registry)
             self._acted = list(acted)
         return self._acted
+
+    def _judge(
+        self, acted: dict[str, None], calls: list[Call], index: ProvenanceIndex, registry: Mapping[str, Any]
+    ) -> None:
+        """Adds to `acted` the sensitive calls' arguments (not content) with an untrusted origin."""
+        for call in calls:
+            entry = registry.get(call.name)
+            if not _sensitive(entry):
+                continue
+            for name, value in call.args.items():
+                if arg_kind(entry, name) == "content":
+                    continue
+                if index.untrusted_origin(value, self.endorsed(), before=call.turn):
+                    acted[f"{call.name}.{name}"] = None
+
+    def _flagged(self, index: ProvenanceIndex, first: int, registry: Mapping[str, Any]) -> list[tuple[int, str]]:
+        """(position in `recorded_calls`, argument) of every recorded sensitive call argument (not
+        content) that the recorded sources before the call give an untrusted origin, endorsing
+        nothing: a superset of what `untrusted_actions` reports for them. Kept in the record's memo
+        and grown by the calls recorded since; a recorded call never sees a source recorded after
+        it, so an answer once found stays true for this numbering of the record."""
+        memo = self.memo
+        assert memo is not None
+        recorded = self.recorded_calls
+        with memo.lock:
+            state = memo.scratch.get("untrusted_actions")
+            if state is None or state[0] is not registry:
+                state = memo.scratch["untrusted_actions"] = (registry, [0], [])
+            _, done, flagged = state
+            start = done[0]
+            if start >= len(recorded):
+                return flagged  # positions past this snapshot are never read (callers stop at theirs)
+            have = list(flagged)
+        found: list[tuple[int, str]] = []
+        for pos in range(start, len(recorded)):
+            call = recorded[pos]
+            entry = registry.get(call.name)
+            if not _sensitive(entry):
+                continue
+            before = min(call.turn, first)  # recorded sources only (the request's own come from `first`)
+            for name, value in call.args.items():
+                if arg_kind(entry, name) != "content" and index.untrusted_origin(value, (), before=before):
+                    found.append((pos, name))
+        with memo.lock:
+            if done[0] == start:  # else another check moved it on meanwhile: keep ours to ourselves
+                flagged.extend(found)
+                done[0] = len(recorded)
+        return have + found
 
     def injected(self) -> frozenset[int]:
         """Sources (tool results, documents) that carry injection signals (LLM01's threshold),
@@ -220,6 +297,26 @@ class Endorsed:
 
 
 _THIRD_PARTY = ("tool", "document")
+
+
+def _sensitive(entry: Any) -> bool:
+    return isinstance(entry, Mapping) and entry.get("sensitive") is True
+
+
+_SENSITIVE_NAMES: dict[int, tuple[Mapping[str, Any], frozenset[str]]] = {}
+
+
+def _sensitive_names(registry: Mapping[str, Any]) -> frozenset[str]:
+    """The registry's sensitive tools, found once per registry (a bundle's registry does not change;
+    a few are remembered, by identity: a reload brings a new one)."""
+    hit = _SENSITIVE_NAMES.get(id(registry))
+    if hit is not None and hit[0] is registry:
+        return hit[1]
+    names = frozenset(n for n, entry in registry.items() if _sensitive(entry))
+    if len(_SENSITIVE_NAMES) >= 8:
+        _SENSITIVE_NAMES.clear()
+    _SENSITIVE_NAMES[id(registry)] = (registry, names)
+    return names
 
 
 def _dedupe(sources: list[Source]) -> list[Source]:

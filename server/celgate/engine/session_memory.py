@@ -27,20 +27,21 @@ from celgate.sessions.sources import (
     struct_to_dict,
     tool_sources,
 )
-from celgate.sessions.store import Entry, SessionStore, SessionStoreError, session_key
+from celgate.sessions.store import Entry, RecordMemo, SessionStore, SessionStoreError, session_key
 from celgate.v1 import decision_pb2 as pb
 
 log = logging.getLogger("celgate.sessions")
 
 
 class SessionMemory:
-    __slots__ = ("calls", "error", "key", "sources", "store")
+    __slots__ = ("calls", "error", "key", "memo", "sources", "store")
 
     def __init__(self, store: SessionStore, key: str) -> None:
         self.store = store
         self.key = key
         self.sources: list[Source] = []
         self.calls: list[Call] = []
+        self.memo: RecordMemo | None = None  # what the store keeps about this record between reads
         self.error = ""
 
     @classmethod
@@ -57,6 +58,7 @@ class SessionMemory:
             return memory
         memory.sources = record.sources
         memory.calls = record.calls
+        memory.memo = record.memo
         have = set(request.session.labels)
         missing = [label for label in record.labels if label not in have]
         if missing:
@@ -77,12 +79,14 @@ class SessionMemory:
         if self.error:
             return self.error
         first = (self.sources[-1].turn + 1) if self.sources else 0
-        known = {(s.kind, s.trust, s.field, s.text) for s in self.sources}
-        entries = [
-            Entry(source=s)
-            for s in _seen(request, decision, registry, first)
-            if (s.kind, s.trust, s.field, s.text) not in known
-        ]
+        seen = _seen(request, decision, registry, first)
+        memo = self.memo
+        if memo is not None:  # the record's keys, kept by the store: O(new sources), not O(session)
+            n = len(self.sources)
+            entries = [Entry(source=s) for s in seen if not memo.known((s.kind, s.trust, s.field, s.text), n)]
+        else:
+            known = {(s.kind, s.trust, s.field, s.text) for s in self.sources}
+            entries = [Entry(source=s) for s in seen if (s.kind, s.trust, s.field, s.text) not in known]
         if request.action == "tool_call" and request.tool.name:
             entries.append(Entry(call=Call(0, request.tool.name, struct_to_dict(request.tool.args))))
         try:

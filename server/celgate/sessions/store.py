@@ -43,13 +43,39 @@ class Limits:
     max_labels: int = 64
 
 
+class RecordMemo:
+    """What is known about one numbering of a session's record, grown as the record grows and
+    dropped with it when its turns are renumbered (oldest entries dropped, session expired): a read
+    of the record then costs O(what is new), not O(session).
+
+    `keys`: (kind, trust, field, text) of each recorded source -> the position of its first
+    occurrence in `Record.sources`. A caller holding a snapshot of n sources asks `known(key, n)`,
+    so a source another check recorded after the snapshot never counts.
+    `scratch`: the engine's own per-record state (e.g. which earlier calls acted on untrusted
+    values), under `lock`; sessions/ never reads it.
+    """
+
+    __slots__ = ("keys", "lock", "scratch")
+
+    def __init__(self) -> None:
+        self.keys: dict[tuple[str, str, str, str], int] = {}
+        self.scratch: dict[str, Any] = {}
+        self.lock = threading.Lock()
+
+    def known(self, key: tuple[str, str, str, str], n: int) -> bool:
+        """Whether one of the first `n` recorded sources has this key."""
+        return self.keys.get(key, n) < n
+
+
 @dataclass
 class Record:
-    """One session as read back: sources and calls in the order seen (turns renumbered), labels."""
+    """One session as read back: sources and calls in the order seen (turns renumbered), labels.
+    `memo` is shared by every read of the same numbering (None: nothing kept between reads)."""
 
     sources: list[Source] = field(default_factory=list)
     calls: list[Call] = field(default_factory=list)
     labels: list[str] = field(default_factory=list)
+    memo: RecordMemo | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -98,18 +124,22 @@ def cut(entry: Entry, limits: Limits) -> Entry:
 
 
 def build_record(entries: list[Entry], labels: list[str]) -> Record:
-    record = Record(labels=labels)
+    record = Record(labels=labels, memo=RecordMemo())
     _extend(record, entries, 0)
     return record
 
 
 def _extend(record: Record, entries: list[Entry], first: int) -> None:
     """Adds entries[first:] to `record`, each numbered by its position in the session."""
+    sources = record.sources
+    keys = record.memo.keys if record.memo is not None else None
     for turn in range(first, len(entries)):
         e = entries[turn]
         if e.source is not None:
             s = e.source
-            record.sources.append(Source(s.kind, s.trust, s.text, turn, s.tool, s.field, call_args=s.call_args))
+            if keys is not None:
+                keys.setdefault((s.kind, s.trust, s.field, s.text), len(sources))
+            sources.append(Source(s.kind, s.trust, s.text, turn, s.tool, s.field, call_args=s.call_args))
         elif e.call is not None:
             record.calls.append(Call(turn, e.call.name, e.call.args))
 
@@ -142,9 +172,10 @@ def entry_size(entry: Entry) -> int:
 # Source or Call, their tuples and dicts. Measured with tracemalloc on recorded prompts and calls:
 # ~370 bytes per entry in all where entry_size counts ~100.
 _PY_OVERHEAD = 320
-# What the record kept for reading back costs per entry (its Source or Call with the session's turn:
-# ~110 bytes measured with sys.getsizeof, plus its list slot); the texts are shared, not copied.
-_RECORD_OVERHEAD = 120
+# What the record kept for reading back costs per entry (its Source or Call with the session's turn,
+# its list slot, and a source's key in the memo: ~180 bytes an entry measured with tracemalloc on
+# half sources, half calls); the texts are shared, not copied.
+_RECORD_OVERHEAD = 180
 
 
 class _Session:
@@ -192,7 +223,7 @@ class MemorySessionStore(SessionStore):
                 self.memory += s.memory - before
                 self._bound()
             # Fresh lists (callers may keep or extend them); the sources and calls are frozen.
-            return Record(list(record.sources), list(record.calls), list(record.labels))
+            return Record(list(record.sources), list(record.calls), list(record.labels), record.memo)
 
     def append(self, key: str, entries: list[Entry], labels: list[str], now: float) -> None:
         limits = self.limits

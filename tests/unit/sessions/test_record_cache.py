@@ -31,6 +31,11 @@ def test_kept_records_read_back_as_built_afresh() -> None:
         else:
             assert (got.sources, got.calls, got.labels) == (want.sources, want.calls, want.labels)
             assert [s.turn for s in got.sources] == [s.turn for s in want.sources]
+            # the memo's keys: every source's key at its first position, nothing else
+            first: dict[tuple[str, str, str, str], int] = {}
+            for i, src in enumerate(got.sources):
+                first.setdefault((src.kind, src.trust, src.field, src.text), i)
+            assert got.memo is not None and got.memo.keys == first
         got.sources.append(got.sources[0] if got.sources else None)  # a caller's list is its own
         assert store.memory == sum(s.memory for s in store._sessions.values())
         assert store.memory <= 40_000 or len(store._sessions) == 1
