@@ -1,6 +1,7 @@
 """Before/after CPU time per decision: two checkouts, alternating, same requests, same process setup.
 
     python bench/engine/ab.py --base /tmp/base-checkout [--rounds 10] [--decisions 300] [--actions prompt,...]
+    python bench/engine/ab.py --base . --base-backend cpp --new-backend closures   # two backends, one checkout
 
 Each checkout's engine runs in a process of its own (loaded and warmed once); for every cell
 (action x allow/deny path of bench/engine's typical requests, 5,000 principals) the two decide
@@ -28,7 +29,7 @@ import celgate
 sys.path.insert(1, {bench!r})
 import run as B
 assert celgate.__file__.startswith({server!r}), celgate.__file__
-engine = celgate.load({policies!r}, backend="cpp")
+engine = celgate.load({policies!r}, backend={backend!r})
 shapes = {{"allow": B.TYPICAL, "deny": B.DENYING}}
 for action in B.TYPICAL:
     for path in shapes:
@@ -56,9 +57,13 @@ for line in sys.stdin:
 class Child:
     """One checkout's engine in a process of its own, deciding chunks of a cell on request."""
 
-    def __init__(self, checkout: Path, checks: int = 1) -> None:
+    def __init__(self, checkout: Path, checks: int = 1, backend: str = "cpp") -> None:
         code = _CHILD.format(
-            server=str(checkout / "server"), bench=str(HERE), policies=str(ROOT / "policies"), checks=checks
+            server=str(checkout.resolve() / "server"),
+            bench=str(HERE),
+            policies=str(ROOT / "policies"),
+            checks=checks,
+            backend=backend,
         )
         self.proc = subprocess.Popen(
             [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
@@ -95,12 +100,14 @@ def main() -> int:
         default=1,
         help="checks per session (and principal) in a row; default 1: a fresh session per request, as bench/engine",
     )
+    parser.add_argument("--base-backend", default="cpp", help="the CEL backend of the 'before' engine")
+    parser.add_argument("--new-backend", default="cpp", help="the CEL backend of the 'after' engine")
     args = parser.parse_args()
     actions = args.actions.split(",")
     rounds = max(1, min(args.rounds, 100))
     chunk = max(50, min(args.decisions, 20_000))
     checks = max(1, min(args.session_checks, 100_000))
-    base, new = Child(args.base, checks), Child(args.new, checks)
+    base, new = Child(args.base, checks, args.base_backend), Child(args.new, checks, args.new_backend)
     samples: dict[tuple[str, str], tuple[list[float], list[float]]] = {}
     try:
         for action in actions:
@@ -117,6 +124,7 @@ def main() -> int:
         new.close()
     per = f", {checks} checks per session" if checks > 1 else ""
     print(f"CPU time per decision (µs), {rounds} alternating chunks of {chunk} decisions per cell and side{per}")
+    print(f"before: {args.base} ({args.base_backend}); after: {args.new} ({args.new_backend})")
     print()
     print("| action | path | p50 before | p50 after | p99 before | p99 after | mean before | mean after |")
     print("|---|---|---:|---:|---:|---:|---:|---:|")

@@ -5,7 +5,7 @@ Tables:
 2. generated policy sets of 10, 100 and 1,000 rules on tool_call, and the same rules declared for
    another action (they should cost nothing for tool_call).
 
-    python bench/engine/run.py [--seconds 1.0] [--backends cpp,python] [--markdown]
+    python bench/engine/run.py [--seconds 1.0] [--backends cpp,closures,python] [--markdown]
 
 Numbers depend on the machine and its load: compare runs made in the same session.
 """
@@ -239,7 +239,7 @@ def main() -> int:
         engine = celgate.load(ROOT / "policies", backend=backend)
         for action in TYPICAL:
             for path, request in (("allow", TYPICAL[action]), ("deny", DENYING[action])):
-                seconds = args.seconds if backend == "cpp" else min(args.seconds, 1.0)
+                seconds = args.seconds if backend != "python" else min(args.seconds, 1.0)
                 p50, p99, n, seen = measure(engine, request, seconds)
                 rows.append([backend, action, path, seen, f"{p50:.1f}", f"{p99:.1f}", str(n)])
     table(

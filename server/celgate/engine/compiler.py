@@ -318,7 +318,7 @@ def compile_repo(path: str | Path, *, backend: str | None = None, revision: str 
     specs = [*BUILTINS, *PROVENANCE_FUNCTIONS, *specs]
     engine_backend = new_backend(backend, specs)
     checker: Backend | None = engine_backend
-    if engine_backend.name != "cpp":
+    if not engine_backend.type_checked:
         try:
             checker = new_backend("cpp", specs)
         except ImportError:
@@ -429,7 +429,7 @@ def compile_repo(path: str | Path, *, backend: str | None = None, revision: str 
         injection_threshold=_injection_threshold(data),
         warnings=never_fire(contents.policies),
     )
-    if engine_backend.name == "cpp":
+    if engine_backend.type_checked:
         over = _over_budget(bundle, contents.policies, contents.config.limits)
         if over:
             raise PolicyLoadError(sorted(over, key=lambda e: (e.file, e.line, e.column)))

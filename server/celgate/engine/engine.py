@@ -83,7 +83,7 @@ class Engine:
         self.bundle = bundle
         self.stores = stores if stores is not None else Stores()
         if deadline_seconds is None:
-            deadline_seconds = DEFAULT_DEADLINE_SECONDS * (1 if bundle.backend.name == "cpp" else _SLOW_BACKEND_FACTOR)
+            deadline_seconds = DEFAULT_DEADLINE_SECONDS * (1 if bundle.backend.type_checked else _SLOW_BACKEND_FACTOR)
         self._deadline = deadline_seconds
         # `detectors.budget_ms` of celgate.yaml, validated with the other detector settings
         settings = getattr(bundle.detectors, "settings", None)

@@ -143,7 +143,7 @@ def test_not_a_model_is_a_configuration_error(files, tmp_path: Path) -> None:
         build({"classifiers": {"tiny": dict(files, model=str(bad))}})
 
 
-@pytest.mark.parametrize("backend", ["cpp", "python"])
+@pytest.mark.parametrize("backend", ["cpp", "closures", "python"])
 def test_policy_calls_the_model_on_both_backends(files, tmp_path: Path, backend: str) -> None:
     import celgate
 

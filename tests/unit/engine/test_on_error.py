@@ -16,7 +16,7 @@ from celgate.engine import PolicyLoadError
 from celgate.stores import Stores
 from tests.unit.engine.conftest import policy
 
-BACKENDS = ["cpp", "python"]
+BACKENDS = ["cpp", "closures", "python"]
 # `tool.args.amount` is missing from the requests below: the condition errors.
 RULES = """\
 - name: big-transfer

@@ -44,7 +44,7 @@ def test_memoised_with_a_cache_computes_each_text_once_across_decisions() -> Non
     assert calls.count("world") == 3  # once per decision: not pure, so not kept
 
 
-@pytest.mark.parametrize("backend", ["cpp", "python"])
+@pytest.mark.parametrize("backend", ["cpp", "closures", "python"])
 def test_only_pure_functions_are_kept_across_decisions(backend: str) -> None:
     seen: list[str] = []
 

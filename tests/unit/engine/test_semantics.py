@@ -15,7 +15,7 @@ from celgate.stores import Stores
 from celgate.v1 import decision_pb2 as pb
 from tests.unit.engine.conftest import policy
 
-BACKENDS = ["cpp", "python"]
+BACKENDS = ["cpp", "closures", "python"]
 
 TOOLS = policy(
     "tools",

@@ -95,6 +95,9 @@ class Backend(ABC):
     # Takes `data` as a plain dict per request, so keyed maps can be cut per request (see
     # engine.datapaths). The Python backend converts data once and stays the unpruned oracle.
     per_request_data: bool = False
+    # Type-checks with cel-expr-python and stops at ITERATION_BUDGET like the C++ runtime (so the
+    # compile-time budget probe applies and the engine's normal deadline holds).
+    type_checked: bool = False
 
     @abstractmethod
     def compile(self, source: str, kind: Kind) -> Any:

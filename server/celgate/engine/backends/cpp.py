@@ -87,6 +87,7 @@ class CppBackend(Backend):
     name = "cpp"
     supports_fusion = True
     per_request_data = True
+    type_checked = True
 
     def __init__(self, functions: list[FunctionSpec]) -> None:
         self.results = ResultCache()  # pure functions' results across decisions, this bundle only
