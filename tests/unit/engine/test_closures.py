@@ -38,7 +38,14 @@ def backends() -> tuple[Any, ClosuresBackend]:
     if not _BACKENDS:
         _BACKENDS["cpp"] = new_backend("cpp", FUNCTIONS)
         _BACKENDS["closures"] = new_backend("closures", FUNCTIONS)
+        _BACKENDS["tree"] = ClosuresBackend(FUNCTIONS, codegen=False)
     return _BACKENDS["cpp"], _BACKENDS["closures"]
+
+
+def tree() -> ClosuresBackend:
+    """The closures backend without its generated-code tier: the closure tree it falls back to."""
+    backends()
+    return _BACKENDS["tree"]
 
 
 T = pb.ToolCall(name="send", args={"to": "a@b.c", "n": 2, "nested": {"k": [1, "x", None, True]}})
@@ -135,6 +142,9 @@ CASES: list[tuple[str, Any, Any]] = [
     ("vars.x.lowerAscii()", "ÀBC", 0),
     ("vars.x.upperAscii()", "àbc", 0),
     ("vars.x.split(',')", "a,b,,c", 0),
+    ("vars.x.split(vars.y)", "", ""),
+    ("vars.x.split(vars.y)", "", ","),
+    ("vars.x.split(vars.y)", "ab", "ab"),
     ("vars.x.indexOf('b')", "héb", 0),
     ("vars.x.lastIndexOf('l')", "héllo", 0),
     ("vars.x.replace('a', 'b')", "aaa", 0),
@@ -202,8 +212,13 @@ def _evaluate(backend: Any, source: str, x: Any, y: Any) -> Any:
 @pytest.mark.parametrize(("source", "x", "y"), CASES, ids=[f"{c[0]} x={c[1]!r} y={c[2]!r}" for c in CASES])
 def test_same_as_cpp(source: str, x: Any, y: Any) -> None:
     cpp, closures = backends()
-    expected, got = _evaluate(cpp, source, x, y), _evaluate(closures, source, x, y)
+    expected, got, by_tree = (
+        _evaluate(cpp, source, x, y),
+        _evaluate(closures, source, x, y),
+        _evaluate(tree(), source, x, y),
+    )
     assert same(expected, got), f"cpp {expected!r} != closures {got!r}"
+    assert same(expected, by_tree), f"cpp {expected!r} != closure tree {by_tree!r}"
 
 
 def test_compile_errors_are_the_cpp_checker_s() -> None:
@@ -214,6 +229,25 @@ def test_compile_errors_are_the_cpp_checker_s() -> None:
         with pytest.raises(CelCompileError) as b:
             closures.compile(source, Kind.BOOL)
         assert a.value.problems == b.value.problems
+
+
+def test_the_shipped_library_is_generated_code_entirely() -> None:
+    backend = celgate.load(_repo_with_registry(), backend="closures").bundle.backend
+    assert backend.fallbacks == {} and backend.tree == {}
+
+
+def test_the_closure_tree_decides_the_library_suites_as_cpp(monkeypatch) -> None:
+    from celgate.engine import Engine
+    from tests.unit.engine.test_differential import summary
+
+    monkeypatch.setattr(ClosuresBackend, "codegen_enabled", False)
+    by_tree = celgate.load(_repo_with_registry(), backend="closures")
+    assert by_tree.bundle.backend.tree == {} and not by_tree.bundle.backend.codegen
+    cpp = celgate.load(_repo_with_registry(), backend="cpp")
+    for suite in cpp.bundle.suites:
+        for case in suite.cases:
+            a, b = summary(Engine(cpp.bundle).check(case.request)), summary(Engine(by_tree.bundle).check(case.request))
+            assert a == b, case.name
 
 
 def test_unsupported_expressions_fall_back_to_cpp_and_are_counted() -> None:
@@ -236,11 +270,12 @@ def test_iteration_budget_is_the_cpp_runtime_s() -> None:
     cpp, closures = backends()
     for n, nested in ((10_000, False), (10_001, False), (100, True), (101, True)):
         source = "vars.x.all(i, vars.x.all(j, true))" if nested else "vars.x.all(i, true)"
-        results = [_evaluate(b, source, list(range(n)), 0) for b in (cpp, closures)]
-        assert same(*results), (n, nested, results)
-    program = closures.compile("vars.x.all(i, vars.x.all(j, true))", Kind.BOOL)
-    error = closures.evaluate(program, closures.activation({"vars": {"x": list(range(200))}}))
-    assert isinstance(error, EvalError) and error.message == BUDGET_EXCEEDED
+        results = [_evaluate(b, source, list(range(n)), 0) for b in (cpp, closures, tree())]
+        assert same(results[0], results[1]) and same(results[0], results[2]), (n, nested, results)
+    for backend in (closures, tree()):
+        program = backend.compile("vars.x.all(i, vars.x.all(j, true))", Kind.BOOL)
+        error = backend.evaluate(program, backend.activation({"vars": {"x": list(range(200))}}))
+        assert isinstance(error, EvalError) and error.message == BUDGET_EXCEEDED
 
 
 def test_order_free_parameters_ignore_order() -> None:

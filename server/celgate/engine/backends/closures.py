@@ -38,6 +38,7 @@ from celgate.engine.backends.base import (
     Kind,
 )
 from celgate.engine.backends.celast import checked_expr
+from celgate.engine.backends.closures_codegen import generate
 from celgate.engine.backends.closures_compile import BUDGET, Unsupported, transpile
 from celgate.engine.backends.closures_runtime import CelError, Fallback
 from celgate.engine.backends.cpp import _CONVERT, CppBackend
@@ -87,7 +88,10 @@ class ClosuresBackend(Backend):
     per_request_data = False
     type_checked = True
 
-    def __init__(self, functions: list[FunctionSpec]) -> None:
+    codegen_enabled = True  # the generated-code tier; tests turn it off to run the closure tree alone
+
+    def __init__(self, functions: list[FunctionSpec], *, codegen: bool | None = None) -> None:
+        self.codegen = self.codegen_enabled if codegen is None else codegen
         # Type-checks every expression, and evaluates what the closures leave to it.
         self.cpp = CppBackend(functions)
         self.results = self.cpp.results  # pure functions' results, shared by both paths
@@ -102,15 +106,26 @@ class ClosuresBackend(Backend):
             )
             self.functions[spec.overload_id] = (len(spec.params), spec.member, impl, spec.params)
         self.fallbacks: dict[str, str] = {}  # source -> why the C++ runtime evaluates it
+        self.tree: dict[str, str] = {}  # source -> why it runs as a closure tree, not generated code
         self.runtime_fallbacks: Counter[str] = Counter()  # why an evaluation was handed over
         self._lock = threading.Lock()
 
     def compile(self, source: str, kind: Kind) -> Any:
         program = self.cpp.compile(source, kind)  # raises CelCompileError, line:column as before
         try:
-            closure, fresh = transpile(
-                checked_expr(program.serialize()), VARIABLE_NAMES, self.functions, ORDER_FREE_PARAMS
-            )
+            checked = checked_expr(program.serialize())
+        except ValueError as exc:
+            self.fallbacks[source] = str(exc)
+            return _Program(None, program, False, source)
+        if self.codegen:
+            try:
+                function = generate(checked, VARIABLE_NAMES, self.functions, ORDER_FREE_PARAMS)
+                return _Program(function, program, False, source)
+            except (Unsupported, RecursionError) as exc:
+                # The closure tree below: slower, same semantics.
+                self.tree[source] = str(exc) or type(exc).__name__
+        try:
+            closure, fresh = transpile(checked, VARIABLE_NAMES, self.functions, ORDER_FREE_PARAMS)
         except (Unsupported, RecursionError) as exc:
             reason = str(exc) or type(exc).__name__
             self.fallbacks[source] = reason

@@ -594,7 +594,7 @@ def _str_method(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
 def _split(text: str, sep: str) -> list[str]:
     rt.strings(text, sep)
     if sep == "":
-        return list(text)
+        return list(text) if text else [""]  # as the C++ runtime: "".split("") is [""]
     return text.split(sep)
 
 

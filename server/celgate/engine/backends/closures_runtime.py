@@ -564,3 +564,38 @@ def check_plain(value: Any, depth: int = 0) -> bool:
     if t is dict:
         return all(type(k) is str and check_plain(v, depth + 1) for k, v in value.items())
     return False
+
+
+# ---- helpers of the generated code (closures_codegen) ----------------------------------------
+
+
+def overflow() -> Any:
+    raise CelError("integer overflow")
+
+
+def raise_error(value: ErrorValue) -> Any:
+    """Reading a variable that holds an error: the error."""
+    raise value.error
+
+
+def logic_error(op: str, a: Any, b: Any) -> Exception:
+    """The error of `a && b` / `a || b` when neither side decided it alone."""
+    if isinstance(a, CelError):
+        return a
+    name = "_||_" if op == "or" else "_&&_"
+    if a is not True and a is not False:
+        return no_overload(name, a)
+    return no_overload(name, b)
+
+
+def bad_range(value: Any) -> None:
+    if type(value) in _KNOWN:
+        raise CelError(f"expression of type '{type_name(value)}' cannot be the range of a comprehension")
+    raise Fallback(f"comprehension over {type(value).__name__}")
+
+
+def in_map_order(value: Any) -> Any:
+    """The result of map/filter over a map: the C++ runtime's elements, in another order."""
+    if type(value) is list or type(value) is Unordered:
+        return Unordered(value)
+    raise Fallback("an order-dependent comprehension over a map")
