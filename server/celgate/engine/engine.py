@@ -142,7 +142,14 @@ class Engine:
             session = SessionContext(req, self._registry, None, self._injected, cache=self._provenance)
         else:
             session = SessionContext(
-                req, self._registry, memory.sources, self._injected, memory.calls, self._provenance, memory.memo
+                req,
+                self._registry,
+                memory.sources,
+                self._injected,
+                memory.calls,
+                self._provenance,
+                memory.memo,
+                memory.offset,
             )
         deadline = time.perf_counter() + self._deadline
         with Scope(self._budget, session):

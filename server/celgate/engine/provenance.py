@@ -31,7 +31,10 @@ the server recorded for `session.id`; the index over them is built once per deci
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
+import heapq
+import itertools
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -55,6 +58,7 @@ class SessionContext:
         "_injected_set",
         "cache",
         "memo",
+        "offset",
         "recorded",
         "recorded_calls",
         "registry",
@@ -70,10 +74,12 @@ class SessionContext:
         recorded_calls: list[Call] | None = None,
         cache: ProvenanceCache | None = None,
         memo: RecordMemo | None = None,
+        offset: int = 0,
     ) -> None:
         self.request = request
         self.cache = cache
         self.memo = memo  # kept by the session store with `recorded` (None: nothing kept)
+        self.offset = offset  # the turn of the session's oldest kept entry (policies count turns from it)
         self.registry = registry
         self.recorded = recorded or []
         self.recorded_calls = recorded_calls or []
@@ -85,12 +91,16 @@ class SessionContext:
         self._injected_set: frozenset[int] | None = None
 
     @property
+    def first(self) -> int:
+        """The turn the request's own sources and calls start from: after the last recorded source."""
+        return (self.recorded[-1].turn + 1) if self.recorded else self.offset
+
+    @property
     def index(self) -> ProvenanceIndex:
         if self._index is None:
             cache = self.cache
             if cache is None:
-                first = (self.recorded[-1].turn + 1) if self.recorded else 0
-                own = request_sources(self.request, self.registry, first)
+                own = request_sources(self.request, self.registry, self.first)
                 self._index = ProvenanceIndex(_dedupe([*self.recorded, *own]))
             else:
                 self._index = self._cached_index(cache)
@@ -98,21 +108,32 @@ class SessionContext:
 
     def _cached_index(self, cache: ProvenanceCache) -> ProvenanceIndex:
         """The same sources as `_dedupe(recorded + request_sources(...))`, with the conversation
-        turned into sources and indexed only past what this caller sent before."""
+        turned into sources and indexed only past what this caller sent before; with a memo, the
+        recorded sources' index is the one kept with the record (`_recorded_index`)."""
         req = self.request
         scope = "\x1f".join((req.principal.tenant, req.principal.id, req.session.id))
         conv = self._conv = cache.conversation(scope, req, self.registry)
         extras = extra_sources(req, self.registry, conv.turn)
+        memo = self.memo
+        first = self.first
+        mine = (*conv.sources, *extras)
+        # The record's keys as the store keeps them: no O(session) set per check.
+        known = memo.known([(s.kind, s.trust, s.field, s.text) for s in mine], first, self.offset) if memo else None
+        if memo is not None and known is not None:
+            own: list[Source] = []
+            seen: set[tuple[str, str, str, str]] = set()
+            for s, k in zip(mine, known, strict=True):
+                key = (s.kind, s.trust, s.field, s.text)
+                if not k and key not in seen:
+                    seen.add(key)
+                    own.append(dataclasses.replace(s, turn=s.turn + first) if first else s)
+            return self._recorded_index(memo).overlay(own)
         if self.recorded:
-            first = self.recorded[-1].turn + 1
-            memo = self.memo
-            n = len(self.recorded)
-            # with a memo, the record's keys as the store keeps them: no O(session) set per check
-            seen = {(s.kind, s.trust, s.field, s.text) for s in self.recorded} if memo is None else set()
+            seen = {(s.kind, s.trust, s.field, s.text) for s in self.recorded}
             sources = list(self.recorded)
             for s in (*conv.sources, *extras):
                 key = (s.kind, s.trust, s.field, s.text)
-                if key not in seen and (memo is None or not memo.known(key, n)):
+                if key not in seen:
                     seen.add(key)
                     sources.append(dataclasses.replace(s, turn=s.turn + first))
         else:
@@ -124,7 +145,42 @@ class SessionContext:
                     if key not in seen:
                         seen.add(key)
                         sources.append(s)
+            if first:  # only calls are kept, the oldest dropped: turns go on from the oldest kept
+                sources = [dataclasses.replace(s, turn=s.turn + first) for s in sources]
         return cache.index(scope, sources)
+
+    def _recorded_index(self, memo: RecordMemo) -> ProvenanceIndex:
+        """The index of exactly the recorded sources, from the one kept in the memo: extended by the
+        sources recorded since, its dropped ones hidden (rebuilt once half of it is dropped, so
+        dropping costs O(1) amortised). A snapshot older than the memo's gets its own index."""
+        recorded = self.recorded
+        if not recorded:
+            return ProvenanceIndex(())
+        with memo.lock:
+            kept: ProvenanceIndex | None = memo.scratch.get("index")
+            if kept is None or not kept.sources:
+                kept = memo.scratch["index"] = ProvenanceIndex(recorded)
+                return kept
+            have = kept.sources
+            if have[0].turn > recorded[0].turn:
+                return ProvenanceIndex(recorded)  # kept index rebuilt past this (older) snapshot
+            top, last = have[-1].turn, recorded[-1].turn
+            store = last >= top
+            if last > top:
+                kept = kept.extend(recorded[bisect.bisect_right(recorded, top, key=_turn) :])
+            elif last < top:
+                kept = kept.prefix(bisect.bisect_right(have, last, key=_turn))
+            low = bisect.bisect_left(kept.sources, self.offset, key=_turn)
+            if store and low > kept.low and low >= _COMPACT_MIN and low * 2 > len(kept.sources):
+                kept = memo.scratch["index"] = ProvenanceIndex(kept.sources[low:])  # half of it dropped
+            else:
+                kept = kept.from_position(low)
+                if store and low >= memo.scratch["index"].low:
+                    memo.scratch["index"] = kept
+        got = kept.sources
+        if len(got) - kept.low != len(recorded) or got[kept.low] != recorded[0] or got[-1] != recorded[-1]:
+            return ProvenanceIndex(recorded)  # not expected; answers never depend on the kept index
+        return kept
 
     def untrusted_actions(self) -> list[str]:
         """Earlier sensitive calls of this session whose destination, amount or selector came from
@@ -137,7 +193,7 @@ class SessionContext:
         answer as judging every call (tests/unit/engine/test_untrusted_actions_incremental.py)."""
         if self._acted is None:
             index = self.index
-            first = (self.recorded[-1].turn + 1) if self.recorded else 0
+            first = self.first
             registry = self.registry if isinstance(self.registry, Mapping) else {}
 
             def sensitive(name: str) -> bool:
@@ -153,7 +209,8 @@ class SessionContext:
                 own = [Call(c.turn + first, c.name, c.args) for c in picked]
             acted: dict[str, None] = {}
             recorded = self.recorded_calls
-            if self.memo is None or not recorded:
+            flagged = self._flagged(index, first, registry) if self.memo is not None and recorded else None
+            if flagged is None:
                 self._judge(acted, [*recorded, *own], index, registry)
             else:
                 # Sources this request adds to the index have turns from `first` on: a recorded call
@@ -161,22 +218,23 @@ class SessionContext:
                 # what `_flagged` found among the recorded sources before them.
                 sources = index.sources
                 k = len(sources)
-                while k and sources[k - 1].turn >= first:
+                while k > index.low and sources[k - 1].turn >= first:
                     k -= 1
                 added = sources[k].turn if k < len(sources) else None
                 split = len(recorded)
                 if added is not None:
                     while split and recorded[split - 1].turn > added:
                         split -= 1
+                until = recorded[split - 1].turn if split else -1
                 endorsed = None
-                for pos, name in self._flagged(index, first, registry):
-                    if pos >= split:
+                for call, names in flagged:
+                    if call.turn > until:
                         break
-                    call = recorded[pos]
-                    if endorsed is None:
-                        endorsed = self.endorsed()
-                    if index.untrusted_origin(call.args[name], endorsed, before=call.turn):
-                        acted[f"{call.name}.{name}"] = None
+                    for name in names:
+                        if endorsed is None:
+                            endorsed = self.endorsed()
+                        if index.untrusted_origin(call.args[name], endorsed, before=call.turn):
+                            acted[f"{call.name}.{name}"] = None
                 self._judge(acted, [*recorded[split:], *own], index, registry)
             self._acted = list(acted)
         return self._acted
@@ -195,39 +253,66 @@ class SessionContext:
                 if index.untrusted_origin(value, self.endorsed(), before=call.turn):
                     acted[f"{call.name}.{name}"] = None
 
-    def _flagged(self, index: ProvenanceIndex, first: int, registry: Mapping[str, Any]) -> list[tuple[int, str]]:
-        """(position in `recorded_calls`, argument) of every recorded sensitive call argument (not
-        content) that the recorded sources before the call give an untrusted origin, endorsing
-        nothing: a superset of what `untrusted_actions` reports for them. Kept in the record's memo
-        and grown by the calls recorded since; a recorded call never sees a source recorded after
-        it, so an answer once found stays true for this numbering of the record."""
+    def _flagged(
+        self, index: ProvenanceIndex, first: int, registry: Mapping[str, Any]
+    ) -> list[tuple[Call, list[str]]] | None:
+        """The recorded sensitive calls, in order, with their arguments (not content) that the
+        recorded sources before the call give an untrusted origin, endorsing nothing: a superset of
+        what `untrusted_actions` reports for them. Kept in the record's memo (`_Acted`): a call is
+        judged when first seen, and again only when a source it depended on is dropped from the
+        session (a recorded call never sees a source recorded after it). None when this snapshot is
+        older than what the memo has moved on to (a concurrent check): judge every call."""
         memo = self.memo
         assert memo is not None
         recorded = self.recorded_calls
+        offset = self.offset
         with memo.lock:
             state = memo.scratch.get("untrusted_actions")
-            if state is None or state[0] is not registry:
-                state = memo.scratch["untrusted_actions"] = (registry, [0], [])
-            _, done, flagged = state
-            start = done[0]
-            if start >= len(recorded):
-                return flagged  # positions past this snapshot are never read (callers stop at theirs)
-            have = list(flagged)
-        found: list[tuple[int, str]] = []
-        for pos in range(start, len(recorded)):
-            call = recorded[pos]
-            entry = registry.get(call.name)
-            if not _sensitive(entry):
-                continue
-            before = min(call.turn, first)  # recorded sources only (the request's own come from `first`)
-            for name, value in call.args.items():
-                if arg_kind(entry, name) != "content" and index.untrusted_origin(value, (), before=before):
-                    found.append((pos, name))
-        with memo.lock:
-            if done[0] == start:  # else another check moved it on meanwhile: keep ours to ourselves
-                flagged.extend(found)
-                done[0] = len(recorded)
-        return have + found
+            if state is None or state.registry is not registry:
+                state = memo.scratch["untrusted_actions"] = _Acted(registry, offset)
+            last = recorded[-1].turn
+            if offset < state.offset or last < state.done:
+                return None
+            redo: list[int] = []
+            if offset > state.offset:
+                for turn in [t for t in itertools.takewhile(lambda t: t < offset, state.flags)]:
+                    del state.flags[turn]
+                deps = state.deps
+                while deps and deps[0][0] < offset:
+                    _, turn = heapq.heappop(deps)
+                    if turn >= offset:
+                        redo.append(turn)
+                state.offset = offset
+            todo = [recorded[bisect.bisect_left(recorded, t, key=_turn)] for t in sorted(set(redo))]
+            todo += recorded[bisect.bisect_right(recorded, state.done, key=_turn) :]
+            reorder = False
+            for call in todo:
+                entry = registry.get(call.name)
+                if not _sensitive(entry):
+                    continue
+                before = min(call.turn, first)  # recorded sources only (the request's own come from `first`)
+                names: list[str] = []
+                dep: int | None = None
+                for name, value in call.args.items():
+                    if arg_kind(entry, name) == "content":
+                        continue
+                    if index.untrusted_origin(value, (), before=before):
+                        names.append(name)
+                    early = index.earliest(value, before)
+                    if early is not None and (dep is None or early < dep):
+                        dep = early
+                if dep is not None:
+                    heapq.heappush(state.deps, (dep, call.turn))
+                flags = state.flags
+                if call.turn in flags:
+                    flags[call.turn] = (call, names)
+                elif names:
+                    reorder = reorder or (bool(flags) and next(reversed(flags)) > call.turn)
+                    flags[call.turn] = (call, names)
+            if reorder:
+                state.flags = dict(sorted(state.flags.items()))
+            state.done = max(state.done, last)
+            return [v for v in state.flags.values() if v[1]]
 
     def injected(self) -> frozenset[int]:
         """Sources (tool results, documents) that carry injection signals (LLM01's threshold),
@@ -243,7 +328,11 @@ class SessionContext:
             self._injected_set = (
                 frozenset()
                 if check is None
-                else frozenset(i for i, s in enumerate(index.sources) if s.kind in _THIRD_PARTY and check(s.text))
+                else frozenset(
+                    i
+                    for i, s in enumerate(index.sources)
+                    if i >= index.low and s.kind in _THIRD_PARTY and check(s.text)
+                )
             )
         return self._injected_set
 
@@ -263,7 +352,7 @@ class SessionContext:
     def injected_sources(self) -> list[dict[str, Any]]:
         """Sources of this session that carry injection signals, in session order."""
         index = self.index
-        return [index.describe(i, "injection", "") for i in sorted(self.injected())]
+        return [index.describe(i, "injection", "", self.offset) for i in sorted(self.injected())]
 
     def endorsed(self) -> Endorsed:
         """Sources the user's own request named, less those carrying injection signals (decided per
@@ -297,6 +386,24 @@ class Endorsed:
 
 
 _THIRD_PARTY = ("tool", "document")
+_COMPACT_MIN = 64  # dropped sources a kept index hides before it may be rebuilt
+
+
+def _turn(x: Source | Call) -> int:
+    return x.turn
+
+
+class _Acted:
+    """`untrusted_actions` state kept with a session's record (see `SessionContext._flagged`)."""
+
+    __slots__ = ("deps", "done", "flags", "offset", "registry")
+
+    def __init__(self, registry: Mapping[str, Any], offset: int) -> None:
+        self.registry = registry
+        self.offset = offset  # the record's oldest kept turn these answers are for
+        self.done = -1  # the turn of the last recorded call judged
+        self.flags: dict[int, tuple[Call, list[str]]] = {}  # call turn -> (call, flagged arguments), in turn order
+        self.deps: list[tuple[int, int]] = []  # heap: (earliest source turn a verdict read, call turn)
 
 
 def _sensitive(entry: Any) -> bool:
@@ -337,7 +444,8 @@ def _index() -> ProvenanceIndex:
 
 
 def provenance(value: Any) -> list[dict[str, Any]]:
-    return _index().provenance(value)
+    ctx = current_session()
+    return [] if ctx is None else ctx.index.provenance(value, ctx.offset)
 
 
 def untrusted_origin(value: Any) -> bool:

@@ -34,7 +34,7 @@ log = logging.getLogger("celgate.sessions")
 
 
 class SessionMemory:
-    __slots__ = ("calls", "error", "key", "memo", "sources", "store")
+    __slots__ = ("calls", "error", "key", "memo", "offset", "sources", "store")
 
     def __init__(self, store: SessionStore, key: str) -> None:
         self.store = store
@@ -42,6 +42,7 @@ class SessionMemory:
         self.sources: list[Source] = []
         self.calls: list[Call] = []
         self.memo: RecordMemo | None = None  # what the store keeps about this record between reads
+        self.offset = 0  # the turn of the oldest kept entry (see Record)
         self.error = ""
 
     @classmethod
@@ -59,6 +60,7 @@ class SessionMemory:
         memory.sources = record.sources
         memory.calls = record.calls
         memory.memo = record.memo
+        memory.offset = record.offset
         have = set(request.session.labels)
         missing = [label for label in record.labels if label not in have]
         if missing:
@@ -78,12 +80,13 @@ class SessionMemory:
         """Records what this decision saw; returns an error when it could not (else "")."""
         if self.error:
             return self.error
-        first = (self.sources[-1].turn + 1) if self.sources else 0
+        first = (self.sources[-1].turn + 1) if self.sources else self.offset
         seen = _seen(request, decision, registry, first)
         memo = self.memo
-        if memo is not None:  # the record's keys, kept by the store: O(new sources), not O(session)
-            n = len(self.sources)
-            entries = [Entry(source=s) for s in seen if not memo.known((s.kind, s.trust, s.field, s.text), n)]
+        # the record's keys, kept by the store: O(new sources), not O(session)
+        known = memo.known([(s.kind, s.trust, s.field, s.text) for s in seen], first, self.offset) if memo else None
+        if known is not None:
+            entries = [Entry(source=s) for s, k in zip(seen, known, strict=True) if not k]
         else:
             known = {(s.kind, s.trust, s.field, s.text) for s in self.sources}
             entries = [Entry(source=s) for s in seen if (s.kind, s.trust, s.field, s.text) not in known]

@@ -98,24 +98,91 @@ class _Line:
         self.lock = threading.Lock()
 
 
-def _below(positions: list[int] | None, n: int) -> tuple[int, ...]:
+def _below(positions: list[int] | None, n: int, low: int = 0) -> tuple[int, ...]:
+    """The positions in [low, n), ascending."""
     if not positions:
         return ()
-    if positions[-1] < n:
+    if positions[-1] < n and positions[0] >= low:
         return tuple(positions)
-    return tuple(positions[: bisect.bisect_left(positions, n)])
+    start = bisect.bisect_left(positions, low) if low else 0
+    return tuple(positions[start : bisect.bisect_left(positions, n)])
 
 
 class ProvenanceIndex:
+    """An index over `sources[low:]`: positions below `low` are sources their session has dropped
+    (kept in place, never a hit, until the index is rebuilt), so a session at its entry bound drops
+    its oldest sources without re-indexing the rest. An overlay (`overlay`) reads its base's line
+    below `_base_n` and keeps the sources added on top in a line of its own."""
+
     def __init__(self, sources: Sequence[Source]) -> None:
         self.sources: list[Source] = []
+        self.low = 0
         self._starts: list[int] = []
         self._corpus = ""
         self._line = _Line()
+        self._base: _Line | None = None  # an overlay's base line, read below _base_n
+        self._base_n = 0
         self._named_cache: dict[int, bool] = {}
         self._traced: dict[Any, list[Part]] = {}
         self._found: dict[str, tuple[tuple[int, ...], int]] = {}  # needle -> (hits, corpus length searched)
         self._add(list(sources))
+
+    @property
+    def kept(self) -> list[Source]:
+        """The sources this index answers for (those from `low` on)."""
+        return self.sources[self.low :] if self.low else self.sources
+
+    def _copy(self) -> ProvenanceIndex:
+        new = ProvenanceIndex.__new__(ProvenanceIndex)
+        new.sources = self.sources
+        new.low = self.low
+        new._starts = self._starts
+        new._corpus = self._corpus
+        new._line = self._line
+        new._base = self._base
+        new._base_n = self._base_n
+        new._named_cache = {}
+        new._traced = {}
+        new._found = dict(self._found)
+        return new
+
+    def from_position(self, low: int) -> ProvenanceIndex:
+        """This index with the sources below position `low` dropped (a view: nothing re-indexed)."""
+        if low == self.low:
+            return self
+        new = self._copy()
+        new.low = low
+        return new
+
+    def prefix(self, n: int) -> ProvenanceIndex:
+        """The index of the first `n` sources (an older snapshot of the same line)."""
+        if n >= len(self.sources):
+            return self
+        new = self._copy()
+        new.sources = self.sources[:n]
+        new._starts = self._starts[:n]
+        new._corpus = self._corpus[: self._starts[n]]
+        new._found = {}
+        if self._base is not None and n <= self._base_n:
+            new._line, new._base, new._base_n = self._base, None, 0
+        return new
+
+    def overlay(self, more: Sequence[Source]) -> ProvenanceIndex:
+        """An index of these sources followed by `more` that leaves this one's line untouched, so
+        this one stays the newest of its line (a session's recorded index, extended per check by
+        what the request carries, goes on growing with what is recorded)."""
+        more = list(more)
+        if not more:
+            return self
+        if self._base is not None:
+            return ProvenanceIndex([*self.kept, *more])
+        new = self._copy()
+        new.sources = list(self.sources)
+        new._starts = list(self._starts)
+        new._base, new._base_n = self._line, len(self.sources)
+        new._line = _Line()
+        new._add(more)
+        return new
 
     def _add(self, more: list[Source]) -> None:
         """Appends `more` to this snapshot, which is the newest of its line (or alone on it)."""
@@ -146,26 +213,27 @@ class ProvenanceIndex:
             return self
         if not self.sources:
             return ProvenanceIndex(more)
-        new = ProvenanceIndex.__new__(ProvenanceIndex)
+        new = self._copy()
         new.sources = list(self.sources)
         new._starts = list(self._starts)
-        new._corpus = self._corpus
-        new._named_cache = {}
-        new._traced = {}
-        new._found = dict(self._found)
         line = self._line
         with line.lock:
             if line.size == len(self.sources):
-                new._line = line
                 new._add(more)
                 return new
-        return ProvenanceIndex([*self.sources, *more])
+        return ProvenanceIndex([*self.kept, *more])
 
     def _entity_hits(self, key: str) -> tuple[int, ...]:
-        return _below(self._line.entities.get(key), len(self.sources))
+        hits = _below(self._line.entities.get(key), len(self.sources), self.low)
+        if self._base is not None:
+            return _below(self._base.entities.get(key), self._base_n, self.low) + hits
+        return hits
 
     def _number_hits(self, key: str) -> tuple[int, ...]:
-        return _below(self._line.numbers.get(key), len(self.sources))
+        hits = _below(self._line.numbers.get(key), len(self.sources), self.low)
+        if self._base is not None:
+            return _below(self._base.numbers.get(key), self._base_n, self.low) + hits
+        return hits
 
     def named(self, i: int) -> bool:
         """Source `i` was named by the user's request (computed on first use: most checks never ask)."""
@@ -175,7 +243,7 @@ class ProvenanceIndex:
         return hit
 
     def __len__(self) -> int:
-        return len(self.sources)
+        return len(self.sources) - self.low
 
     @property
     def indexed_chars(self) -> int:
@@ -202,14 +270,16 @@ class ProvenanceIndex:
         inherits what its base found and scans only the corpus added since: a re-sent history is
         searched once per value, not once per check."""
         corpus = self._corpus
+        low = self.low
+        floor = self._starts[low] if low < len(self._starts) else len(corpus)  # where kept sources start
         known = self._found.get(needle)
-        if known is not None:
+        if known is not None and (not known[0] or known[0][0] >= low):  # else a dropped source held it
             hits, upto = known
             if upto == len(corpus) or len(hits) >= MAX_HITS:
                 return hits
-            found = list(hits)
+            found, upto = list(hits), max(upto, floor)
         else:
-            found, upto = [], 0
+            found, upto = [], floor
         start = corpus.find(needle, upto)
         while start >= 0 and len(found) < MAX_HITS:
             i = bisect.bisect_right(self._starts, start) - 1
@@ -333,7 +403,16 @@ class ProvenanceIndex:
         traced = self.trace(value)
         return bool(traced) and not any(p.sources for parts in traced for p in parts)
 
-    def provenance(self, value: Any) -> list[dict[str, Any]]:
+    def earliest(self, value: Any, before: int) -> int | None:
+        """The earliest turn of a source, before turn `before`, holding a part of `value` (None: no
+        such source). While no source up to that one is dropped, what `untrusted_origin(value,
+        before=before)` answers cannot change."""
+        turns = [
+            t for parts in self.trace(value) for p in parts for i in p.sources if (t := self.sources[i].turn) < before
+        ]
+        return min(turns) if turns else None
+
+    def provenance(self, value: Any, turn_offset: int = 0) -> list[dict[str, Any]]:
         """One entry per (traced part, source), deduplicated, in source order."""
         seen: dict[tuple[int, str, str], dict[str, Any]] = {}
         for parts in self.trace(value):
@@ -342,17 +421,18 @@ class ProvenanceIndex:
                     key = (i, p.match, p.value)
                     if key in seen:
                         continue
-                    seen[key] = self.describe(i, p.match, p.value)
+                    seen[key] = self.describe(i, p.match, p.value, turn_offset)
         return [seen[k] for k in sorted(seen, key=lambda k: k[0])]
 
-    def describe(self, i: int, match: str, value: str) -> dict[str, Any]:
-        """Source `i` as policies see it (the fields of celgate.v1.Source)."""
+    def describe(self, i: int, match: str, value: str, turn_offset: int = 0) -> dict[str, Any]:
+        """Source `i` as policies see it (the fields of celgate.v1.Source); `turn_offset`: the turn
+        of its session's oldest kept entry (turns are counted from there)."""
         s = self.sources[i]
         return {
             "kind": s.kind,
             "trust": s.trust,
             "tool": s.tool,
-            "turn": s.turn,
+            "turn": s.turn - turn_offset,
             "field": s.field,
             "match": match,
             "value": value,

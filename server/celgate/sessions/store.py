@@ -44,38 +44,72 @@ class Limits:
 
 
 class RecordMemo:
-    """What is known about one numbering of a session's record, grown as the record grows and
-    dropped with it when its turns are renumbered (oldest entries dropped, session expired): a read
-    of the record then costs O(what is new), not O(session).
+    """What is known about a session's kept record, grown as entries are appended and shrunk as the
+    oldest are dropped (a new memo only when the session starts over): a read of the record then
+    costs O(what changed), not O(session).
 
-    `keys`: (kind, trust, field, text) of each recorded source -> the position of its first
-    occurrence in `Record.sources`. A caller holding a snapshot of n sources asks `known(key, n)`,
-    so a source another check recorded after the snapshot never counts.
-    `scratch`: the engine's own per-record state (e.g. which earlier calls acted on untrusted
-    values), under `lock`; sessions/ never reads it.
+    `keys`: (kind, trust, field, text) of each kept source -> the turns holding it (an int, or a
+    list in the rare case of two). A caller whose snapshot's sources end before turn `upto` asks
+    `known(keys, upto, offset)`, so a source another check recorded after the snapshot never
+    counts; a snapshot older than the kept record's oldest entry (`offset`) gets None.
+    `scratch`: the engine's own per-record state (e.g. the recorded sources' index, which earlier
+    calls acted on untrusted values), under `lock`; sessions/ never reads it.
     """
 
-    __slots__ = ("keys", "lock", "scratch")
+    __slots__ = ("keys", "lock", "offset", "scratch")
 
-    def __init__(self) -> None:
-        self.keys: dict[tuple[str, str, str, str], int] = {}
+    def __init__(self, offset: int = 0) -> None:
+        self.keys: dict[tuple[str, str, str, str], int | list[int]] = {}
         self.scratch: dict[str, Any] = {}
         self.lock = threading.Lock()
+        self.offset = offset  # the kept record's oldest turn
 
-    def known(self, key: tuple[str, str, str, str], n: int) -> bool:
-        """Whether one of the first `n` recorded sources has this key."""
-        return self.keys.get(key, n) < n
+    def known(self, keys: list[tuple[str, str, str, str]], upto: int, offset: int) -> list[bool] | None:
+        """For each key, whether a source of the snapshot (kept from turn `offset`, ending before turn
+        `upto`) has it; None when entries of the snapshot have been dropped since (then the caller
+        looks for itself: a concurrent check, rare)."""
+        with self.lock:
+            if offset < self.offset:
+                return None
+            get = self.keys.get
+            out = []
+            for key in keys:
+                turns = get(key)
+                out.append(turns is not None and (turns if type(turns) is int else turns[0]) < upto)
+            return out
+
+    def _add(self, key: tuple[str, str, str, str], turn: int) -> None:
+        have = self.keys.get(key)
+        if have is None:
+            self.keys[key] = turn
+        elif type(have) is int:
+            self.keys[key] = [have, turn]
+        else:
+            have.append(turn)
+
+    def _drop(self, key: tuple[str, str, str, str]) -> None:
+        """Forgets the oldest turn holding `key` (its source was dropped)."""
+        have = self.keys.get(key)
+        if type(have) is int:
+            del self.keys[key]
+        elif have is not None:
+            del have[0]
+            if len(have) == 1:
+                self.keys[key] = have[0]
 
 
 @dataclass
 class Record:
-    """One session as read back: sources and calls in the order seen (turns renumbered), labels.
-    `memo` is shared by every read of the same numbering (None: nothing kept between reads)."""
+    """One session as read back: sources and calls in the order seen, labels. Turns count entries
+    from the session's first; `offset` is the turn of its oldest kept entry (what policies see as
+    turn 0: `turn - offset` is the entry's position in the session as kept). `memo` is shared by
+    every read of the same kept record (None: nothing kept between reads)."""
 
     sources: list[Source] = field(default_factory=list)
     calls: list[Call] = field(default_factory=list)
     labels: list[str] = field(default_factory=list)
     memo: RecordMemo | None = field(default=None, compare=False, repr=False)
+    offset: int = 0
 
 
 @dataclass(frozen=True)
@@ -123,8 +157,10 @@ def cut(entry: Entry, limits: Limits) -> Entry:
     return Entry(source=Source(s.kind, s.trust, text, s.turn, s.tool, s.field, call_args=arg_texts(s)))
 
 
-def build_record(entries: list[Entry], labels: list[str]) -> Record:
-    record = Record(labels=labels, memo=RecordMemo())
+def build_record(entries: list[Entry], labels: list[str], *, offset: int = 0, memo: bool = False) -> Record:
+    """The record of `entries` (the first numbered `offset`); `memo`: keep a RecordMemo with it (a
+    store that keeps the record between reads, and grows it with `_extend` and `_drop`)."""
+    record = Record(labels=labels, memo=RecordMemo(offset) if memo else None, offset=offset)
     _extend(record, entries, 0)
     return record
 
@@ -132,16 +168,38 @@ def build_record(entries: list[Entry], labels: list[str]) -> Record:
 def _extend(record: Record, entries: list[Entry], first: int) -> None:
     """Adds entries[first:] to `record`, each numbered by its position in the session."""
     sources = record.sources
-    keys = record.memo.keys if record.memo is not None else None
-    for turn in range(first, len(entries)):
-        e = entries[turn]
+    memo = record.memo
+    base = record.offset
+    for pos in range(first, len(entries)):
+        e = entries[pos]
+        turn = base + pos
         if e.source is not None:
             s = e.source
-            if keys is not None:
-                keys.setdefault((s.kind, s.trust, s.field, s.text), len(sources))
+            if memo is not None:
+                memo._add((s.kind, s.trust, s.field, s.text), turn)
             sources.append(Source(s.kind, s.trust, s.text, turn, s.tool, s.field, call_args=s.call_args))
         elif e.call is not None:
             record.calls.append(Call(turn, e.call.name, e.call.args))
+
+
+def _drop(record: Record, offset: int) -> None:
+    """Drops the record's entries before turn `offset` (the oldest, dropped from the session): the
+    others keep their turns, so nothing is rebuilt."""
+    sources, calls, memo = record.sources, record.calls, record.memo
+    n = 0
+    while n < len(sources) and sources[n].turn < offset:
+        n += 1
+    if memo is not None:
+        with memo.lock:
+            memo.offset = offset
+            for s in sources[:n]:
+                memo._drop((s.kind, s.trust, s.field, s.text))
+    del sources[:n]
+    n = 0
+    while n < len(calls) and calls[n].turn < offset:
+        n += 1
+    del calls[:n]
+    record.offset = offset
 
 
 class SessionStore(ABC):
@@ -176,13 +234,18 @@ _PY_OVERHEAD = 320
 # its list slot, and a source's key in the memo: ~180 bytes an entry measured with tracemalloc on
 # half sources, half calls); the texts are shared, not copied.
 _RECORD_OVERHEAD = 180
+# What the engine keeps in the record's memo on top (the recorded sources' provenance index: their
+# normalised text, counted as the text again, plus ~440 bytes a source of entity and number maps,
+# measured with tracemalloc on 2,000 100-character tool results with an address and a link each).
+_INDEX_OVERHEAD = 440
 
 
 class _Session:
-    __slots__ = ("bytes", "entries", "expires", "labels", "record")
+    __slots__ = ("bytes", "dropped", "entries", "expires", "labels", "record")
 
     def __init__(self) -> None:
         self.entries: list[Entry] = []
+        self.dropped = 0  # entries dropped from the front so far: entries[i] is turn dropped + i
         self.labels: dict[str, None] = {}
         self.expires = 0.0
         self.bytes = 0
@@ -194,9 +257,11 @@ class _Session:
     @property
     def memory(self) -> int:
         """What the store-wide bound counts for this session: its text plus `_PY_OVERHEAD` an entry
-        (and `_RECORD_OVERHEAD` an entry while its read-back record is kept)."""
-        kept = _RECORD_OVERHEAD * len(self.entries) if self.record is not None else 0
-        return self.bytes + _PY_OVERHEAD * len(self.entries) + kept
+        (and, while its read-back record is kept, `_RECORD_OVERHEAD` and `_INDEX_OVERHEAD` an entry
+        and the text again: the memo's index, counted whether or not the engine has built it)."""
+        n = len(self.entries)
+        kept = (_RECORD_OVERHEAD + _INDEX_OVERHEAD) * n + self.bytes if self.record is not None else 0
+        return self.bytes + _PY_OVERHEAD * n + kept
 
 
 class MemorySessionStore(SessionStore):
@@ -219,11 +284,11 @@ class MemorySessionStore(SessionStore):
             record = s.record
             if record is None:
                 before = s.memory
-                record = s.record = build_record(s.entries, list(s.labels))
+                record = s.record = build_record(s.entries, list(s.labels), offset=s.dropped, memo=True)
                 self.memory += s.memory - before
                 self._bound()
             # Fresh lists (callers may keep or extend them); the sources and calls are frozen.
-            return Record(list(record.sources), list(record.calls), list(record.labels), record.memo)
+            return Record(list(record.sources), list(record.calls), list(record.labels), record.memo, record.offset)
 
     def append(self, key: str, entries: list[Entry], labels: list[str], now: float) -> None:
         limits = self.limits
@@ -246,7 +311,10 @@ class MemorySessionStore(SessionStore):
                 drop += 1
             if drop:
                 del s.entries[:drop]
-                s.record = None  # every turn renumbered: rebuilt on the next load
+                s.dropped += drop
+                first = max(0, first - drop)
+                if s.record is not None:  # its oldest entries go; the others keep their turns
+                    _drop(s.record, s.dropped)
             for label in labels:
                 if len(s.labels) < limits.max_labels:
                     s.labels[label] = None

@@ -13,12 +13,15 @@ from __future__ import annotations
 import random
 from typing import Any
 
+import pytest
+
+import celgate.engine.provenance as provenance_module
 from celgate.engine.provenance import SessionContext
 from celgate.engine.request import parse_request
 from celgate.engine.session_memory import SessionMemory
 from celgate.sessions.cache import ProvenanceCache
 from celgate.sessions.sources import struct_to_dict
-from celgate.sessions.store import Limits, MemorySessionStore, session_key
+from celgate.sessions.store import Limits, MemorySessionStore, Record, build_record, session_key
 
 REGISTRY: dict[str, Any] = {
     "send_email": {"sensitive": True, "args": {"to": "destination", "body": "content", "subject": "content"}},
@@ -102,36 +105,61 @@ def _injected(text: str) -> bool:
     return INJECTED in text
 
 
-def test_incremental_untrusted_actions_match_the_full_walk() -> None:
+def _renumbered(store: MemorySessionStore, sid: str) -> Record:
+    """The session as the store read it back before records were kept: built afresh, turns from 0."""
+    session = store._sessions.get(session_key("t", "p", sid))
+    return build_record(session.entries, list(session.labels)) if session is not None else Record()
+
+
+def _answers(ctx: SessionContext, args: dict[str, Any]) -> tuple[Any, ...]:
+    """What policies can see of a session: every provenance answer, with turns as policies see them."""
+    index = ctx.index
+    return (
+        ctx.untrusted_actions(),
+        [(s.kind, s.trust, s.text, s.turn - ctx.offset, s.field) for s in index.kept],
+        sorted(k for k in args if index.untrusted_origin(args[k], ctx.endorsed())),
+        [index.provenance(v, ctx.offset) for v in args.values()],
+        ctx.injected_sources(),
+    )
+
+
+def test_incremental_untrusted_actions_match_the_full_walk(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(provenance_module, "_COMPACT_MIN", 8)  # kept indexes rebuilt within 40 entries
     rng = random.Random(15)
     store = MemorySessionStore(Limits(max_entries=40))
     # (with the store's memo?, provenance cache): the first and last judge incrementally
     ways = ((True, ProvenanceCache()), (False, ProvenanceCache()), (False, None), (True, None))
-    checked = flagged = 0
-    for step in range(1500):
+    checked = flagged = dropped = stale = 0
+    held: dict[str, tuple[SessionMemory, Record]] = {}  # an older snapshot per session, used later
+    for step in range(2000):
         sid = f"s{rng.randrange(4)}"
         req = parse_request(_request(rng, sid))
         memory = SessionMemory.open(req, store)
-        assert memory is not None  # (no memo for a session not seen yet)
+        assert memory is not None
+        old = _renumbered(store, sid)
+        if rng.random() < 0.1:
+            held[sid] = (memory, old)
+        elif sid in held and rng.random() < 0.2:
+            # a check that read the session before others recorded into it (a concurrent check)
+            (memory, old), stale = held.pop(sid), stale + 1
         answers = []
         args = struct_to_dict(req.tool.args) if req.action == "tool_call" else {}
         for with_memo, cache in ways:
-            memo = memory.memo if with_memo else None
-            ctx = SessionContext(req, REGISTRY, memory.sources, _injected, memory.calls, cache, memo)
-            answers.append(
-                (
-                    ctx.untrusted_actions(),
-                    [(s.kind, s.trust, s.text, s.turn, s.field) for s in ctx.index.sources],
-                    sorted(k for k in args if ctx.index.untrusted_origin(args[k], ctx.endorsed())),
+            if with_memo:
+                ctx = SessionContext(
+                    req, REGISTRY, memory.sources, _injected, memory.calls, cache, memory.memo, memory.offset
                 )
-            )
+            else:  # the full walk over the record as it was read back before (renumbered)
+                ctx = SessionContext(req, REGISTRY, old.sources, _injected, old.calls, cache)
+            answers.append(_answers(ctx, args))
         assert answers[0] == answers[1] == answers[2] == answers[3], f"step {step}"
         checked += 1
         flagged += bool(answers[0][0])
+        dropped += memory.offset > 0
         memory.record(req, _Decision("allow" if rng.random() < 0.9 else "deny"), REGISTRY)
-    assert checked == 1500
-    assert flagged > 100  # the sessions do act on untrusted values: the comparison is not vacuous
-    assert session_key("t", "p", "s0") in store._sessions
+    assert checked == 2000
+    # the comparison is not vacuous: sessions act on untrusted values, drop entries, read stale
+    assert flagged > 100 and dropped > 500 and stale > 20
 
 
 def _walk(store: MemorySessionStore, steps: list[dict[str, Any]]) -> list[list[str]]:
@@ -141,9 +169,12 @@ def _walk(store: MemorySessionStore, steps: list[dict[str, Any]]) -> list[list[s
         req = parse_request({"principal": {"id": "p", "tenant": "t"}, "session": {"id": "s"}, **step})
         memory = SessionMemory.open(req, store)
         assert memory is not None
+        old = _renumbered(store, "s")
         got = [
-            SessionContext(req, REGISTRY, memory.sources, _injected, memory.calls, cache, memo).untrusted_actions()
-            for memo, cache in ((memory.memo, ProvenanceCache()), (None, None))
+            SessionContext(
+                req, REGISTRY, memory.sources, _injected, memory.calls, ProvenanceCache(), memory.memo
+            ).untrusted_actions(),
+            SessionContext(req, REGISTRY, old.sources, _injected, old.calls).untrusted_actions(),
         ]
         assert got[0] == got[1], step
         out.append(got[0])
