@@ -167,24 +167,30 @@ def build_record(entries: list[Entry], labels: list[str], *, offset: int = 0, me
 
 def _extend(record: Record, entries: list[Entry], first: int) -> None:
     """Adds entries[first:] to `record`, each numbered by its position in the session."""
+    _grow(record, entries[first:] if first else entries, record.offset + first)
+
+
+def _grow(record: Record, entries: list[Entry], turn: int) -> int:
+    """Adds `entries` to `record`, numbered from `turn`; returns the characters of their texts."""
     sources = record.sources
     memo = record.memo
-    base = record.offset
-    for pos in range(first, len(entries)):
-        e = entries[pos]
-        turn = base + pos
+    chars = 0
+    for e in entries:
         if e.source is not None:
             s = e.source
             if memo is not None:
                 memo._add((s.kind, s.trust, s.field, s.text), turn)
             sources.append(Source(s.kind, s.trust, s.text, turn, s.tool, s.field, call_args=s.call_args))
+            chars += len(s.text)
         elif e.call is not None:
             record.calls.append(Call(turn, e.call.name, e.call.args))
+        turn += 1
+    return chars
 
 
-def _drop(record: Record, offset: int) -> None:
+def _drop(record: Record, offset: int) -> int:
     """Drops the record's entries before turn `offset` (the oldest, dropped from the session): the
-    others keep their turns, so nothing is rebuilt."""
+    others keep their turns, so nothing is rebuilt. Returns the characters of the dropped texts."""
     sources, calls, memo = record.sources, record.calls, record.memo
     n = 0
     while n < len(sources) and sources[n].turn < offset:
@@ -194,12 +200,14 @@ def _drop(record: Record, offset: int) -> None:
             memo.offset = offset
             for s in sources[:n]:
                 memo._drop((s.kind, s.trust, s.field, s.text))
+    chars = sum(len(s.text) for s in sources[:n])
     del sources[:n]
     n = 0
     while n < len(calls) and calls[n].turn < offset:
         n += 1
     del calls[:n]
     record.offset = offset
+    return chars
 
 
 class SessionStore(ABC):

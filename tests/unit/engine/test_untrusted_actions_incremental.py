@@ -219,3 +219,35 @@ def test_a_call_is_flagged_by_the_recorded_sources_before_it_only() -> None:
         {"action": "tool_call", "tool": {"name": "search_docs", "args": {"q": "y"}}},
     ]
     assert _walk(MemorySessionStore(), steps)[-1] == ["send_email.to", "transfer.iban"]
+
+
+def test_two_redis_workers_answer_as_the_full_walk(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same over two Redis stores sharing one real redis-server (two replicas, each keeping the
+    records it read), against the full walk over the session read whole."""
+    from celgate.sessions.redis_store import RedisSessionStore
+    from tests.unit.quotas.redis_server import redis_server
+    from tests.unit.sessions.test_redis_incremental import _whole
+
+    monkeypatch.setattr(provenance_module, "_COMPACT_MIN", 8)
+    rng = random.Random(16)
+    with redis_server() as url:
+        workers = [RedisSessionStore(url, Limits(max_entries=30), prefix="t-walk:") for _ in range(2)]
+        flagged = kept = 0
+        for step in range(800):
+            sid = f"s{rng.randrange(3)}"
+            req = parse_request(_request(rng, sid))
+            store = rng.choice(workers)
+            memory = SessionMemory.open(req, store)
+            assert memory is not None
+            old = _whole(store, session_key("t", "p", sid))
+            args = struct_to_dict(req.tool.args) if req.action == "tool_call" else {}
+            mine = SessionContext(
+                req, REGISTRY, memory.sources, _injected, memory.calls, ProvenanceCache(), memory.memo, memory.offset
+            )
+            full = SessionContext(req, REGISTRY, old.sources, _injected, old.calls)
+            got = _answers(mine, args)
+            assert got == _answers(full, args), f"step {step}"
+            flagged += bool(got[0])
+            kept += memory.memo is not None and memory.offset > 0
+            memory.record(req, _Decision("allow"), REGISTRY)
+        assert flagged > 50 and kept > 200
