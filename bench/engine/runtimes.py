@@ -3,7 +3,7 @@
 
     .venv/bin/python bench/engine/runtimes.py                       # cel-expr-python (the engine's)
     OTHER_VENV/bin/python bench/engine/runtimes.py --runtime rust   # common-expression-language
-    .venv/bin/python bench/engine/runtimes.py --runtime closures    # prototype: CEL -> Python closures
+    .venv/bin/python bench/engine/runtimes.py --runtime closures    # celgate's closures backend
 
 Shows why the engine cuts `data` per request: cel-expr-python converts every bound Python value
 per `Activation`, and an activation cannot be reused with other per-request values. The Rust
@@ -97,124 +97,30 @@ def rust() -> None:
     )
 
 
-class _CelError(Exception):
-    """A CEL run-time error inside a transpiled closure (no such key, bad operand)."""
-
-
-def transpile(source: str) -> Callable[[dict[str, Any]], Any]:
-    """A prototype of "our own transpiler": the CEL parse tree (cel-python's parser) turned into
-    nested Python closures that evaluate over plain Python values, so nothing is converted per
-    request. Only the node kinds of this benchmark's expressions (identifiers, field and index
-    selection, string literals, `==`, `in`, `&&` with CEL's error absorption); a real one would
-    work from the checked AST of the fused program and cover the whole language."""
-    import ast as pyast
-
-    import celpy
-    from lark import Token, Tree
-
-    def build(node: Any) -> Callable[[dict[str, Any]], Any]:
-        if isinstance(node, Token):
-            raise NotImplementedError(node.type)
-        kind, kids = node.data, node.children
-        if kind in ("expr", "conditionalor", "addition", "multiplication", "unary", "member") and len(kids) == 1:
-            return build(kids[0])
-        if kind == "conditionaland" and len(kids) == 1:
-            return build(kids[0])
-        if kind == "conditionaland":
-            left, right = build(kids[0]), build(kids[1])
-
-            def and_(act: dict[str, Any]) -> Any:
-                try:
-                    a = left(act)
-                except _CelError:
-                    a = None  # an error: absorbed when the other side is false
-                if a is False:
-                    return False
-                b = right(act)
-                if b is False:
-                    return False
-                if a is None:
-                    raise _CelError("error in the left operand of &&")
-                return True
-
-            return and_
-        if kind == "relation" and len(kids) == 1:
-            return build(kids[0])
-        if kind == "relation":
-            op, right = kids[0], build(kids[1])
-            left = build(op.children[0])
-            if op.data == "relation_eq":
-                return lambda act: left(act) == right(act)
-            if op.data == "relation_in":
-
-                def in_(act: dict[str, Any]) -> bool:
-                    container = right(act)
-                    if not isinstance(container, dict | list):
-                        raise _CelError("no matching overload for in")
-                    return left(act) in container
-
-                return in_
-            raise NotImplementedError(op.data)
-        if kind == "member_dot":
-            target, name = build(kids[0]), str(kids[1])
-
-            def dot(act: dict[str, Any]) -> Any:
-                value = target(act)
-                if not isinstance(value, dict) or name not in value:
-                    raise _CelError(f"no such key: {name}")
-                return value[name]
-
-            return dot
-        if kind == "member_index":
-            target, index = build(kids[0]), build(kids[1])
-
-            def item(act: dict[str, Any]) -> Any:
-                value, key = target(act), index(act)
-                if not isinstance(value, dict) or key not in value:
-                    raise _CelError(f"no such key: {key}")
-                return value[key]
-
-            return item
-        if kind == "primary":
-            tok = kids[0]
-            if isinstance(tok, Tree) and tok.data == "ident":
-                name = str(tok.children[0])
-                return lambda act: act[name]
-            if isinstance(tok, Tree) and tok.data == "literal":
-                value = pyast.literal_eval(str(tok.children[0]))
-                return lambda act: value
-            if isinstance(tok, Token) and tok.type == "IDENT":
-                name = str(tok)
-                return lambda act: act[name]
-            if isinstance(tok, Token):
-                value = pyast.literal_eval(str(tok))
-                return lambda act: value
-        if kind == "ident":
-            name = str(kids[0])
-            return lambda act: act[name]
-        if kind == "literal":
-            value = pyast.literal_eval(str(kids[0]))
-            return lambda act: value
-        raise NotImplementedError(kind)
-
-    return build(celpy.Environment().compile(source))
-
-
 def closures() -> None:
-    """The prototype transpiler's closures: the whole map bound as the plain dict it already is."""
-    p, small = transpile(EXPR), transpile(SMALL)
+    """celgate's closures backend (server/celgate/engine/backends/closures.py): the expression
+    type-checked by cel-expr-python, then generated Python code over the plain dict, bound whole."""
+    from celgate.engine.backends import Kind
+    from celgate.engine.backends.closures import ClosuresBackend
+
+    backend = ClosuresBackend([])
+    # `tool` and `role` are not request variables: bind them through `vars`, as the engine binds a
+    # policy's variables (a map of string to dyn), with `data` the bundle's dict as it is.
+    import re
+
+    def as_vars(source: str) -> str:
+        return re.sub(r"\b(tool|role)\b", r"vars.\1", source)
+
+    p, small = backend.compile(as_vars(EXPR), Kind.BOOL), backend.compile(as_vars(SMALL), Kind.BOOL)
+    assert p.closure is not None and small.closure is not None  # generated code, no C++ fallback
     data = {"tools": TOOLS}
-    assert p({"data": data, "tool": "tool_1", "role": "user"}) is True
-    assert p({"data": data, "tool": "tool_3", "role": "user"}) is False
-    assert small({"tool": "tool_1", "role": "user"}) is True
-    bench(
-        "transpiled closures (prototype): fresh dict activation, whole map",
-        lambda i: p({"data": data, "tool": f"tool_{i % 60}", "role": "user"}),
-    )
-    bench(
-        "transpiled closures (prototype): no map, two strings",
-        lambda i: small({"tool": f"tool_{i % 60}", "role": "user"}),
-    )
+
+    def act(i: int) -> dict[Any, Any]:
+        return backend.activation({"data": data, "vars": {"tool": f"tool_{i % 60}", "role": "user"}})
+
+    assert backend.evaluate(p, act(1)) is True and backend.evaluate(p, act(3)) is False
+    bench("closures backend: fresh activation, whole map", lambda i: backend.evaluate(p, act(i)))
+    bench("closures backend: no map, two strings", lambda i: backend.evaluate(small, act(i)))
 
 
 def main() -> None:

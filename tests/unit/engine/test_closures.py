@@ -338,3 +338,27 @@ def test_backend_is_chosen_by_the_environment(monkeypatch) -> None:
     monkeypatch.setenv("CELGATE_CEL_BACKEND", "nope")
     with pytest.raises(ValueError, match="closures"):
         new_backend(None, [])
+
+
+def test_data_beyond_plain_json_is_left_to_cpp(make_repo) -> None:
+    """An int beyond int64 binds as a uint in cel-expr-python: every use of such data goes there."""
+    repo = make_repo(
+        {
+            "data/limits.yaml": "big: 18446744073709551615\nsmall: 3\n",
+            "p.yaml": policy(
+                "p",
+                "[tool_call]",
+                """\
+                - name: ok
+                  effect: allow
+                  when: '"small" in data.limits && data.limits.small == 3 && size(data.limits) == 2'
+                """,
+            ),
+        }
+    )
+    engine = celgate.load(repo, backend="closures")
+    backend = engine.bundle.backend
+    before = sum(backend.runtime_fallbacks.values())
+    request = {"action": "tool_call", "principal": {"id": "u"}, "tool": {"name": "x"}}
+    assert engine.check(request).effect == celgate.load(repo, backend="cpp").check(request).effect == "allow"
+    assert sum(backend.runtime_fallbacks.values()) > before

@@ -80,6 +80,11 @@ class _OddData:
     def __init__(self, data: dict[str, Any]) -> None:
         self.data = data
 
+    def _refuse(self, *_: Any) -> Any:
+        raise Fallback("data or vars the closures do not read")
+
+    __contains__ = __len__ = __iter__ = __getitem__ = _refuse
+
 
 class ClosuresBackend(Backend):
     name = "closures"
