@@ -294,3 +294,79 @@ def _swap(expr: str, name: str, to: str) -> str:
 def _rename(expr: str) -> str:
     """x, y, m as `vars.x`, ...: bound through a map(string, dyn), their types stay open."""
     return re.sub(r"(?<![\w.\"])([xym])(?![\w\"])", r"vars.\1", expr)
+
+
+# ---- random typed expressions over random requests --------------------------------------------
+# The generated code inlines what the checker typed exactly (string and int comparisons, message
+# fields, `in` on typed lists, int arithmetic, && over bools that cannot fail): these expressions
+# reach those paths, where `vars.x` above is always dyn.
+
+_TYPED_BOOL = [
+    'tool.name == "send_email"',
+    'tool.name < "m"',
+    '"admin" in principal.roles',
+    'principal.roles.exists(r, r.startsWith("a"))',
+    "has(tool.args.to)",
+    "has(tool.description)",
+    "has(principal.attributes)",
+    '"to" in tool.args',
+    'messages.all(m, m.role != "")',
+    'messages.exists_one(m, m.role == "user")',
+    "size(messages) + size(documents) > 2",
+    "size(tool.name) - 3 < 2",
+    "tool.args.amount > 10.0",
+    'tool.args.to == "x"',
+    "tool.args.exists(k, k.size() > 2)",
+    'tool.args.filter(k, k != "to").size() == 1',
+    'documents.exists(d, d.labels.exists(l, l.startsWith("tenant:")))',
+    "int(tool.args.amount) > 5",
+    'session.labels.exists(l, l == "untrusted")',
+    'response.content.contains("4111")',
+    'response.content.matches("[0-9]{4}")',
+    "principal.id.size() * 2 == 4",
+]
+_TYPED_VALUE = [
+    "tool.args",
+    "messages.map(m, m.role)",
+    "messages.filter(m, m.content.size() > 3).size()",
+    'principal.roles + ["x"]',
+    "tool.args.filter(k, true)",
+    'tool.name + ":" + principal.tenant',
+    "documents.map(d, d.id)",
+    "cel.bind(t, tool.args, t.size())",
+    'messages.size() > 0 ? messages[0].content : ""',
+    'tool.args["amount"]',
+    '{"a": tool.name, "b": principal.roles}',
+]
+
+
+def _typed_expressions() -> st.SearchStrategy[str]:
+    booleans = st.recursive(
+        st.sampled_from(_TYPED_BOOL),
+        lambda inner: st.one_of(
+            st.tuples(inner, st.sampled_from(["&&", "||"]), inner).map(lambda t: f"({t[0]} {t[1]} {t[2]})"),
+            inner.map(lambda e: f"!({e})"),
+            st.tuples(inner, inner, inner).map(lambda t: f"({t[0]} ? {t[1]} : {t[2]})"),
+        ),
+        max_leaves=5,
+    )
+    return st.one_of(booleans, st.sampled_from(_TYPED_VALUE))
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True)
+@given(expr=_typed_expressions(), request=REQUEST)
+def test_random_typed_expressions_agree(expr: str, request: dict[str, Any]) -> None:
+    cpp, closures = _random_backends()
+    req = parse_request(request)
+    names = frozenset({"tool", "principal", "messages", "documents", "session", "response"})
+    now = datetime.datetime(2026, 1, 2, tzinfo=_UTC)
+    try:
+        program_cpp = cpp.compile(expr, Kind.ANY)
+    except CelCompileError:
+        return
+    a = plain(cpp.evaluate(program_cpp, cpp.activation(cpp.bindings(req, names, {}, now))))
+    for tier in (closures, _RANDOM["tree"]):
+        program = tier.compile(expr, Kind.ANY)
+        assert tier is _RANDOM["tree"] or program.closure is not None, f"{expr} not generated"
+        b = plain(tier.evaluate(program, tier.activation(tier.bindings(req, names, {}, now))))
+        assert same(a, b), f"{expr} on {request}: cpp {a!r} != {(tier.codegen and 'code') or 'tree'} {b!r}"
