@@ -29,7 +29,7 @@ import celgate
 sys.path.insert(1, {bench!r})
 import run as B
 assert celgate.__file__.startswith({server!r}), celgate.__file__
-engine = celgate.load({policies!r}, backend={backend!r})
+engine = celgate.load({policies!r}, backend={backend!r} or None)
 shapes = {{"allow": B.TYPICAL, "deny": B.DENYING}}
 for action in B.TYPICAL:
     for path in shapes:
@@ -57,7 +57,7 @@ for line in sys.stdin:
 class Child:
     """One checkout's engine in a process of its own, deciding chunks of a cell on request."""
 
-    def __init__(self, checkout: Path, checks: int = 1, backend: str = "cpp") -> None:
+    def __init__(self, checkout: Path, checks: int = 1, backend: str = "") -> None:
         code = _CHILD.format(
             server=str(checkout.resolve() / "server"),
             bench=str(HERE),
@@ -100,8 +100,10 @@ def main() -> int:
         default=1,
         help="checks per session (and principal) in a row; default 1: a fresh session per request, as bench/engine",
     )
-    parser.add_argument("--base-backend", default="cpp", help="the CEL backend of the 'before' engine")
-    parser.add_argument("--new-backend", default="cpp", help="the CEL backend of the 'after' engine")
+    parser.add_argument(
+        "--base-backend", default="", help="the CEL backend of the before engine (default: its default)"
+    )
+    parser.add_argument("--new-backend", default="", help="the CEL backend of the after engine (default: its default)")
     args = parser.parse_args()
     actions = args.actions.split(",")
     rounds = max(1, min(args.rounds, 100))
@@ -124,7 +126,8 @@ def main() -> int:
         new.close()
     per = f", {checks} checks per session" if checks > 1 else ""
     print(f"CPU time per decision (µs), {rounds} alternating chunks of {chunk} decisions per cell and side{per}")
-    print(f"before: {args.base} ({args.base_backend}); after: {args.new} ({args.new_backend})")
+    base_name, new_name = args.base_backend or "default backend", args.new_backend or "default backend"
+    print(f"before: {args.base} ({base_name}); after: {args.new} ({new_name})")
     print()
     print("| action | path | p50 before | p50 after | p99 before | p99 after | mean before | mean after |")
     print("|---|---|---:|---:|---:|---:|---:|---:|")

@@ -229,7 +229,7 @@ def table(title: str, header: list[str], rows: list[list[str]], markdown: bool) 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=1.0, help="measuring time per cell")
-    parser.add_argument("--backends", default="cpp,python")
+    parser.add_argument("--backends", default="closures,cpp,python")
     parser.add_argument("--markdown", action="store_true", help="print Markdown tables")
     args = parser.parse_args()
     backends = args.backends.split(",")

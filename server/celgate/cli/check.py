@@ -18,7 +18,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         "warnings; --strict makes them errors.",
     )
     p.add_argument("path", help="the policy repository (the directory holding celgate.yaml)")
-    p.add_argument("--backend", choices=["cpp", "closures", "python"], help="CEL backend (default: cpp when installed)")
+    p.add_argument(
+        "--backend",
+        choices=["cpp", "closures", "python"],
+        help="CEL backend (default: closures)",
+    )
     p.add_argument("--strict", action="store_true", help="fail (exit 1) on warnings too")
     p.add_argument("-v", "--verbose", action="store_true", help="also list what was compiled")
     p.set_defaults(func=run)

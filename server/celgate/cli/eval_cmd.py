@@ -22,7 +22,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.add_argument("request", metavar="FILE|-", help="the request as JSON; '-' reads standard input")
     p.add_argument("--policies", help="the policy repository (default: the shipped library)")
     p.add_argument("--explain", action="store_true", help="include every rule's outcome and time")
-    p.add_argument("--backend", choices=["cpp", "closures", "python"], help="CEL backend (default: cpp when installed)")
+    p.add_argument(
+        "--backend",
+        choices=["cpp", "closures", "python"],
+        help="CEL backend (default: closures)",
+    )
     p.set_defaults(func=run)
 
 

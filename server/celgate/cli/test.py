@@ -26,7 +26,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         help="fail on a rule that errored where no case expected it, and (with --coverage) on uncovered rules",
     )
     p.add_argument("--junit", metavar="FILE", help="write a JUnit XML report to FILE")
-    p.add_argument("--backend", choices=["cpp", "closures", "python"], help="CEL backend (default: cpp when installed)")
+    p.add_argument(
+        "--backend",
+        choices=["cpp", "closures", "python"],
+        help="CEL backend (default: closures)",
+    )
     p.add_argument("-v", "--verbose", action="store_true", help="print every case, not only failures")
     p.set_defaults(func=run)
 

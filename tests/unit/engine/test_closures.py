@@ -333,6 +333,10 @@ def test_engine_decides_with_the_closures_backend(make_repo) -> None:
 
 
 def test_backend_is_chosen_by_the_environment(monkeypatch) -> None:
+    monkeypatch.delenv("CELGATE_CEL_BACKEND", raising=False)
+    assert new_backend(None, []).name == "closures"  # the default
+    monkeypatch.setenv("CELGATE_CEL_BACKEND", "cpp")
+    assert new_backend(None, []).name == "cpp"
     monkeypatch.setenv("CELGATE_CEL_BACKEND", "closures")
     assert new_backend(None, []).name == "closures"
     monkeypatch.setenv("CELGATE_CEL_BACKEND", "nope")
