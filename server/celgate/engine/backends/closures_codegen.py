@@ -257,6 +257,18 @@ class Generator:
             return _Node(stmts, f"({exprs[0]} {_COMPARE[fn]} {exprs[1]})", safe)
         if fn == "@in" and kinds[0] == "string" and kinds[1] in ("list", "map"):
             return _Node(stmts, f"({exprs[0]} in {exprs[1]})", safe)
+        if fn == "@in" and kinds[0] == "string":
+            # A string is in a dict or a list exactly when Python says so (it equals only strings).
+            t = self.fresh("w")
+            fast = f"({exprs[0]} in {t} if ({t} := {exprs[1]}).__class__ is dict or {t}.__class__ is list "
+            return _Node(stmts, fast + f"else rt.contains({exprs[0]}, {t}))", False)
+        if fn in ("_==_", "_!=_") and "string" in kinds and kinds[0] != kinds[1]:
+            # A value against a string: equal exactly when it is that string (CEL's equality of
+            # different kinds is false); anything but a str takes the full equality.
+            known, other = (exprs[0], exprs[1]) if kinds[0] == "string" else (exprs[1], exprs[0])
+            t = self.fresh("w")
+            eq = f"(({t} == {known}) if ({t} := {other}).__class__ is str else rt.equals({t}, {known}))"
+            return _Node(stmts, eq if fn == "_==_" else f"(not {eq})", False)
         if fn == "!_" and kinds[0] == "bool":
             return _Node(stmts, f"(not {exprs[0]})", safe)
         if fn == "_+_" and kinds == ["string", "string"]:

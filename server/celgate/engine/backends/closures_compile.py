@@ -650,7 +650,7 @@ _OPERATORS: dict[tuple[str, int], Callable[..., Any]] = {
     ("-_", 1): rt.negate,
     ("!_", 1): rt.logical_not,
     ("_[_]", 2): rt.index,
-    ("@in", 2): lambda a, b: rt.contains(a, b),
+    ("@in", 2): rt.contains,
     ("int", 1): rt.to_int,
     ("double", 1): rt.to_double,
     ("string", 1): rt.to_string,
