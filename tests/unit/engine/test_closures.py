@@ -366,3 +366,14 @@ def test_data_beyond_plain_json_is_left_to_cpp(make_repo) -> None:
     request = {"action": "tool_call", "principal": {"id": "u"}, "tool": {"name": "x"}}
     assert engine.check(request).effect == celgate.load(repo, backend="cpp").check(request).effect == "allow"
     assert sum(backend.runtime_fallbacks.values()) > before
+
+
+def test_an_unexpected_python_error_is_decided_by_cpp_and_logged_once(caplog) -> None:
+    """A gap in the closures (here: a variable the engine did not bind) never answers: C++ does."""
+    _, closures = backends()
+    program = closures.compile("tool.name == 'x' || true", Kind.BOOL)
+    with caplog.at_level("WARNING", logger="celgate.engine"):
+        for _ in range(3):
+            assert closures.evaluate(program, closures.activation({})) is True  # C++: `true` absorbs
+    assert sum("evaluated by the C++ runtime" in r.message for r in caplog.records) == 1
+    assert closures.runtime_fallbacks["unexpected KeyError"] >= 3

@@ -61,9 +61,10 @@ ORDER_FREE_PARAMS: dict[str, tuple[int, ...]] = {
 
 
 class _Program:
-    __slots__ = ("closure", "cpp", "fresh", "source")
+    __slots__ = ("closure", "cpp", "fresh", "source", "warned")
 
     def __init__(self, closure: Any, cpp: Any, fresh: bool, source: str) -> None:
+        self.warned = False
         self.closure = closure  # None: evaluated by the C++ runtime (see ClosuresBackend.fallbacks)
         self.cpp = cpp
         self.fresh = fresh  # has comprehensions: its iteration counter is reset per evaluation
@@ -194,10 +195,15 @@ class ClosuresBackend(Backend):
         except RecursionError:
             return self._handed_over(program, activation, "nesting too deep for Python")
         except Exception as exc:  # a gap in the closures, never an answer of theirs: C++ decides
-            log.warning(
-                "closures backend: %s on %r; evaluated by the C++ runtime", exc.__class__.__name__, program.source[:200]
-            )
-            return self._handed_over(program, activation, f"{exc.__class__.__name__}: {exc}")
+            if not program.warned:  # once per expression, not per request
+                program.warned = True
+                log.warning(
+                    "closures backend: %s on %r; evaluated by the C++ runtime",
+                    exc.__class__.__name__,
+                    program.source[:200],
+                )
+            # The class only: an exception's text may hold request content (logs never do).
+            return self._handed_over(program, activation, f"unexpected {exc.__class__.__name__}")
         t = type(value)
         if t is bool or t is int or t is str or t is float or t is type(None):
             return value
@@ -211,6 +217,8 @@ class ClosuresBackend(Backend):
 
     def _handed_over(self, program: _Program, activation: dict[Any, Any], reason: str) -> Any:
         with self._lock:
+            if reason not in self.runtime_fallbacks and len(self.runtime_fallbacks) >= 256:
+                reason = "other"  # bounded: reasons name types and operators, never values
             self.runtime_fallbacks[reason] += 1
         log.debug("CEL evaluation handed to the C++ runtime: %s", reason)
         return self._cpp(program, activation)
