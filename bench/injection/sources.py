@@ -235,11 +235,63 @@ def emails(root: str) -> Iterator[Rec]:
         yield rec(t, 0, "indirect", "email", "cpython.test_email", f"email:{Path(f).stem}")
 
 
+# The files of Debian's ``fortunes`` and ``fortunes-min``: other fortune packages share the folder.
+FORTUNES_PKG = frozenset(
+    [
+        "art",
+        "ascii-art",
+        "computers",
+        "cookie",
+        "debian",
+        "definitions",
+        "disclaimer",
+        "drugs",
+        "education",
+        "ethnic",
+        "food",
+        "goedel",
+        "humorists",
+        "kids",
+        "knghtbrd",
+        "law",
+        "linux",
+        "linuxcookie",
+        "love",
+        "magic",
+        "medicine",
+        "men-women",
+        "miscellaneous",
+        "news",
+        "paradoxum",
+        "people",
+        "perl",
+        "pets",
+        "platitudes",
+        "politics",
+        "pratchett",
+        "science",
+        "songs-poems",
+        "sports",
+        "startrek",
+        "tao",
+        "translate-me",
+        "wisdom",
+        "work",
+        "zippy",
+        "fortunes",
+        "literature",
+        "riddles",
+    ]
+)
+
+
 def fortunes(root: str, rng: random.Random, limit: int) -> Iterator[Rec]:
     n = 0
     for f in sorted(glob.glob(f"{root}/*")):
         if "." in Path(f).name or os.path.isdir(f) or "off" in f:
             continue
+        if Path(f).name not in FORTUNES_PKG:
+            continue  # another package's file (round 5 assigns those by source: sources_round5.py)
         items = [x.strip() for x in Path(f).read_text(errors="replace").split("\n%\n") if x.strip()]
         for i in range(0, len(items), 6):
             yield rec(

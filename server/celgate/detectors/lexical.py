@@ -68,6 +68,9 @@ class ContextModel:
     bias: float
     center: float
     scale: float
+    # below center + floor * scale the signal weighs nothing: a model far from sure must not nudge a
+    # weak regex cue over the threshold (tool results: -1, a weight under 0.27 is no weight)
+    floor: float = -2.0
 
     @classmethod
     def from_json(cls, m: dict) -> ContextModel:
@@ -79,7 +82,7 @@ class ContextModel:
                 pairs[(a.encode(), b.encode())] = float(v)
             else:
                 uni[a.encode()] = float(v)
-        return cls(uni, pairs, float(m["bias"]), float(m["center"]), float(m["scale"]))
+        return cls(uni, pairs, float(m["bias"]), float(m["center"]), float(m["scale"]), float(m.get("floor", -2.0)))
 
     def logit(self, toks: list[bytes], window: int, min_tokens: int) -> float:
         n = len(toks)
@@ -113,7 +116,12 @@ class LexicalModel:
             if "weights_from" in m:
                 src = self.contexts[m["weights_from"]]
                 self.contexts[c] = ContextModel(
-                    src.unigrams, src.pairs, float(m["bias"]), float(m["center"]), float(m["scale"])
+                    src.unigrams,
+                    src.pairs,
+                    float(m["bias"]),
+                    float(m["center"]),
+                    float(m["scale"]),
+                    float(m.get("floor", -2.0)),
                 )
 
     def logit(self, text: str, context: str) -> float:
@@ -124,17 +132,18 @@ class LexicalModel:
 
     def contribution(self, logit: float, context: str) -> float:
         """The ``lexical_model`` signal's weight for a logit: 0.5 at the context's centre, a
-        logistic curve around it, and nothing at all two scales below it (ordinary text, far
-        below, adds nothing to the score, so weak regex cues are not nudged over a threshold)."""
+        logistic curve around it, and nothing at all below its floor (two scales under the centre
+        for prompts, one for tool results: ordinary text, far below, adds nothing to the score, so
+        weak regex cues are not nudged over a threshold)."""
         m = self.contexts[context]
         z = (logit - m.center) / m.scale
-        if z < -2.0:
+        if z < m.floor:
             return 0.0
         return round(1.0 / (1.0 + math.exp(-z)), 4)
 
     def weight(self, text: str, context: str) -> float:
         """The signal's weight for ``text`` in ``context``; 0 in a known context the file ships
-        no model for (this release: ``indirect``, see docs/owasp.md)."""
+        no model for."""
         if context not in self.contexts:
             if context not in CONTEXTS:
                 raise KeyError(context)
