@@ -273,7 +273,10 @@ _REQUEST_SHAPE = _shape(pb.CheckRequest.DESCRIPTOR, {})
 
 
 def _fast(request: Mapping[str, Any]) -> pb.CheckRequest | None:
-    if not _REQUEST_SHAPE or not _fits(request, _REQUEST_SHAPE):
+    """The request built straight from a dict of the schema's shape whose lists are inside the
+    bounds (`_check_sizes` holds for it: checked on the dict, where a list's length costs nothing);
+    None sends it the careful way, which reports what is wrong precisely."""
+    if not _REQUEST_SHAPE or not _fits(request, _REQUEST_SHAPE) or not _sizes_fit(request):
         return None
     try:
         return pb.CheckRequest(**request)
@@ -281,20 +284,37 @@ def _fast(request: Mapping[str, Any]) -> pb.CheckRequest | None:
         return None
 
 
+def _sizes_fit(request: Mapping[str, Any]) -> bool:
+    """`_check_sizes` on a request `_fits` the schema (lists are lists, messages dicts)."""
+    for name in ("messages", "documents", "tools"):
+        items = request.get(name)
+        if items is not None and len(items) > MAX_LIST_ITEMS:
+            return False
+    for m in request.get("messages") or ():
+        calls = m.get("tool_calls")
+        if calls is not None and len(calls) > MAX_LIST_ITEMS:
+            return False
+    return True
+
+
 def parse_request(request: Mapping[str, Any] | pb.CheckRequest) -> pb.CheckRequest:
     """Validates and converts a request; raises `InvalidRequest` naming the field at fault."""
+    sized = False
     if isinstance(request, pb.CheckRequest):
         msg = request
         _check_structs(msg)
     elif isinstance(request, Mapping):
-        msg = _fast(request) or _REQUEST.convert(request, "")
+        fast = _fast(request)
+        sized = fast is not None
+        msg = fast or _REQUEST.convert(request, "")
     else:
         raise InvalidRequest("", f"expected a JSON object or a CheckRequest, got {_type_name(request)}")
     validate_action(msg.action)
     if msg.action in (TOOL_CALL, TOOL_RESULT) and not msg.tool.name:
         field = "tool.name" if msg.HasField("tool") else "tool"
         raise InvalidRequest(field, f"required for action {msg.action}: the tool's name (and its args)")
-    _check_sizes(msg)
+    if not sized:
+        _check_sizes(msg)
     return msg
 
 
@@ -320,30 +340,35 @@ def _check_struct(struct: struct_pb2.Struct, path: str, depth: int = 0) -> None:
 
 
 def _check_call(call: pb.ToolCall, path: str) -> None:
-    if call.args.fields:
+    if call.HasField("args") and call.args.fields:
         _check_struct(call.args, f"{path}.args")
-    if call.input_schema.fields:
+    if call.HasField("input_schema") and call.input_schema.fields:
         _check_struct(call.input_schema, f"{path}.input_schema")
 
 
 def _check_structs(msg: pb.CheckRequest) -> None:
     """What JSON cannot carry, a proto can: NaN and infinities in a Struct (gRPC callers). They are
     invalid input on every door, as they are in JSON (`double("NaN") > 1000.0` is false, so a NaN
-    amount would slip past every limit written the natural way)."""
-    if msg.context.fields:
+    amount would slip past every limit written the natural way). `HasField` first: reading a
+    sub-message that is not set builds an empty one (about 0.3 µs each, 4-6 µs a request)."""
+    has = msg.HasField
+    if has("context") and msg.context.fields:
         _check_struct(msg.context, "context")
-    if msg.principal.attributes.fields:
+    if has("principal") and msg.principal.HasField("attributes") and msg.principal.attributes.fields:
         _check_struct(msg.principal.attributes, "principal.attributes")
-    _check_call(msg.tool, "tool")
-    for i, call in enumerate(msg.response.tool_calls):
-        _check_call(call, f"response.tool_calls[{i}]")
+    if has("tool"):
+        _check_call(msg.tool, "tool")
+    if has("response"):
+        for i, call in enumerate(msg.response.tool_calls):
+            _check_call(call, f"response.tool_calls[{i}]")
     for i, m in enumerate(msg.messages):
-        for j, call in enumerate(m.tool_calls):
-            _check_call(call, f"messages[{i}].tool_calls[{j}]")
+        if m.tool_calls:
+            for j, call in enumerate(m.tool_calls):
+                _check_call(call, f"messages[{i}].tool_calls[{j}]")
     for i, call in enumerate(msg.tools):
         _check_call(call, f"tools[{i}]")
     for i, d in enumerate(msg.documents):
-        if d.attributes.fields:
+        if d.HasField("attributes") and d.attributes.fields:
             _check_struct(d.attributes, f"documents[{i}].attributes")
 
 
