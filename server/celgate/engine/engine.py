@@ -319,7 +319,7 @@ class Engine:
                 if not pair:
                     continue
                 key, cost = pair
-                if isinstance(cost, bool) or not isinstance(cost, int | float):
+                if type(cost) is not int and (isinstance(cost, bool) or not isinstance(cost, int | float)):
                     break  # let the careful path below report it
                 charges.append(Charge(f"{q.name}:{key}", max(0, int(cost)), q.limit, q.window_seconds))
                 applied.append(q)
@@ -350,25 +350,25 @@ class Engine:
         # none of them); audit-mode quotas each on their own, so they never deny and never stop an
         # enforced quota, or each other, from counting.
         now = time.time()
-        enforced = [i for i, q in enumerate(applied) if q.enforced]
-        audited = [i for i, q in enumerate(applied) if not q.enforced]
-        outcomes: dict[int, Outcome] = {}
+        enforced: list[Charge] = []
+        audited: list[Charge] = []
+        for charge, q in zip(charges, applied, strict=True):
+            (enforced if q.enforced else audited).append(charge)
         try:
             # One call (one Redis round trip) for both groups; same answers as two consume calls.
-            got_enforced, got_audited = stores.quotas.consume_split(
-                [charges[i] for i in enforced], [charges[i] for i in audited], now
-            )
-            outcomes.update(zip(enforced, got_enforced, strict=True))
-            outcomes.update(zip(audited, got_audited, strict=True))
+            got_enforced, got_audited = stores.quotas.consume_split(enforced, audited, now)
         except QuotaStoreError as exc:
             log.warning("quota store unavailable: %s", exc)
             if self.bundle.config.on_error == "allow" or not enforced:
                 return failed, 0.0
             # The client is told the store is down, never where it is (exc names the address).
             return [*failed, _Matched(_STORE_DOWN, "quota store unavailable; denied", error=True)], 0.0
+        if trace is None and all(o.allowed for o in got_enforced) and all(o.allowed for o in got_audited):
+            return failed, 0.0  # the common case: every bucket had room, nothing to report
+        enforced_outcomes, audited_outcomes = iter(got_enforced), iter(got_audited)
         retry = 0.0
-        for i, q in enumerate(applied):
-            outcome = outcomes[i]
+        for q in applied:  # in the order the quotas are declared, as the reasons are
+            outcome: Outcome = next(enforced_outcomes if q.enforced else audited_outcomes)
             if trace is not None:
                 trace.append(RuleTrace("quota", q.name, "not_matched" if outcome.allowed else "matched", "", 0, -1))
             if not outcome.allowed:

@@ -27,15 +27,17 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from typing import NamedTuple
 
 SLOTS = 60  # slots per window: 1 s for a 1-minute window, 1 minute for 1 h, 24 minutes for 1 day
 MIN_WINDOW_SECONDS = 0.001  # keeps slot numbers exact in a double (Redis's Lua) for ~2,000 years
 
 
-@dataclass(frozen=True, slots=True)
-class Charge:
-    """Charge `cost` to `bucket`, admitted only while the window's total stays within `limit`."""
+class Charge(NamedTuple):
+    """Charge `cost` to `bucket`, admitted only while the window's total stays within `limit`.
+
+    A named tuple, not a frozen dataclass: a prompt makes four charges and four outcomes per
+    decision, and a frozen dataclass's `__init__` costs ~0.5 µs against ~0.1 µs here."""
 
     bucket: str
     cost: int
@@ -43,8 +45,7 @@ class Charge:
     window_seconds: float
 
 
-@dataclass(frozen=True, slots=True)
-class Outcome:
+class Outcome(NamedTuple):
     """One charge's answer. `allowed`: this bucket had room for the cost. In an atomic call the
     charges are recorded only when every one is allowed, so an allowed charge may still not have
     been recorded; the caller reports as spent only the buckets that are (`allowed` false)."""

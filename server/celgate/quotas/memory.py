@@ -14,13 +14,15 @@ the slots "from the future" until they expire.
 
 from __future__ import annotations
 
+import math
 import threading
 from array import array
 
-from celgate.quotas.base import SLOTS, Charge, Outcome, QuotaStore, bucket_key, retry_after, slot_expiry, slot_of
+from celgate.quotas.base import SLOTS, Charge, Outcome, QuotaStore, retry_after
 
 _MIN_SWEEP_CALLS = 1024
 _ZEROS = array("q", bytes(8 * SLOTS))
+_SUFFIXES: dict[float, str] = {}  # window length -> the tail bucket_key gives it
 
 
 class _Bucket:
@@ -78,35 +80,62 @@ class MemoryStore(QuotaStore):
 
     def consume(self, charges: list[Charge], now: float, *, atomic: bool = True) -> list[Outcome]:
         with self._lock:
-            self._calls += 1
-            if self._calls >= max(_MIN_SWEEP_CALLS, len(self._buckets)):
-                self._sweep(now)
-            states = []
-            for c in charges:
-                key = bucket_key(c)
-                current = slot_of(now, c.window_seconds)
-                bucket = self._buckets.get(key)
-                if bucket is None:
-                    bucket = self._buckets[key] = _Bucket(current)
-                    self._expiry[key] = 0.0
+            return self._consume(charges, now, atomic)
+
+    def consume_split(
+        self, enforced: list[Charge], audited: list[Charge], now: float
+    ) -> tuple[list[Outcome], list[Outcome]]:
+        """Both groups under one lock: what `consume(enforced)` then `consume(audited,
+        atomic=False)` answer (nothing can run between them, which two calls did not promise)."""
+        with self._lock:
+            first = self._consume(enforced, now, True) if enforced else []
+            return first, self._consume(audited, now, False) if audited else []
+
+    def _consume(self, charges: list[Charge], now: float, atomic: bool) -> list[Outcome]:
+        """One group, the lock held. On the prompt path of every decision: kept flat (the slot and
+        key helpers of `base` inlined, with the same arithmetic, so both stores still agree)."""
+        self._calls += 1
+        buckets = self._buckets
+        if self._calls >= max(_MIN_SWEEP_CALLS, len(buckets)):
+            self._sweep(now)
+        expiry = self._expiry
+        states = []
+        record_all = True
+        for c in charges:
+            name, cost, limit, window = c
+            suffix = _SUFFIXES.get(window) if type(window) is float else None  # 60 == 60.0, repr not
+            if suffix is None:
+                suffix = f"|{window!r}"
+                if type(window) is float and len(_SUFFIXES) < 256:
+                    _SUFFIXES[window] = suffix
+            key = name + suffix  # bucket_key(c): the float's repr, kept per window length
+            current = math.floor(now * SLOTS / window)  # slot_of(now, window)
+            bucket = buckets.get(key)
+            if bucket is None:
+                bucket = buckets[key] = _Bucket(current)
+                expiry[key] = 0.0
+            elif bucket.head != current:
                 bucket.advance(current)
-                states.append((key, bucket, current))
-            fits = [b.total + c.cost <= c.limit for c, (_, b, _) in zip(charges, states, strict=True)]
-            record_all = all(fits)
-            outcomes = []
-            for c, (key, bucket, current), ok in zip(charges, states, fits, strict=True):
-                total = bucket.total
-                if not ok:
-                    wait = retry_after(bucket.freeing_slot(c.cost, c.limit), c.window_seconds, now)
-                    outcomes.append(Outcome(False, max(0, c.limit - total), wait))
-                elif record_all or not atomic:
-                    if c.cost > 0:
-                        bucket.add(current, c.cost)
-                        self._expiry[key] = max(self._expiry[key], slot_expiry(current, c.window_seconds))
-                    outcomes.append(Outcome(True, c.limit - total - c.cost, 0.0))
-                else:  # fits, but another charge of this atomic call does not: nothing recorded
-                    outcomes.append(Outcome(True, c.limit - total, 0.0))
-            return outcomes
+            fits = bucket.total + cost <= limit
+            record_all = record_all and fits
+            states.append((c, key, bucket, current, fits))
+        outcomes = []
+        for c, key, bucket, current, ok in states:
+            _, cost, limit, window = c
+            total = bucket.total
+            if not ok:
+                wait = retry_after(bucket.freeing_slot(cost, limit), window, now)
+                outcomes.append(Outcome(False, max(0, limit - total), wait))
+            elif record_all or not atomic:
+                if cost > 0:
+                    bucket.add(current, cost)
+                    ends = (current + SLOTS) * window / SLOTS  # slot_expiry(current, window)
+                    if ends > expiry[key]:
+                        expiry[key] = ends
+                outcomes.append(Outcome(True, limit - total - cost, 0.0))
+            else:  # fits, but another charge of this atomic call does not: nothing recorded
+                outcomes.append(Outcome(True, limit - total, 0.0))
+        return outcomes
 
     def _sweep(self, now: float) -> None:
         self._calls = 0
