@@ -219,6 +219,9 @@ def build() -> list[dict]:
         seen.add(k)
         r["split"] = "test" if r["group"] in test_groups else split_of(r["group"], r["source"])
         final.append(r)
+    # Round 5: JSON-wrapped copies of dev tool results (own random stream), dev-only.
+    jr = random.Random(SEED + 6)
+    final += R5.json_tool_results([r for r in final if r["split"] == "dev" and r["kind"] == "indirect"], jr)
     if missing:
         print(f"warning: missing Debian packages for ordinary text: {' '.join(missing)}", file=sys.stderr)
     return final

@@ -28,6 +28,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "server"))
+sys.path.insert(0, str(Path(__file__).parent))
 
 from celgate.detectors.injection import InjectionDetector  # noqa: E402
 
@@ -138,10 +139,20 @@ def main() -> None:
     ap.add_argument("--families", action="store_true", help="also break down by family")
     ap.add_argument("--fails", type=int, default=0, help="print N missed attacks and N top-scored ordinary texts")
     ap.add_argument("--no-shipped", action="store_true")
+    ap.add_argument(
+        "--json", action="store_true", help="wrap every tool result in a JSON envelope, as tools return them"
+    )
     args = ap.parse_args()
     if not CORPUS.exists():
         sys.exit("no corpus: run bench/injection/build.py first")
     recs = [json.loads(line) for line in CORPUS.open()]
+    if args.json:  # every tool result as a JSON tool output (bench/injection/sources_round5.py)
+        import random
+
+        import sources_round5 as R5
+
+        rng = random.Random(20261203)
+        recs = [{**r, "text": R5.json_wrap(r["text"], rng)} if r["kind"] == "indirect" else r for r in recs]
     det = InjectionDetector()
     score = score_fn(det)
     # throughput (each text once, as the engine would with its per-request memo)

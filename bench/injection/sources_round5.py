@@ -24,6 +24,7 @@ from __future__ import annotations
 import ast
 import glob
 import gzip
+import json
 import os
 import random
 import re
@@ -37,7 +38,8 @@ FORT = "/usr/share/games/fortunes"
 DHAMMA = "/usr/share/display-dhammapada"
 # source -> split, fixed before any result on these sources was seen
 DEV_ONLY = {"fortunes.debian_hints", "fortunes.de", "fortunes.es", "fortunes.ru", "fortunes.mario",
-            "fortunes.anarchism", "dhammapada", "pyjokes", "faker.email", "manpages.157"}  # fmt: skip
+            "fortunes.anarchism", "dhammapada", "pyjokes", "faker.email", "manpages.157",
+            "celgate.json_tool_results"}  # fmt: skip
 TEST_ONLY = {"fortunes.it", "fortunes.br", "fortunes.bofh", "manpages.23"}
 FORT_SOURCES: dict[str, tuple[str, ...]] = {
     "fortunes.debian_hints": ("debian-hints", "*/debian-hints"),
@@ -219,3 +221,29 @@ def build(pyjokes_wheel: S.Wheel | None, seed: int) -> list[S.Rec]:
     out += manpages(rng, "manpages", "157", "manpages.157", 150)
     out += manpages(rng, "manpages-dev", "23", "manpages.23", 150)
     return out
+
+
+# How tool results often arrive: a JSON document whose string holds the text (escaped newlines,
+# quotes and, with ensure_ascii, \\uXXXX for every non-ASCII character, zero-width and tag ones too).
+_ENVELOPES = (
+    lambda t, n: {"result": t},
+    lambda t, n: {"status": "ok", "data": {"id": n, "content": t}},
+    lambda t, n: [{"id": n, "from": "dana@example.org", "subject": "Re: notes", "body": t, "read": False}],
+    lambda t, n: {"messages": [{"sender": "sam", "ts": 1700000000 + n, "text": t}], "has_more": False},
+)
+
+
+def json_wrap(text: str, rng: random.Random) -> str:
+    """``text`` inside a random JSON envelope, ASCII-escaped half of the time."""
+    env = rng.choice(_ENVELOPES)(text, rng.randint(1, 9999))
+    return json.dumps(env, ensure_ascii=rng.random() < 0.5)
+
+
+def json_tool_results(recs: list[S.Rec], rng: random.Random, share: float = 0.25) -> Iterator[S.Rec]:
+    """JSON-wrapped copies of a share of ``recs`` (dev tool results: attacks and ordinary), each
+    in its original's group: a dev-only source, since it is made from dev texts."""
+    for r in recs:
+        if rng.random() < share:
+            text = json_wrap(r["text"], rng)
+            fam = "json:" + r["family"]
+            yield {**S.rec(text, r["label"], "indirect", fam, "celgate.json_tool_results", r["group"]), "split": "dev"}

@@ -147,7 +147,8 @@ def load(kind: str, data_negatives: str = "data") -> list[dict]:
     injection prompt put into an ordinary dev tool result, as an attacker plants one.
     """
     recs = [json.loads(x) for x in CORPUS.open(encoding="utf-8")]
-    recs = [r for r in recs if r["split"] == "dev"]
+    # JSON-wrapped copies are for measuring: the runtime decodes JSON escapes before the model reads
+    recs = [r for r in recs if r["split"] == "dev" and r["source"] != "celgate.json_tool_results"]
     goals = sorted(r["text"] for r in recs if r["source"] == "pyrit.advbench")
     recs += extra_dev_sources(goals)
     if kind == "direct":

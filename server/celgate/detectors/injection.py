@@ -48,6 +48,10 @@ Signals (each a group of case-insensitive RE2 patterns, all found in one DFA pas
   hiding a phrase signal: the text is folded back (one ``str.translate``, linear) and rescanned
   only when it mixes letters with digits or scripts inside a word.
 
+Tool results are often JSON whose strings hold the text escaped ("\\n", "\\"", "\\u200b"): a
+text with such escapes is also scanned with them decoded (one codec pass), every signal counting
+the larger of both passes, and the model reads the decoded text.
+
 * ``lexical_model`` - a small learned model (``lexical.py``): logistic regression over words and
   word pairs, trained on the development split only, scored on the best 64-token window, one
   model per context (prompts; tool results and documents, trained on jailbreaks and tasks
@@ -297,6 +301,30 @@ _MIXED_SCRIPT = compile_re(rf"[a-zA-Z]{_LOOKALIKE}|{_LOOKALIKE}[a-zA-Z]")
 _JSON_SEAM_PATTERN = r'"[ \t]*,[ \t\r\n]*"[A-Za-z0-9_ .-]{1,40}"[ \t]*:[ \t]*"'
 _JSON_SEAM = compile_re(_JSON_SEAM_PATTERN)
 _JSON_SEAM_RE = re2.compile(_JSON_SEAM_PATTERN.encode())
+# JSON string escapes: tool results are often JSON whose strings carry the text as "\n", "\"" and
+# "\u200b" escapes. A payload's line structure and quotes, and its invisible characters, are then
+# hidden from the patterns and the model ("\nIgnore" is one token "nignore"). Text with at least
+# _MIN_ESCAPES of them is also scanned unescaped (one codec pass, C speed).
+_ESCAPES = (b"\\n", b'\\"', b"\\u", b"\\t", b"\\r")
+_MIN_ESCAPES = 1
+_SURROGATE = compile_re(r"\\u[dD][89abAB][0-9a-fA-F]{2}")
+
+
+def _json_unescaped(t: Text) -> str | None:
+    """``t``'s text with JSON string escapes decoded, or ``None`` when it has fewer than
+    ``_MIN_ESCAPES`` (a stray backslash is not JSON). Python's ``unicode_escape`` codec decodes
+    the JSON escapes (and a few more, harmless for a rescan); non-ASCII characters round-trip
+    through ``backslashreplace``; escaped surrogate pairs (emoji) are joined."""
+    data = t.data
+    if data.count(b"\\") < _MIN_ESCAPES or sum(data.count(e) for e in _ESCAPES) < _MIN_ESCAPES:
+        return None
+    raw = t.text.encode("latin-1", "backslashreplace")
+    out = raw.decode("unicode_escape", "replace").replace("\\/", "/")
+    if next(spans(_SURROGATE, data), None) is not None:
+        out = out.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return out
+
+
 # Fullwidth and mathematical alphanumerics ("ｉｇｎｏｒｅ", "𝐢𝐠𝐧𝐨𝐫𝐞"): NFKC folds them to ASCII.
 _FONT_LETTERS = compile_re(r"[\x{FF21}-\x{FF3A}\x{FF41}-\x{FF5A}\x{1D400}-\x{1D7FF}]{3}")
 
@@ -495,13 +523,18 @@ class InjectionDetector:
         self._scan(t, 0, hits, findings, budget, outer=True)
         self._folded(t, hits, budget)
         self._joined(t, hits, budget)
+        unescaped = _json_unescaped(t)
+        if unescaped is not None:
+            self._unescaped(Text(unescaped, self.max_chars), hits, budget)
         if with_offsets:
             for name in [n for n in hits if n in _PHRASE_GROUPS]:
                 for sp in _PHRASES.spans(name, t.data) + ([] if t.ascii else _PHRASES_INTL.spans(name, t.data)):
                     findings.append(Finding(name, t.cp(sp[0]), t.cp(sp[1]), WEIGHTS[name][1]))
         signals = sorted(hits, key=SIGNALS.index)
         findings.sort(key=lambda f: (f.start, f.end))
-        lexical = None if self.lexical is None else functools.partial(self.lexical.weight, t.text)
+        # the model reads the text as the assistant will (JSON escapes decoded)
+        lex_text = t.text if unescaped is None else unescaped
+        lexical = None if self.lexical is None else functools.partial(self.lexical.weight, lex_text)
         return Analysis(hits, signals, findings, lexical)
 
     def _phrases(self, t: Text) -> dict[str, int]:
@@ -530,6 +563,17 @@ class InjectionDetector:
         if data == t.data:
             return
         _count_revealed(data, t.ascii, hits)
+
+    def _unescaped(self, u: Text, hits: dict[str, int], budget: list[int]) -> None:
+        """Scan a JSON-unescaped text as a text of its own (phrases, invisible characters,
+        encodings, folding); a signal counts the larger of both passes' hits. Offsets of what
+        only the unescaped text shows are not reported (they do not map back)."""
+        inner: dict[str, int] = {}
+        self._scan(u, 0, inner, [], budget, outer=True)
+        self._folded(u, inner, budget)
+        self._joined(u, inner, budget)
+        for k, v in inner.items():
+            hits[k] = max(hits.get(k, 0), v)
 
     def _joined(self, t: Text, hits: dict[str, int], budget: list[int]) -> None:
         """A payload split across JSON fields ({"note": "Ignore your previous", "more":
