@@ -212,7 +212,7 @@ class Engine:
             if matched or doc_matched:
                 self._obligations(decision, req, matched, doc_matched)
             if memory is not None:
-                failed = memory.record(req, decision, self._registry)
+                failed = memory.record(req, decision, self._registry, session)
                 if failed and plan.action == "tool_result" and not memory.store.fail_open and decision.effect != DENY:
                     # Not recorded, a later call would lose where its values came from: withhold it.
                     _withhold(decision, failed)

@@ -100,11 +100,23 @@ class SessionContext:
         if self._index is None:
             cache = self.cache
             if cache is None:
-                own = request_sources(self.request, self.registry, self.first)
-                self._index = ProvenanceIndex(_dedupe([*self.recorded, *own]))
+                # As the cached path (the engine's): the recorded sources as recorded (a conversation
+                # that repeats a source records it twice), then the request's own not among them.
+                seen = {(s.kind, s.trust, s.field, s.text) for s in self.recorded}
+                own = _dedupe(request_sources(self.request, self.registry, self.first), seen)
+                self._index = ProvenanceIndex([*self.recorded, *own])
             else:
                 self._index = self._cached_index(cache)
         return self._index
+
+    def conversation(self) -> Conversation | None:
+        """The request's conversation as sources (turns from 0), from the provenance cache: built
+        past the prefix this caller sent before (None without a cache)."""
+        if self._conv is None and self.cache is not None:
+            req = self.request
+            scope = "\x1f".join((req.principal.tenant, req.principal.id, req.session.id))
+            self._conv = self.cache.conversation(scope, req, self.registry)
+        return self._conv
 
     def _cached_index(self, cache: ProvenanceCache) -> ProvenanceIndex:
         """The same sources as `_dedupe(recorded + request_sources(...))`, with the conversation
@@ -426,9 +438,9 @@ def _sensitive_names(registry: Mapping[str, Any]) -> frozenset[str]:
     return names
 
 
-def _dedupe(sources: list[Source]) -> list[Source]:
+def _dedupe(sources: list[Source], seen: set[tuple[str, str, str, str]] | None = None) -> list[Source]:
     """A conversation re-sent with a session the server remembers holds the same texts twice."""
-    seen: set[tuple[str, str, str, str]] = set()
+    seen = set() if seen is None else seen
     out = []
     for s in sources:
         key = (s.kind, s.trust, s.field, s.text)

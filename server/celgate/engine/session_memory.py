@@ -76,12 +76,15 @@ class SessionMemory:
             return ""
         return f"{self.error}; a sensitive call cannot be judged without its session"
 
-    def record(self, request: pb.CheckRequest, decision: Any, registry: Mapping[str, Any]) -> str:
-        """Records what this decision saw; returns an error when it could not (else "")."""
+    def record(self, request: pb.CheckRequest, decision: Any, registry: Mapping[str, Any], session: Any = None) -> str:
+        """Records what this decision saw; returns an error when it could not (else "").
+        `session`: the decision's SessionContext, whose conversation (kept by the provenance cache,
+        built only past what the caller sent before) stands for turning every message into sources
+        again when it repeats no source (then it is the same list)."""
         if self.error:
             return self.error
         first = (self.sources[-1].turn + 1) if self.sources else self.offset
-        seen = _seen(request, decision, registry, first)
+        seen = _seen(request, decision, registry, first, session)
         memo = self.memo
         # the record's keys, kept by the store: O(new sources), not O(session)
         known = memo.known([(s.kind, s.trust, s.field, s.text) for s in seen], first, self.offset) if memo else None
@@ -100,13 +103,20 @@ class SessionMemory:
         return ""
 
 
-def _seen(request: pb.CheckRequest, decision: Any, registry: Mapping[str, Any], first: int) -> list[Source]:
+def _seen(
+    request: pb.CheckRequest, decision: Any, registry: Mapping[str, Any], first: int, session: Any = None
+) -> list[Source] | tuple[Source, ...]:
     action = request.action
     if action in ("prompt", "tool_call", "response"):
         # The conversation the request carries (a gateway sends it whole with every call): record
         # what the memory does not hold yet, so a later call that carries no history still knows.
         if decision.effect == "deny" and action == "prompt":
             return []
+        if not request.messages:
+            return []
+        conv = session.conversation() if session is not None else None
+        if conv is not None and not conv.repeats:
+            return conv.sources  # the same sources (the stores number entries by position, not turn)
         return conversation_sources(request.messages, registry, first)
     if action == "tool_result" and request.tool.result and decision.effect != "deny":
         result = decision.rewritten.get("tool.result", request.tool.result)

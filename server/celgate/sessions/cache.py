@@ -46,6 +46,9 @@ class Conversation:
     turn: int  # of the next message
     calls_made: tuple[Call, ...]  # every tool call of the assistant turns, in order
     chars: int = 0  # characters of the sources' texts (the cache's memory bound)
+    # Sources left out as a repeat of an earlier one of the conversation: with none, `sources` is
+    # every source of the messages in order (what `conversation_sources` gives, turns from 0).
+    repeats: int = 0
 
 
 EMPTY_CONVERSATION = Conversation((), {}, frozenset(), 0, ())
@@ -193,6 +196,7 @@ def _extend(base: Conversation, new: Sequence[Any], registry: Mapping[str, Any])
     seen = set(base.seen)
     out = list(base.sources)
     made = list(base.calls_made)
+    repeats = base.repeats
     for turn, m in enumerate(new, base.turn):
         if m.role == "assistant":
             made.extend(Call(turn, c.name, struct_to_dict(c.args)) for c in m.tool_calls)
@@ -201,5 +205,7 @@ def _extend(base: Conversation, new: Sequence[Any], registry: Mapping[str, Any])
             if key not in seen:
                 seen.add(key)
                 out.append(s)
+            else:
+                repeats += 1
     chars = base.chars + sum(len(s.text) for s in out[len(base.sources) :])
-    return Conversation(tuple(out), calls, frozenset(seen), base.turn + len(new), tuple(made), chars)
+    return Conversation(tuple(out), calls, frozenset(seen), base.turn + len(new), tuple(made), chars, repeats)

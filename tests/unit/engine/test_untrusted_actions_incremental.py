@@ -18,9 +18,9 @@ import pytest
 import celgate.engine.provenance as provenance_module
 from celgate.engine.provenance import SessionContext
 from celgate.engine.request import parse_request
-from celgate.engine.session_memory import SessionMemory
+from celgate.engine.session_memory import SessionMemory, _seen
 from celgate.sessions.cache import ProvenanceCache
-from celgate.sessions.sources import struct_to_dict
+from celgate.sessions.sources import arg_texts, struct_to_dict
 from celgate.sessions.store import Limits, MemorySessionStore, Record, build_record, session_key
 
 REGISTRY: dict[str, Any] = {
@@ -87,6 +87,8 @@ def _request(rng: random.Random, sid: str) -> dict[str, Any]:
             name, args = _call(rng)
             messages.append({"role": "assistant", "tool_calls": [{"id": "c1", "name": name, "args": args}]})
             messages.append({"role": "tool", "tool_call_id": "c1", "content": _text(rng)})
+        if rng.random() < 0.1:
+            messages.append(messages[0])  # a conversation that repeats a source
         r["messages"] = messages
     return r
 
@@ -109,6 +111,10 @@ def _renumbered(store: MemorySessionStore, sid: str) -> Record:
     """The session as the store read it back before records were kept: built afresh, turns from 0."""
     session = store._sessions.get(session_key("t", "p", sid))
     return build_record(session.entries, list(session.labels)) if session is not None else Record()
+
+
+def _stored(sources: Any) -> list[tuple[Any, ...]]:
+    return [(s.kind, s.trust, s.text, s.tool, s.field, arg_texts(s)) for s in sources]
 
 
 def _answers(ctx: SessionContext, args: dict[str, Any]) -> tuple[Any, ...]:
@@ -144,6 +150,7 @@ def test_incremental_untrusted_actions_match_the_full_walk(monkeypatch: pytest.M
             (memory, old), stale = held.pop(sid), stale + 1
         answers = []
         args = struct_to_dict(req.tool.args) if req.action == "tool_call" else {}
+        contexts = []
         for with_memo, cache in ways:
             if with_memo:
                 ctx = SessionContext(
@@ -151,12 +158,17 @@ def test_incremental_untrusted_actions_match_the_full_walk(monkeypatch: pytest.M
                 )
             else:  # the full walk over the record as it was read back before (renumbered)
                 ctx = SessionContext(req, REGISTRY, old.sources, _injected, old.calls, cache)
+            contexts.append(ctx)
             answers.append(_answers(ctx, args))
         assert answers[0] == answers[1] == answers[2] == answers[3], f"step {step}"
         checked += 1
         flagged += bool(answers[0][0])
         dropped += memory.offset > 0
-        memory.record(req, _Decision("allow" if rng.random() < 0.9 else "deny"), REGISTRY)
+        decision = _Decision("allow" if rng.random() < 0.9 else "deny")
+        # what is recorded from the conversation kept by the provenance cache is what turning every
+        # message into sources again gives (in the form the store keeps)
+        assert _stored(_seen(req, decision, REGISTRY, 0, contexts[0])) == _stored(_seen(req, decision, REGISTRY, 0))
+        memory.record(req, decision, REGISTRY, contexts[0])
     assert checked == 2000
     # the comparison is not vacuous: sessions act on untrusted values, drop entries, read stale
     assert flagged > 100 and dropped > 500 and stale > 20
