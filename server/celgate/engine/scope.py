@@ -60,7 +60,10 @@ def current_session() -> Any:
 
 def _freeze(arg: Any) -> Any:
     if isinstance(arg, list | tuple):
-        return tuple(_freeze(a) for a in arg)
+        for a in arg:
+            if type(a) is not str:
+                return tuple(_freeze(a) for a in arg)
+        return tuple(arg)  # a list of strings (`pii(["email"])`, the common case): no call per item
     if isinstance(arg, dict):
         return ("{}", *sorted((k, _freeze(v)) for k, v in arg.items()))
     return arg
@@ -177,6 +180,23 @@ def memoised(
 
     if arity == 1:
         return call1
+
+    def call2(first: Any, second: Any) -> Any:
+        memo = state.memo
+        key = (
+            overload_id,
+            first if type(first) is str else _freeze(first),
+            second if type(second) is str else _freeze(second),
+        )
+        if memo is None:
+            return compute(key, (first, second))
+        hit = memo.get(key, _MISS)
+        if hit is _MISS:
+            hit = memo[key] = compute(key, (first, second))
+        return hit
+
+    if arity == 2:  # `text.pii(kinds)`, `text.injection_score("direct")`: no generator, no *args
+        return call2
 
     def call(*args: Any) -> Any:
         if len(args) == 1:
