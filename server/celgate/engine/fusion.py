@@ -58,20 +58,50 @@ def fusable(policy: Policy) -> bool:
     return len(policy.rules) <= MAX_RULES and not indexed
 
 
-def fused_source(policies: list[Policy]) -> str:
+def shared_variables(policies: list[Policy]) -> tuple[list[tuple[str, str]], set[int]]:
+    """Variable lists that several unguarded policies declare alike (same names, same sources, same
+    order: the shipped library's `user_turns` / `latest_user`, in three prompt policies), and which
+    policies declare them. Each list is bound once around the whole fused expression instead of
+    once per policy: every unguarded policy's variables were evaluated on every evaluation anyway,
+    so this drops repeats only. A policy that declares a hoisted name otherwise binds its own value
+    inside (CEL's cel.bind shadows), and references to undeclared variables are refused at load, so
+    no policy can read another's. Lists whose names overlap one already hoisted stay per policy."""
+    groups: dict[tuple[tuple[str, str], ...], list[int]] = {}
+    for i, policy in enumerate(policies):
+        if policy.when is None and policy.variables:
+            groups.setdefault(tuple((name, expr.source) for name, expr in policy.variables), []).append(i)
+    hoisted: list[tuple[str, str]] = []
+    names: set[str] = set()
+    members: set[int] = set()
+    for variables, indexes in groups.items():
+        declared = {name for name, _ in variables}
+        if len(indexes) < 2 or declared & names:
+            continue
+        names |= declared
+        hoisted.extend(variables)
+        members.update(indexes)
+    return hoisted, members
+
+
+def fused_source(policies: list[Policy], *, share: bool = True) -> str:
+    hoisted, members = shared_variables(policies) if share else ([], set())
     parts = []
-    for policy in policies:
+    for index, policy in enumerate(policies):
         terms = [
             f"({_rewrite(rule.when.source)} ? {1 << i} : 0)" if rule.when is not None else str(1 << i)
             for i, rule in enumerate(policy.rules)
         ]
         body = _balanced_sum(terms)
-        for name, expr in reversed(policy.variables):
-            body = f"cel.bind({_ident(name)}, dyn({_rewrite(expr.source)}), {body})"
+        if index not in members:
+            for name, expr in reversed(policy.variables):
+                body = f"cel.bind({_ident(name)}, dyn({_rewrite(expr.source)}), {body})"
         if policy.when is not None:
             body = f"({_rewrite(policy.when.source)} ? {body} : 0)"
         parts.append(body)
-    return "[" + ",\n".join(parts) + "]"
+    out = "[" + ",\n".join(parts) + "]"
+    for name, source in reversed(hoisted):
+        out = f"cel.bind({_ident(name)}, dyn({_rewrite(source)}), {out})"
+    return out
 
 
 def _balanced_sum(terms: list[str]) -> str:
@@ -120,7 +150,10 @@ def fuse(backend: Backend, policies: list[Policy], compiled: list[Any], *, warn:
     if not backend.supports_fusion or not policies or not all(fusable(p) for p in policies):
         return None
     try:
-        program = backend.compile(fused_source(policies), Kind.ANY)
+        try:
+            program = backend.compile(fused_source(policies), Kind.ANY)
+        except CelCompileError:  # shared bindings are an optimisation: never the reason not to fuse
+            program = backend.compile(fused_source(policies, share=False), Kind.ANY)
     except CelCompileError as e:
         if not warn:
             return None

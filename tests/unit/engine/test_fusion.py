@@ -11,7 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import celgate
-from celgate.engine.fusion import _balanced_sum
+from celgate.engine.fusion import _balanced_sum, shared_variables
+from celgate.engine.repo import read_repo
 from tests.unit.engine.conftest import policy
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -77,3 +78,43 @@ def test_balanced_sum_nests_logarithmically() -> None:
         max_depth = max(max_depth, depth)
     assert max_depth == 6  # ceil(log2(62)), where `a + b + ...` nested 61 deep
     assert eval(deep) == (1 << 62) - 1  # integers and `+` only
+
+
+def test_variables_several_policies_declare_alike_are_bound_once_and_decide_alike(make_repo) -> None:
+    """Alike variable lists of unguarded policies are bound once around the fused expression; a
+    policy with a same-named variable of its own, or a guard, keeps its own binding."""
+    shared = "variables:\n  a: 'tool.name + \"-x\"'\n  b: 'vars.a + \"!\"'\n"
+    repo = make_repo(
+        {
+            "p1.yaml": policy("p1", "[tool_call]", '- name: r\n  effect: allow\n  when: vars.b == "t1-x!"\n', shared),
+            "p2.yaml": policy("p2", "[tool_call]", '- name: r\n  effect: deny\n  when: vars.a == "t2-x"\n', shared),
+            "p3.yaml": policy(
+                "p3",
+                "[tool_call]",
+                '- name: r\n  effect: deny\n  when: vars.a == "t3-y"\n',
+                "variables:\n  a: 'tool.name + \"-y\"'\n",
+            ),
+            "p4.yaml": policy(
+                "p4",
+                "[tool_call]",
+                '- name: r\n  effect: deny\n  when: vars.b == "t4-x!"\n',
+                "when: tool.name != 't4'\n" + shared,
+            ),
+        }
+    )
+    oracle = celgate.load(repo, backend="python")
+    for backend in ("closures", "cpp"):
+        engine = celgate.load(repo, backend=backend)
+        plan = engine.bundle.plans["tool_call"]
+        assert plan.fused is not None
+        hoisted, members = shared_variables(sorted(read_repo(repo).policies, key=lambda p: p.name))
+        assert [name for name, _ in hoisted] == ["a", "b"] and len(members) == 2
+        for name in ("t1", "t2", "t3", "t4", "other"):
+            request = {"action": "tool_call", "principal": {"id": "u"}, "tool": {"name": name}}
+            fused, explained, slow = engine.check(request), engine.check(request, explain=True), oracle.check(request)
+            want = (slow.effect, sorted(r.rule for r in slow.reasons))
+            assert (fused.effect, sorted(r.rule for r in fused.reasons)) == want, (backend, name)
+            assert (explained.effect, sorted(r.rule for r in explained.reasons)) == want, (backend, name)
+        assert engine.check({"action": "tool_call", "principal": {"id": "u"}, "tool": {"name": "t2"}}).effect == "deny"
+        assert engine.check({"action": "tool_call", "principal": {"id": "u"}, "tool": {"name": "t3"}}).effect == "deny"
+        assert engine.check({"action": "tool_call", "principal": {"id": "u"}, "tool": {"name": "t1"}}).effect == "allow"
