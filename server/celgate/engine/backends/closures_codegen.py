@@ -33,6 +33,7 @@ from celgate.engine.backends.closures_compile import (
     Unsupported,
     _type_kind,
     dyn_select,
+    pick_overload,
 )
 from celgate.engine.backends.closures_runtime import CelError, ErrorValue, Fallback
 
@@ -289,14 +290,7 @@ class Generator:
         return _Node(stmts, f"{name}({', '.join(exprs)})", False)
 
     def registered(self, fn: str, specs: list[Any], args: list[Any], member: bool) -> _Node:
-        by_arity = {}
-        for overload_id, arity, is_member, impl, params in specs:
-            if is_member != member or arity in by_arity:
-                raise Unsupported(f"ambiguous overloads of {fn}")
-            by_arity[arity] = (overload_id, impl, params)
-        if len(args) not in by_arity:
-            raise Unsupported(f"no overload of {fn} with {len(args)} arguments")
-        overload, impl, params = by_arity[len(args)]
+        overload, impl, params = pick_overload(fn, specs, len(args), member)
         parts = [self.node(a) for a in args]
         stmts = [s for p in parts for s in p.stmts]
         exprs = []

@@ -31,6 +31,22 @@ class Unsupported(Exception):
     """The expression uses something the transpiler does not reproduce: evaluate it elsewhere."""
 
 
+def pick_overload(fn: str, specs: list[Any], arity: int, member: bool) -> tuple[str, Any, tuple[str, ...]]:
+    """The one overload of a registered function a call can mean, told apart by its arity alone.
+
+    Both tiers (closure tree and generated code) resolve calls the same way; an overload set they
+    cannot tell apart by arity and member-ness stays with the C++ runtime.
+    """
+    by_arity = {}
+    for overload_id, n, is_member, impl, params in specs:
+        if is_member != member or n in by_arity:
+            raise Unsupported(f"ambiguous overloads of {fn}")
+        by_arity[n] = (overload_id, impl, params)
+    if arity not in by_arity:
+        raise Unsupported(f"no overload of {fn} with {arity} arguments")
+    return by_arity[arity]
+
+
 _PRIMITIVE = {1: "bool", 2: "int", 3: "uint", 4: "double", 5: "string", 6: "bytes"}
 _NO_VALUE = object()
 
@@ -301,14 +317,7 @@ class Transpiler:
 
     def registered(self, fn: str, specs: list[Any], args: list[Any], member: bool) -> Closure:
         """A function registered by the engine (detectors, provenance): a direct Python call."""
-        by_arity = {}
-        for overload_id, arity, is_member, impl, params in specs:
-            if is_member != member or arity in by_arity:
-                raise Unsupported(f"ambiguous overloads of {fn}")
-            by_arity[arity] = (overload_id, impl, params)
-        if len(args) not in by_arity:
-            raise Unsupported(f"no overload of {fn} with {len(args)} arguments")
-        overload, impl, params = by_arity[len(args)]
+        overload, impl, params = pick_overload(fn, specs, len(args), member)
         closures = [self.build(a) for a in args]
         checks = []
         for i, (param, arg) in enumerate(zip(params, args, strict=True)):
