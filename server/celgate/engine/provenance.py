@@ -109,10 +109,11 @@ class SessionContext:
                 self._index = self._cached_index(cache)
         return self._index
 
-    def conversation(self) -> Conversation | None:
+    def conversation(self, *, build: bool = True) -> Conversation | None:
         """The request's conversation as sources (turns from 0), from the provenance cache: built
-        past the prefix this caller sent before (None without a cache)."""
-        if self._conv is None and self.cache is not None:
+        past the prefix this caller sent before (None without a cache; with `build=False`, None
+        unless this decision has built it already)."""
+        if self._conv is None and self.cache is not None and build:
             req = self.request
             scope = "\x1f".join((req.principal.tenant, req.principal.id, req.session.id))
             self._conv = self.cache.conversation(scope, req, self.registry)
