@@ -42,6 +42,19 @@ def celgate_command() -> list[str]:
     return [exe]
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _private_state_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The servers these tests start keep their default approval store in this run's temporary
+    directory, not in the user's $XDG_STATE_HOME (shared across runs, it only grows)."""
+    previous = os.environ.get("XDG_STATE_HOME")
+    os.environ["XDG_STATE_HOME"] = str(tmp_path_factory.mktemp("xdg-state"))
+    yield
+    if previous is None:
+        os.environ.pop("XDG_STATE_HOME", None)
+    else:
+        os.environ["XDG_STATE_HOME"] = previous
+
+
 @dataclass
 class Celgate:
     """A running `celgate serve`; `stop()` ends it (idempotent)."""

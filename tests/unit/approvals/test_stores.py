@@ -216,3 +216,13 @@ def test_open_store_choices(tmp_path: Path, redis_url: str, monkeypatch: pytest.
     r = open_store(redis_url)
     assert isinstance(r, RedisStore)
     r.close()
+
+
+def test_sqlite_retention_delete_uses_an_index(tmp_path) -> None:
+    """Every create drops approvals past retention; that must not scan the whole table."""
+    import sqlite3
+
+    SQLiteStore(tmp_path / "a.db")
+    db = sqlite3.connect(tmp_path / "a.db")
+    plan = " ".join(row[-1] for row in db.execute("EXPLAIN QUERY PLAN DELETE FROM approvals WHERE expires_at < 1"))
+    assert "USING INDEX approvals_expires" in plan, plan
