@@ -20,18 +20,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
-import socket
 import subprocess
 import sys
-import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
+sys.path.insert(0, str(ROOT / "bench" / "quotas"))
+
+from memory import redis_server  # noqa: E402  (bench/quotas/memory.py: a throwaway redis-server)
 
 _CHILD = r"""
 import json, sys, time
@@ -99,40 +98,6 @@ class Child:
         if self.proc.stdin is not None:
             self.proc.stdin.close()
         self.proc.wait(timeout=60)
-
-
-@contextmanager
-def redis_server() -> Iterator[str]:
-    """A throwaway redis-server on a free loopback port (no persistence), stopped afterwards."""
-    binary = shutil.which("redis-server")
-    if binary is None:
-        raise SystemExit("redis-server is not installed (apt-get install -y redis-server)")
-    import redis
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = int(s.getsockname()[1])
-    with tempfile.TemporaryDirectory(prefix="celgate-bench-redis-") as tmp:
-        proc = subprocess.Popen(
-            [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", tmp],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        url = f"redis://127.0.0.1:{port}/0"
-        try:
-            deadline = time.monotonic() + 10
-            while True:  # bounded by the deadline
-                try:
-                    redis.Redis.from_url(url).ping()
-                    break
-                except redis.exceptions.ConnectionError:
-                    if time.monotonic() > deadline:
-                        raise
-                    time.sleep(0.05)
-            yield url
-        finally:
-            proc.terminate()
-            proc.wait(10)
 
 
 def _stats(samples: list[float]) -> tuple[float, float]:
