@@ -186,8 +186,13 @@ def parse_addr(addr: str, what: str = "address") -> tuple[str, int]:
 
 
 def validate(config: ServeConfig) -> None:
-    parse_addr(config.grpc_addr, "grpc-addr")
-    parse_addr(config.http_addr, "http-addr")
+    grpc_host, grpc_port = parse_addr(config.grpc_addr, "grpc-addr")
+    http_host, http_port = parse_addr(config.http_addr, "http-addr")
+    wildcard = {"0.0.0.0", "::"}
+    if grpc_port and grpc_port == http_port and (grpc_host == http_host or {grpc_host, http_host} & wildcard):
+        # The listeners set SO_REUSEPORT (for --workers), so both would bind and the kernel would
+        # split connections between the gRPC and the HTTP server at random.
+        raise ConfigError(f"grpc-addr {config.grpc_addr!r} and http-addr {config.http_addr!r}: the same port")
     if config.decision_log_content not in ("hash", "redacted"):
         raise ConfigError(f"decision-log-content {config.decision_log_content!r}: expected hash or redacted")
     if config.require_signed and not config.allowed_signers:

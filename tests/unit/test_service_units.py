@@ -42,6 +42,8 @@ def test_settings_precedence_flag_over_env_over_file(tmp_path: Path) -> None:
         ({"require_signed": True}, {}, "allowed-signers"),
         ({"session_max_memory": "100"}, {}, "session-max-memory"),
         ({}, {"CELGATE_SESSION_MAX_MEMORY": "lots"}, "CELGATE_SESSION_MAX_MEMORY"),
+        ({"grpc_addr": "127.0.0.1:7000", "http_addr": "127.0.0.1:7000"}, {}, "the same port"),
+        ({"grpc_addr": "0.0.0.0:7000", "http_addr": "127.0.0.1:7000"}, {}, "the same port"),
     ],
 )
 def test_bad_settings_name_the_setting(cli: dict, env: dict, needle: str) -> None:

@@ -91,7 +91,9 @@ class Celgate:
 
 def start_celgate(policies: Path = POLICIES, log_dir: Path | None = None, extra_args: tuple[str, ...] = ()) -> Celgate:
     """Start `celgate serve` on free loopback ports and wait until both doors decide."""
-    http_port, grpc_port = free_port(), free_port()
+    http_port = grpc_port = free_port()
+    while grpc_port == http_port:  # two bind(0) calls can return the same port
+        grpc_port = free_port()
     log = (log_dir or Path(os.environ.get("TMPDIR", "/tmp"))) / f"celgate-sdk-{http_port}.log"
     cmd = [
         *celgate_command(), "serve", "--policies", str(policies),
